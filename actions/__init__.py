@@ -1,0 +1,1 @@
+"""Rasa custom actions: thin adapters that read the tracker, call crm services and emit events."""

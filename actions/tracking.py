@@ -1,0 +1,69 @@
+"""Tracking actions: answer where a parcel is, from the customer database."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy.orm import Session
+
+from actions.database import run_in_session
+from crm.tracking import ShipmentView, template_values, track
+from crm.waybills import WaybillCandidate, find_candidates
+
+# More numbers than this in one message is almost certainly a paste error; answer the first ones.
+MAX_NUMBERS_PER_MESSAGE = 5
+
+
+def _candidates_from(tracker: Tracker) -> list[WaybillCandidate]:
+    """Waybill numbers in the latest message text and in extracted tracking_number entities."""
+    text = tracker.latest_message.get("text") or ""
+    found = find_candidates(text)
+    known = {candidate.normalized for candidate in found}
+    for value in tracker.get_latest_entity_values("tracking_number"):
+        for candidate in find_candidates(str(value)):
+            if candidate.normalized not in known:
+                known.add(candidate.normalized)
+                found.append(candidate)
+    return found
+
+
+class ActionTrackShipment(Action):
+    """Reply with status, last scan and expected delivery of each number in the message."""
+
+    def name(self) -> str:
+        """Action name as used in domain.yml."""
+        return "action_track_shipment"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Look every number up and answer per number: status, malformed or not found."""
+        language = tracker.get_slot("language") or "en"
+        candidates = _candidates_from(tracker)
+        if not candidates and tracker.get_slot("tracking_number"):
+            candidates = find_candidates(str(tracker.get_slot("tracking_number")))
+        if not candidates:
+            dispatcher.utter_message(response="utter_ask_tracking_number")
+            return []
+        candidates = candidates[:MAX_NUMBERS_PER_MESSAGE]
+        valid = [candidate.normalized for candidate in candidates if candidate.valid]
+
+        def lookup(session: Session) -> dict[str, ShipmentView | None]:
+            return {number: track(session, number) for number in valid}
+
+        views = await run_in_session(lookup) if valid else {}
+        for candidate in candidates:
+            if not candidate.valid:
+                dispatcher.utter_message(response="utter_track_malformed", candidate=candidate.raw)
+                continue
+            view = views.get(candidate.normalized)
+            if view is None:
+                dispatcher.utter_message(response="utter_track_not_found", tracking_number=candidate.normalized)
+                continue
+            dispatcher.utter_message(
+                response=f"utter_track_{view.status.value}", **template_values(view, language)
+            )
+        return [SlotSet("tracking_number", valid[-1])] if valid else []

@@ -1,0 +1,1 @@
+"""The Telegram front end: the only process that talks to Telegram."""

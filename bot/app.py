@@ -1,0 +1,89 @@
+"""The application factory: all Telegram wiring in one place."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session, sessionmaker
+from telegram import BotCommand, Update
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.rasa import RasaClient
+from bot.services import BotServices
+from bot.texts import COMMAND_DESCRIPTIONS
+from parceldesk.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+LOG_GROUP = -1
+MAIN_GROUP = 0
+CLOSE_GROUP = 1
+
+
+async def post_init(application: Application) -> None:
+    """Open the shared Rasa client and publish the command menu."""
+    svc: BotServices = application.bot_data["services"]
+    svc.rasa = RasaClient(svc.settings.effective_rasa_url, timeout=svc.settings.rasa_timeout_seconds)
+    commands = [BotCommand(name, desc["en"]) for name, desc in COMMAND_DESCRIPTIONS.items()]
+    await application.bot.set_my_commands(commands)
+    await application.bot.set_my_commands(
+        [BotCommand(name, desc["zh"]) for name, desc in COMMAND_DESCRIPTIONS.items()], language_code="zh"
+    )
+
+
+async def post_shutdown(application: Application) -> None:
+    """Close the shared Rasa client."""
+    svc: BotServices = application.bot_data["services"]
+    if svc.rasa is not None:
+        await svc.rasa.aclose()
+
+
+def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Application:
+    """Build the bot: logging of every update, commands, customer text, buttons and polite fallbacks."""
+    application = (
+        ApplicationBuilder()
+        .token(settings.bot_token)
+        .base_url(settings.bot_api_base_url)
+        .base_file_url(settings.bot_file_base_url)
+        .post_init(post_init)
+        .post_shutdown(post_shutdown)
+        .build()
+    )
+    application.bot_data["services"] = BotServices(settings=settings, sessions=sessions)
+
+    application.add_handler(TypeHandler(Update, handlers.log_inbound), group=LOG_GROUP)
+
+    # Customers talk to the bot in private chats; group chats are for staff (another handler set).
+    customer_message = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
+    text_message = customer_message & filters.TEXT
+    application.add_handler(CommandHandler("start", handlers.start), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("help", handlers.help_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("language", handlers.language_command), group=MAIN_GROUP)
+    application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(handlers.language_chosen, pattern=r"^lang:"), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(handlers.button_pressed, pattern=r"."), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(handlers.stale_button), group=MAIN_GROUP)
+    application.add_handler(MessageHandler(text_message & ~filters.COMMAND, handlers.customer_text), group=MAIN_GROUP)
+    application.add_handler(
+        MessageHandler(
+            customer_message & ~filters.TEXT & ~filters.StatusUpdate.ALL & ~filters.ATTACHMENT, handlers.empty_text
+        ),
+        group=MAIN_GROUP,
+    )
+    application.add_handler(
+        MessageHandler(customer_message & ~filters.TEXT & ~filters.StatusUpdate.ALL, handlers.non_text),
+        group=MAIN_GROUP,
+    )
+
+    application.add_handler(TypeHandler(Update, handlers.mark_handled), group=CLOSE_GROUP)
+    application.add_error_handler(handlers.on_error)
+    return application

@@ -1,0 +1,143 @@
+"""Client for the Rasa server's REST channel and HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+logger = logging.getLogger(__name__)
+
+
+class RasaUnavailable(Exception):
+    """Rasa (or the action server behind it) failed, timed out or answered nothing."""
+
+
+@dataclass(frozen=True)
+class RasaButton:
+    """A quick-reply button Rasa asked for."""
+
+    title: str
+    payload: str
+
+
+@dataclass(frozen=True)
+class RasaReply:
+    """One message Rasa wants sent."""
+
+    text: str | None
+    buttons: list[RasaButton] = field(default_factory=list)
+    image: str | None = None
+    custom: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """How Rasa understood the latest message of a conversation."""
+
+    intent: str | None
+    confidence: float | None
+    entities: list[dict[str, Any]]
+    fell_back: bool
+
+
+class RasaClient:
+    """Talks to one Rasa server; one instance per bot process, opened in post_init."""
+
+    def __init__(self, base_url: str, *, timeout: float, client: httpx.AsyncClient | None = None) -> None:
+        """Create a client; the whole exchange for one message must finish within `timeout` seconds."""
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self._client = client or httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+        self._model_version: str | None = None
+
+    async def aclose(self) -> None:
+        """Close the HTTP connection pool."""
+        await self._client.aclose()
+
+    async def converse(self, sender: str, message: str, *, language: str, metadata: dict[str, Any]) -> list[RasaReply]:
+        """Send a customer's message (after setting the reply language) and return Rasa's replies."""
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._post(
+                    f"/conversations/{sender}/tracker/events",
+                    {"event": "slot", "name": "language", "value": language},
+                    params={"include_events": "NONE"},
+                )
+                body = await self._post(
+                    "/webhooks/rest/webhook",
+                    {"sender": sender, "message": message, "metadata": {**metadata, "language": language}},
+                )
+        except TimeoutError as exc:
+            raise RasaUnavailable(f"no answer within {self.timeout:.1f}s") from exc
+        if not isinstance(body, list) or not body:
+            # Rasa answers 200 [] when a custom action failed or timed out.
+            raise RasaUnavailable("Rasa returned no messages")
+        return [self._reply(item) for item in body if isinstance(item, dict)]
+
+    async def latest_parse(self, sender: str) -> ParseResult | None:
+        """How the latest message was understood (best effort; None when Rasa can't say)."""
+        try:
+            body = await self._get(f"/conversations/{sender}/tracker", params={"include_events": "NONE"})
+        except RasaUnavailable:
+            return None
+        latest = (body.get("latest_message") or {}) if isinstance(body, dict) else {}
+        intent = latest.get("intent") or {}
+        ranking = latest.get("intent_ranking") or []
+        name = intent.get("name")
+        confidence = intent.get("confidence")
+        fell_back = name == "nlu_fallback"
+        if fell_back and len(ranking) > 1:
+            name, confidence = ranking[1].get("name"), ranking[1].get("confidence")
+        entities = [
+            {"entity": e.get("entity"), "value": e.get("value"), "extractor": e.get("extractor")}
+            for e in latest.get("entities") or []
+        ]
+        return ParseResult(name, confidence, entities, fell_back)
+
+    async def model_version(self) -> str | None:
+        """The fingerprint of the loaded model (cached until the model changes)."""
+        try:
+            body = await self._get("/status")
+        except RasaUnavailable:
+            return None
+        self._model_version = str(body.get("model_id") or body.get("model_file") or "") or None
+        return self._model_version
+
+    async def healthy(self) -> bool:
+        """True when the Rasa server answers."""
+        try:
+            await self._get("/")
+        except RasaUnavailable:
+            return False
+        return True
+
+    async def _post(self, path: str, payload: dict[str, Any], params: dict[str, str] | None = None) -> Any:
+        """POST JSON and decode the answer, mapping every failure to RasaUnavailable."""
+        try:
+            response = await self._client.post(path, json=payload, params=params)
+            response.raise_for_status()
+            return response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise RasaUnavailable(f"{path}: {type(exc).__name__}: {exc}") from exc
+
+    async def _get(self, path: str, params: dict[str, str] | None = None) -> Any:
+        """GET and decode the answer, mapping every failure to RasaUnavailable."""
+        try:
+            response = await self._client.get(path, params=params)
+            response.raise_for_status()
+            return response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
+        except (httpx.HTTPError, ValueError) as exc:
+            raise RasaUnavailable(f"{path}: {type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    def _reply(item: dict[str, Any]) -> RasaReply:
+        """Turn one REST channel message into a RasaReply."""
+        buttons = [
+            RasaButton(str(button.get("title", "")), str(button.get("payload", "")))
+            for button in item.get("buttons") or []
+        ]
+        return RasaReply(text=item.get("text"), buttons=buttons, image=item.get("image"), custom=item.get("custom"))

@@ -1,0 +1,74 @@
+"""Turn Rasa replies into Telegram messages and keyboards."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.rasa import RasaButton, RasaReply
+
+logger = logging.getLogger(__name__)
+
+TELEGRAM_TEXT_LIMIT = 4096
+CALLBACK_DATA_LIMIT = 64
+BUTTONS_PER_ROW = 2
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """A Telegram message ready to send."""
+
+    text: str
+    keyboard: InlineKeyboardMarkup | None = None
+
+
+def keyboard_for(buttons: list[RasaButton]) -> InlineKeyboardMarkup | None:
+    """Inline keyboard for Rasa buttons; a payload too long for Telegram's callback data is dropped and logged."""
+    usable = []
+    for button in buttons:
+        if len(button.payload.encode("utf-8")) > CALLBACK_DATA_LIMIT:
+            logger.warning("button payload longer than %d bytes dropped (title %r)", CALLBACK_DATA_LIMIT, button.title)
+            continue
+        usable.append(InlineKeyboardButton(button.title, callback_data=button.payload))
+    if not usable:
+        return None
+    rows = [usable[i : i + BUTTONS_PER_ROW] for i in range(0, len(usable), BUTTONS_PER_ROW)]
+    return InlineKeyboardMarkup(rows)
+
+
+def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
+    """Split a long text at line breaks (or hard, if a line is longer) into Telegram-sized parts."""
+    parts: list[str] = []
+    current = ""
+    for line in text.splitlines(keepends=True):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        if len(current) + len(line) > limit:
+            parts.append(current)
+            current = ""
+        current += line
+    if current.strip() or not parts:
+        parts.append(current)
+    return [part.rstrip("\n") or part for part in parts]
+
+
+def render(replies: list[RasaReply]) -> list[OutgoingMessage]:
+    """Telegram messages for Rasa's replies; buttons go on the last part of their message."""
+    messages: list[OutgoingMessage] = []
+    for reply in replies:
+        body = reply.text or ""
+        if reply.image:
+            body = f"{body}\n{reply.image}".strip()
+        if not body and not reply.buttons:
+            continue
+        parts = split_text(body or "…")
+        for part in parts[:-1]:
+            messages.append(OutgoingMessage(part))
+        messages.append(OutgoingMessage(parts[-1], keyboard_for(reply.buttons)))
+    return messages

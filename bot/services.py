@@ -1,0 +1,48 @@
+"""What the handlers need, wired once by the application factory."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+from telegram.ext import ContextTypes
+
+from bot.rasa import RasaClient
+from crm.db import transaction
+from parceldesk.settings import Settings
+
+T = TypeVar("T")
+
+
+@dataclass
+class BotServices:
+    """Settings, database and Rasa client shared by all handlers of one bot process."""
+
+    settings: Settings
+    sessions: sessionmaker[Session]
+    rasa: RasaClient | None = None
+    inbound_rows: dict[int, int] = field(default_factory=dict)
+
+    async def db(self, work: Callable[[Session], T]) -> T:
+        """Run synchronous crm service calls in one transaction, off the event loop."""
+
+        def call() -> T:
+            with transaction(self.sessions) as session:
+                return work(session)
+
+        return await asyncio.to_thread(call)
+
+    @property
+    def rasa_client(self) -> RasaClient:
+        """The Rasa client (opened in post_init)."""
+        if self.rasa is None:
+            raise RuntimeError("the Rasa client is opened in post_init; the application was not initialised")
+        return self.rasa
+
+
+def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
+    """The BotServices of the running application."""
+    return context.application.bot_data["services"]

@@ -1,0 +1,95 @@
+"""The log of every inbound update and outbound message; the key to handling each update once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from crm.models import ChatMessage, Direction
+
+
+@dataclass(frozen=True)
+class InboundRecord:
+    """Result of logging an inbound update: its row id and whether it still needs handling."""
+
+    message_id: int
+    needs_handling: bool
+
+
+def record_inbound(
+    session: Session,
+    *,
+    update_id: int,
+    chat_id: int | None,
+    telegram_user_id: int | None,
+    kind: str,
+    text: str | None,
+) -> InboundRecord:
+    """Persist an inbound update before acting on it; a redelivered, already handled update is not handled again."""
+    existing = session.scalars(select(ChatMessage).where(ChatMessage.update_id == update_id)).one_or_none()
+    if existing is not None:
+        return InboundRecord(existing.id, needs_handling=not existing.handled)
+    row = ChatMessage(
+        update_id=update_id,
+        chat_id=chat_id,
+        telegram_user_id=telegram_user_id,
+        direction=Direction.INBOUND,
+        kind=kind,
+        text=text,
+        handled=False,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # Another worker logged the same update between our check and insert.
+        existing = session.scalars(select(ChatMessage).where(ChatMessage.update_id == update_id)).one()
+        return InboundRecord(existing.id, needs_handling=False)
+    return InboundRecord(row.id, needs_handling=True)
+
+
+def mark_handled(
+    session: Session,
+    message_id: int,
+    *,
+    language: str | None = None,
+    intent: str | None = None,
+    confidence: float | None = None,
+    entities: list[dict[str, Any]] | None = None,
+    model_version: str | None = None,
+    fell_back: bool | None = None,
+) -> None:
+    """Record how an inbound message was understood and that it has been answered."""
+    row = session.get(ChatMessage, message_id)
+    if row is None:
+        raise LookupError(f"no logged message {message_id}")
+    row.handled = True
+    row.language = language or row.language
+    row.intent = intent
+    row.confidence = confidence
+    row.entities = entities
+    row.model_version = model_version
+    row.fell_back = fell_back
+
+
+def record_outbound(session: Session, *, chat_id: int, text: str | None, kind: str = "text") -> int:
+    """Persist a message the bot sent."""
+    row = ChatMessage(chat_id=chat_id, direction=Direction.OUTBOUND, kind=kind, text=text, handled=True)
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def history(session: Session, chat_id: int, *, limit: int = 50) -> list[ChatMessage]:
+    """The latest messages of a chat, oldest first."""
+    statement = (
+        select(ChatMessage)
+        .where(ChatMessage.chat_id == chat_id)
+        .order_by(ChatMessage.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(session.scalars(statement).all()))

@@ -1,0 +1,336 @@
+"""The customer database: one schema shared by the bot, the action server and staff tools."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names so Alembic migrations are identical on SQLite and PostgreSQL.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a shared naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON}
+
+
+def _enum(cls: type[enum.Enum]) -> Enum:
+    """Store an enum by value as a plain string column (portable, readable in SQL)."""
+    return Enum(
+        cls,
+        native_enum=False,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class CustomerKind(str, enum.Enum):
+    """Private person or company account (the courier's two customer books)."""
+
+    PERSONAL = "personal"
+    COMPANY = "company"
+
+
+class ShipmentStatus(str, enum.Enum):
+    """Where a shipment is in its life."""
+
+    CREATED = "created"
+    IN_TRANSIT = "in_transit"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERED = "delivered"
+    DELAYED = "delayed"
+    EXCEPTION = "exception"
+    RETURNED = "returned"
+    LOST = "lost"
+
+
+class ServiceLevel(str, enum.Enum):
+    """Products the courier sells."""
+
+    SAME_DAY = "same_day"
+    EXPRESS = "express"
+    STANDARD = "standard"
+    ECONOMY = "economy"
+
+
+class EventKind(str, enum.Enum):
+    """What a scan or tracking event records."""
+
+    CREATED = "created"
+    PICKED_UP = "picked_up"
+    ARRIVED_HUB = "arrived_hub"
+    DEPARTED_HUB = "departed_hub"
+    CUSTOMS = "customs"
+    OUT_FOR_DELIVERY = "out_for_delivery"
+    DELIVERY_ATTEMPTED = "delivery_attempted"
+    DELIVERED = "delivered"
+    DELAYED = "delayed"
+    EXCEPTION = "exception"
+    RETURNED = "returned"
+    LOST = "lost"
+    DELIVERY_CHANGED = "delivery_changed"
+
+
+class ComplaintCategory(str, enum.Enum):
+    """Complaint reasons the company tracks and analyses."""
+
+    DELAY = "delay"
+    DAMAGE = "damage"
+    LOSS = "loss"
+    WRONG_DELIVERY = "wrong_delivery"
+    COURIER_CONDUCT = "courier_conduct"
+    BILLING = "billing"
+
+
+class ComplaintStatus(str, enum.Enum):
+    """Complaint workflow."""
+
+    OPEN = "open"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    CLOSED = "closed"
+
+
+class EscalationStatus(str, enum.Enum):
+    """Human queue workflow."""
+
+    OPEN = "open"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+class StaffRole(str, enum.Enum):
+    """Roles from the service-centre design: agent, supervisor, manager, admin."""
+
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+class Direction(str, enum.Enum):
+    """Whether a chat message came from Telegram or was sent by the bot."""
+
+    INBOUND = "in"
+    OUTBOUND = "out"
+
+
+class TimestampMixin:
+    """created_at / updated_at maintained by the database."""
+
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class Customer(TimestampMixin, Base):
+    """A private or company customer."""
+
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    kind: Mapped[CustomerKind] = mapped_column(_enum(CustomerKind))
+    name: Mapped[str] = mapped_column(String(200))
+    contact_person: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str] = mapped_column(String(32), index=True)
+    phone_alt: Mapped[str | None] = mapped_column(String(32))
+    email: Mapped[str | None] = mapped_column(String(200))
+    address: Mapped[str] = mapped_column(String(300))
+    city: Mapped[str] = mapped_column(String(64))
+    industry: Mapped[str | None] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text)
+    preferred_language: Mapped[str] = mapped_column(String(8), default="zh")
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+
+    shipments: Mapped[list[Shipment]] = relationship(back_populates="customer")
+
+
+class Shipment(TimestampMixin, Base):
+    """A parcel with its waybill, parties, money and promise."""
+
+    __tablename__ = "shipments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    tracking_number: Mapped[str] = mapped_column(String(20), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    sender_name: Mapped[str] = mapped_column(String(200))
+    sender_phone: Mapped[str] = mapped_column(String(32))
+    sender_address: Mapped[str] = mapped_column(String(300))
+    sender_city: Mapped[str] = mapped_column(String(64))
+    recipient_name: Mapped[str] = mapped_column(String(200))
+    recipient_phone: Mapped[str] = mapped_column(String(32), index=True)
+    recipient_address: Mapped[str] = mapped_column(String(300))
+    recipient_city: Mapped[str] = mapped_column(String(64))
+    weight_kg: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    fee: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    declared_value: Mapped[Decimal | None] = mapped_column(Numeric(12, 2))
+    service_level: Mapped[ServiceLevel] = mapped_column(_enum(ServiceLevel))
+    status: Mapped[ShipmentStatus] = mapped_column(_enum(ShipmentStatus), index=True)
+    status_reason: Mapped[str | None] = mapped_column(String(64))
+    promised_date: Mapped[date]
+    delivered_at: Mapped[datetime | None]
+    shipped_at: Mapped[datetime]
+
+    customer: Mapped[Customer | None] = relationship(back_populates="shipments")
+    events: Mapped[list[TrackingEvent]] = relationship(
+        back_populates="shipment", order_by="TrackingEvent.occurred_at", cascade="all, delete-orphan"
+    )
+
+
+class TrackingEvent(Base):
+    """One scan or status change of a shipment."""
+
+    __tablename__ = "tracking_events"
+    __table_args__ = (Index("ix_tracking_events_shipment_time", "shipment_id", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"))
+    occurred_at: Mapped[datetime]
+    kind: Mapped[EventKind] = mapped_column(_enum(EventKind))
+    status: Mapped[ShipmentStatus] = mapped_column(_enum(ShipmentStatus))
+    place_zh: Mapped[str] = mapped_column(String(120))
+    place_en: Mapped[str] = mapped_column(String(120))
+    reason: Mapped[str | None] = mapped_column(String(64))
+    note: Mapped[str | None] = mapped_column(Text)
+
+    shipment: Mapped[Shipment] = relationship(back_populates="events")
+
+
+class Complaint(TimestampMixin, Base):
+    """A customer complaint ticket (human-readable code like C-1042)."""
+
+    __tablename__ = "complaints"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    shipment_id: Mapped[int | None] = mapped_column(ForeignKey("shipments.id"), index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    category: Mapped[ComplaintCategory] = mapped_column(_enum(ComplaintCategory))
+    description: Mapped[str] = mapped_column(Text)
+    photo_file_id: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[ComplaintStatus] = mapped_column(_enum(ComplaintStatus), default=ComplaintStatus.OPEN)
+    serious: Mapped[bool] = mapped_column(Boolean, default=False)
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    due_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    resolution: Mapped[str | None] = mapped_column(Text)
+
+
+class Feedback(Base):
+    """A rating (1-5) with optional free text."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    rating: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Staff(TimestampMixin, Base):
+    """A service-centre employee known to the bot by Telegram user id."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Escalation(TimestampMixin, Base):
+    """A conversation waiting for, or handled by, a human agent."""
+
+    __tablename__ = "escalations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
+    reason: Mapped[str] = mapped_column(String(64))
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[EscalationStatus] = mapped_column(
+        _enum(EscalationStatus), default=EscalationStatus.OPEN, index=True
+    )
+    language: Mapped[str] = mapped_column(String(8), default="zh")
+    summary: Mapped[str | None] = mapped_column(Text)
+    first_response_due_at: Mapped[datetime | None]
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    claimed_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+    rating: Mapped[int | None] = mapped_column(Integer)
+    tagged_intent: Mapped[str | None] = mapped_column(String(64))
+
+
+class Chat(TimestampMixin, Base):
+    """A Telegram chat the bot talks in, with its language choice."""
+
+    __tablename__ = "chats"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16), default="private")
+    language_fixed: Mapped[str | None] = mapped_column(String(8))
+    language_last: Mapped[str | None] = mapped_column(String(8))
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"))
+
+
+class ChatMessage(Base):
+    """Every inbound update and outbound message, in order (the learning loop's raw material)."""
+
+    __tablename__ = "chat_messages"
+    __table_args__ = (
+        UniqueConstraint("update_id", name="uq_chat_messages_update_id"),
+        Index("ix_chat_messages_chat_time", "chat_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    update_id: Mapped[int | None] = mapped_column(BigInteger)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    direction: Mapped[Direction] = mapped_column(_enum(Direction))
+    kind: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)
+    language: Mapped[str | None] = mapped_column(String(8))
+    intent: Mapped[str | None] = mapped_column(String(64))
+    confidence: Mapped[float | None] = mapped_column(Float)
+    entities: Mapped[list[Any] | None] = mapped_column(JSON)
+    model_version: Mapped[str | None] = mapped_column(String(80))
+    fell_back: Mapped[bool | None] = mapped_column(Boolean)
+    handled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())

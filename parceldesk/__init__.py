@@ -1,0 +1,1 @@
+"""ParcelDesk: command line, settings, engine environment and process supervision."""

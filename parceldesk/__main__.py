@@ -1,0 +1,3 @@
+from parceldesk.cli import main
+
+main()

@@ -1,0 +1,205 @@
+"""Starting, health-checking and stopping the system's processes (used by `parceldesk run` and the tests)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from parceldesk.engine import Engine, write_endpoints
+from parceldesk.settings import PROJECT_ROOT, Settings
+
+
+class ServiceFailed(RuntimeError):
+    """A process exited or never became healthy; the message carries the tail of its log."""
+
+
+@dataclass
+class Service:
+    """One supervised process."""
+
+    name: str
+    command: list[str]
+    env: dict[str, str]
+    log_path: Path
+    health_url: str | None = None
+    health_check: Callable[[httpx.Response], bool] = lambda response: response.status_code == 200
+    startup_timeout: float = 60.0
+    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def running(self) -> bool:
+        """True while the process is alive."""
+        return self.process is not None and self.process.poll() is None
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of the service's log (for error messages)."""
+        try:
+            return "\n".join(self.log_path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def child_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """Environment for our own processes: resolved settings so every process agrees on them."""
+    env = dict(os.environ)
+    env.update(
+        {
+            "PARCELDESK_DATABASE_URL": settings.effective_database_url,
+            "PARCELDESK_HOST": settings.host,
+            "PARCELDESK_RASA_PORT": str(settings.rasa_port),
+            "PARCELDESK_ACTION_PORT": str(settings.action_port),
+            "PARCELDESK_SANDBOX_PORT": str(settings.sandbox_port),
+            "PARCELDESK_RASA_URL": settings.effective_rasa_url,
+            "PARCELDESK_CACHE_DIR": str(settings.cache_dir),
+            "PARCELDESK_TELEGRAM_API_URL": settings.bot_api_base_url,
+            "PARCELDESK_RASA_TIMEOUT_SECONDS": str(settings.rasa_timeout_seconds),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    if settings.database_schema:
+        env["PARCELDESK_DATABASE_SCHEMA"] = settings.database_schema
+    env.update(extra)
+    return env
+
+
+def action_server_service(settings: Settings, log_dir: Path) -> Service:
+    """The rasa-sdk action server, bound to the configured host only."""
+    return Service(
+        name="actions",
+        command=[sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
+        # rasa-sdk binds 0.0.0.0 unless told otherwise.
+        env=child_env(settings, SANIC_HOST=settings.host),
+        log_path=log_dir / "actions.log",
+        health_url=f"http://{settings.host}:{settings.action_port}/health",
+        startup_timeout=60,
+    )
+
+
+def rasa_service(settings: Settings, engine: Engine, model: Path, log_dir: Path) -> Service:
+    """The Rasa server with its HTTP API, REST channel only, on the configured host."""
+    env = engine.env()
+    return Service(
+        name="rasa",
+        command=[
+            str(engine.rasa), "run",
+            "--enable-api",
+            "--model", str(model),
+            "--endpoints", str(write_endpoints(settings)),
+            "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+            "-i", settings.host,
+            "-p", str(settings.rasa_port),
+        ],
+        env=env,
+        log_path=log_dir / "rasa.log",
+        health_url=f"{settings.effective_rasa_url}/status",
+        health_check=lambda response: response.status_code == 200 and bool(response.json().get("model_file")),
+        startup_timeout=240,
+    )
+
+
+def sandbox_service(settings: Settings, log_dir: Path) -> Service:
+    """The local Telegram sandbox."""
+    return Service(
+        name="sandbox",
+        command=[sys.executable, "-m", "sandbox", "--host", settings.host, "--port", str(settings.sandbox_port)],
+        env=child_env(settings),
+        log_path=log_dir / "sandbox.log",
+        health_url=f"{settings.sandbox_url}/healthz",
+        startup_timeout=30,
+    )
+
+
+def bot_service(settings: Settings, log_dir: Path, **extra_env: str) -> Service:
+    """The Telegram bot."""
+    env = child_env(settings, **extra_env)
+    if not settings.uses_sandbox and settings.telegram_bot_token is not None:
+        env["TELEGRAM_BOT_TOKEN"] = settings.telegram_bot_token.get_secret_value()
+    return Service(
+        name="bot", command=[sys.executable, "-m", "bot"], env=env, log_path=log_dir / "bot.log", startup_timeout=20
+    )
+
+
+class Supervisor:
+    """Starts services in order, waits for each to be healthy, and stops them all in reverse order."""
+
+    def __init__(self, progress: Callable[[str], None] | None = None) -> None:
+        """Create an empty supervisor."""
+        self.services: list[Service] = []
+        self.progress = progress or (lambda _message: None)
+
+    def start(self, service: Service) -> Service:
+        """Start a service and block until it is healthy (or raise ServiceFailed)."""
+        service.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = service.log_path.open("ab")
+        service.process = subprocess.Popen(
+            service.command,
+            cwd=PROJECT_ROOT,
+            env=service.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # Ctrl-C goes to us; we stop children in order.
+        )
+        log.close()
+        self.services.append(service)
+        self.progress(f"starting {service.name} (log: {service.log_path})")
+        self._wait_healthy(service)
+        self.progress(f"{service.name} is up")
+        return service
+
+    def _wait_healthy(self, service: Service) -> None:
+        """Poll the health URL (or just liveness) until the startup timeout."""
+        deadline = time.monotonic() + service.startup_timeout
+        settle = time.monotonic() + 3.0
+        while time.monotonic() < deadline:
+            if not service.running:
+                raise ServiceFailed(f"{service.name} exited during start-up:\n{service.log_tail()}")
+            if service.health_url is None:
+                if time.monotonic() >= settle:
+                    return
+            else:
+                try:
+                    response = httpx.get(service.health_url, timeout=2.0)
+                    if service.health_check(response):
+                        return
+                except (httpx.HTTPError, ValueError):
+                    pass
+            time.sleep(0.5)
+        raise ServiceFailed(
+            f"{service.name} was not healthy within {service.startup_timeout:.0f}s:\n{service.log_tail()}"
+        )
+
+    def stop(self, service: Service, timeout: float = 15.0) -> None:
+        """Stop one service: SIGTERM to its process group, SIGKILL if it lingers."""
+        process = service.process
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+    def stop_all(self) -> None:
+        """Stop every service, newest first."""
+        for service in reversed(self.services):
+            if service.running:
+                self.progress(f"stopping {service.name}")
+            self.stop(service)
+        self.services.clear()
+
+    def first_exited(self) -> Service | None:
+        """A service that has exited on its own, if any."""
+        return next((service for service in self.services if not service.running), None)

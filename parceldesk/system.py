@@ -1,0 +1,104 @@
+"""`parceldesk run`: prepare everything, then start and supervise the whole system."""
+
+from __future__ import annotations
+
+import signal
+import time
+from datetime import date
+from types import FrameType
+
+from rich.console import Console
+from rich.table import Table
+
+from crm.db import make_engine, make_sessionmaker, transaction, upgrade
+from parceldesk.engine import ensure_engine, ensure_model
+from parceldesk.processes import (
+    Supervisor,
+    action_server_service,
+    bot_service,
+    rasa_service,
+    sandbox_service,
+)
+from parceldesk.settings import Settings
+
+
+def prepare_database(settings: Settings, console: Console, *, demo: bool = True) -> None:
+    """Apply migrations and load the demo company on first start."""
+    from crm.demo import demo_is_loaded, generate_demo
+
+    engine = make_engine(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        with console.status("applying database migrations…"):
+            upgrade(engine)
+        if demo:
+            with transaction(make_sessionmaker(engine)) as session:
+                if not demo_is_loaded(session):
+                    with console.status("loading the demo company (customers, shipments, tracking events)…"):
+                        summary = generate_demo(session, today=date.today())
+                    console.print(f"[green]✓[/] demo data loaded: {summary}")
+        console.print(f"[green]✓[/] database ready ({engine.url.render_as_string(hide_password=True)})")
+    finally:
+        engine.dispose()
+
+
+def run_system(settings: Settings, console: Console) -> int:
+    """Start the whole system and supervise it until Ctrl-C or a process dies; returns an exit code."""
+    started = time.monotonic()
+    prepare_database(settings, console)
+
+    def show(message: str) -> None:
+        console.print(f"  [dim]{message}[/]")
+
+    with console.status("preparing the Rasa engine environment…"):
+        engine = ensure_engine(settings, progress=None)
+    console.print(f"[green]✓[/] engine environment: {engine.directory}")
+    with console.status("checking the model (training if the data or config changed)…") as status:
+        model = ensure_model(settings, engine, progress=lambda line: status.update(f"training: {line[:100]}"))
+    console.print(f"[green]✓[/] model: {model.name}")
+
+    log_dir = settings.data_dir / "logs"
+    supervisor = Supervisor(progress=show)
+    stopping = False
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+
+    previous = signal.signal(signal.SIGTERM, request_stop)
+    try:
+        with console.status("starting services…"):
+            supervisor.start(action_server_service(settings, log_dir))
+            supervisor.start(rasa_service(settings, engine, model, log_dir))
+            if settings.uses_sandbox:
+                supervisor.start(sandbox_service(settings, log_dir))
+            supervisor.start(bot_service(settings, log_dir))
+        table = Table(title=f"ParcelDesk is running (ready in {time.monotonic() - started:.0f}s)")
+        table.add_column("service")
+        table.add_column("address")
+        table.add_column("log")
+        table.add_row("action server", settings.action_server_url, str(log_dir / "actions.log"))
+        table.add_row("Rasa", settings.effective_rasa_url, str(log_dir / "rasa.log"))
+        if settings.uses_sandbox:
+            table.add_row("Telegram sandbox", settings.sandbox_url, str(log_dir / "sandbox.log"))
+        table.add_row("bot", "sandbox" if settings.uses_sandbox else "Telegram", str(log_dir / "bot.log"))
+        console.print(table)
+        if settings.uses_sandbox:
+            console.print(
+                f"\nNo TELEGRAM_BOT_TOKEN set: chat with the bot at [bold]{settings.sandbox_url}/[/]\n"
+                "Try: where is my parcel XJ202611180042  /  我的快递XJ202611180042到哪了"
+            )
+        console.print("Press Ctrl-C to stop.")
+        while not stopping:
+            dead = supervisor.first_exited()
+            if dead is not None:
+                console.print(f"[red]✗ {dead.name} stopped unexpectedly.[/] Last lines of its log:\n{dead.log_tail()}")
+                return 1
+            time.sleep(0.5)
+        return 0
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        console.print("stopping…")
+        supervisor.stop_all()
+        signal.signal(signal.SIGTERM, previous)
+        console.print("[green]stopped cleanly[/]")

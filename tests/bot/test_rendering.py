@@ -1,0 +1,41 @@
+"""Rendering Rasa replies as Telegram messages."""
+
+from __future__ import annotations
+
+from bot.rasa import RasaButton, RasaReply
+from bot.rendering import TELEGRAM_TEXT_LIMIT, render, split_text
+
+
+def test_buttons_become_an_inline_keyboard_on_the_last_part() -> None:
+    """Buttons are rendered two per row with their payload as callback data."""
+    reply = RasaReply("pick one", [RasaButton("A", "/a"), RasaButton("B", "/b"), RasaButton("C", "/c")])
+    (message,) = render([reply])
+    assert message.text == "pick one"
+    rows = message.keyboard.inline_keyboard
+    assert [[b.callback_data for b in row] for row in rows] == [["/a", "/b"], ["/c"]]
+
+
+def test_payload_too_long_for_telegram_is_dropped() -> None:
+    """Telegram refuses callback data over 64 bytes, so such a button is left out rather than failing the send."""
+    (message,) = render([RasaReply("x", [RasaButton("long", "/" + "界" * 30), RasaButton("ok", "/ok")])])
+    assert [b.callback_data for row in message.keyboard.inline_keyboard for b in row] == ["/ok"]
+
+
+def test_long_text_is_split_at_lines_within_the_limit() -> None:
+    """Replies longer than Telegram's 4096 characters are split without losing text."""
+    text = "\n".join(f"line {i} " + "x" * 90 for i in range(100))
+    parts = split_text(text)
+    assert len(parts) > 1
+    assert all(0 < len(p) <= TELEGRAM_TEXT_LIMIT for p in parts)
+    assert "".join(parts).replace("\n", "") == text.replace("\n", "")
+
+
+def test_one_huge_line_is_split_hard() -> None:
+    """A single line longer than the limit is cut into limit-sized parts."""
+    parts = split_text("y" * (TELEGRAM_TEXT_LIMIT * 2 + 10))
+    assert [len(p) for p in parts] == [TELEGRAM_TEXT_LIMIT, TELEGRAM_TEXT_LIMIT, 10]
+
+
+def test_empty_replies_are_skipped() -> None:
+    """A reply with neither text nor buttons sends nothing."""
+    assert render([RasaReply(None)]) == []
