@@ -8,7 +8,8 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from crm.clock import as_utc
+from crm.clock import as_utc, local
+from crm.labels import EVENT_LABELS, REASON_LABELS, STATUS_LABELS, label
 from crm.models import EventKind, Shipment, ShipmentStatus
 from crm.waybills import normalize
 
@@ -71,9 +72,6 @@ def track(session: Session, number: str) -> ShipmentView | None:
 
 def template_values(view: ShipmentView, language: str) -> dict[str, str]:
     """The variables the tracking responses in domain.yml are filled with, in the customer's language."""
-    from crm.labels import EVENT_LABELS, REASON_LABELS, STATUS_LABELS, label
-    from crm.clock import local
-
     scan = view.last_scan
     if view.delivered_at is not None:
         eta = local(view.delivered_at).strftime("%Y-%m-%d %H:%M")

@@ -63,13 +63,16 @@ def run() -> None:
 
 
 @app.command()
-def setup() -> None:
+def setup(
+    database: Annotated[bool, typer.Option(help="Also migrate the database and load the demo company")] = True,
+) -> None:
     """Prepare without starting: database, engine environment and model."""
     from parceldesk.engine import EngineError, ensure_engine, ensure_model
     from parceldesk.system import prepare_database
 
     settings = settings_or_exit()
-    prepare_database(settings, console)
+    if database:
+        prepare_database(settings, console)
     try:
         with console.status("preparing the Rasa engine environment (once; a few minutes)…") as status:
             engine = ensure_engine(settings, progress=lambda line: status.update(line[:110]))

@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from sandbox.errors import ApiError, bad_request
 from sandbox.formatting import plain_text, utf16_length
-from sandbox.markup import check_reply_markup
+from sandbox.markup import check_reply_markup, inline_part
 from sandbox.media import image_size
 from sandbox.params import Params, UploadedFile, read_params
 from sandbox.world import Chat, StoredFile, StoredMessage, WebhookConfig, World
@@ -34,7 +34,7 @@ _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 @dataclass
 class Call:
-    """One Bot API call: the world, the decoded parameters and the bot's id from the token."""
+    """One Bot API call: the world and the decoded parameters."""
 
     world: World
     params: Params
@@ -191,6 +191,18 @@ def editable_message(call: Call) -> tuple[Chat, StoredMessage]:
     if message.sender != "bot":
         raise bad_request("message can't be edited")
     return chat, message
+
+
+def same_markup(message: StoredMessage, markup: dict[str, Any] | None) -> bool:
+    """Whether an edit's inline markup equals the message's current inline markup."""
+    return (markup or None) == inline_part(message.reply_markup)
+
+
+def kept_markup(message: StoredMessage, markup: dict[str, Any] | None) -> Any:
+    """The markup to store after an edit: a reply keyboard sent with the message stays, as in Telegram."""
+    if markup is None and message.reply_markup and inline_part(message.reply_markup) is None:
+        return ...
+    return markup
 
 
 def not_modified() -> ApiError:
@@ -403,9 +415,9 @@ async def edit_message_text(call: Call) -> dict[str, Any]:
         raise bad_request("there is no text in the message to edit")
     text = checked_text(call.params.text("text"), call.params.text("parse_mode"))
     markup = check_reply_markup(call.params.json_value("reply_markup"), inline_only=True)
-    if text == message.data["text"] and markup == message.reply_markup:
+    if text == message.data["text"] and same_markup(message, markup):
         raise not_modified()
-    await call.world.edit_message(chat, message, {"text": text}, markup)
+    await call.world.edit_message(chat, message, {"text": text}, kept_markup(message, markup))
     return message.api_json()
 
 
@@ -417,10 +429,10 @@ async def edit_message_caption(call: Call) -> dict[str, Any]:
         raise bad_request("there is no caption in the message to edit")
     caption = checked_caption(call)
     markup = check_reply_markup(call.params.json_value("reply_markup"), inline_only=True)
-    if caption.get("caption") == message.data.get("caption") and markup == message.reply_markup:
+    if caption.get("caption") == message.data.get("caption") and same_markup(message, markup):
         raise not_modified()
     message.data.pop("caption", None)
-    await call.world.edit_message(chat, message, caption, markup)
+    await call.world.edit_message(chat, message, caption, kept_markup(message, markup))
     return message.api_json()
 
 
@@ -429,9 +441,9 @@ async def edit_message_reply_markup(call: Call) -> dict[str, Any]:
     """Replace or remove (no reply_markup) the inline keyboard of a bot message."""
     chat, message = editable_message(call)
     markup = check_reply_markup(call.params.json_value("reply_markup"), inline_only=True)
-    if markup == message.reply_markup or (not markup and not (message.reply_markup or {}).get("inline_keyboard")):
+    if same_markup(message, markup):
         raise not_modified()
-    await call.world.edit_message(chat, message, {}, markup)
+    await call.world.edit_message(chat, message, {}, kept_markup(message, markup))
     return message.api_json()
 
 

@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
-.venv/bin/parceldesk setup
+.venv/bin/parceldesk setup --no-database
 exec .venv/bin/python -m pytest "$@"

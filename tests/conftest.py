@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 
+from parceldesk.engine import Engine, ensure_engine, ensure_model
+from parceldesk.settings import load_settings
 from tests.databases import BACKENDS, TestDatabase, create_database
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -36,3 +39,11 @@ def session(database: TestDatabase) -> Iterator[Session]:
 def database_backend(request: pytest.FixtureRequest) -> str:
     """The name of a database backend, for tests that create their own databases."""
     return str(request.param)
+
+
+@pytest.fixture(scope="session")
+def engine_model() -> tuple[Engine, Path]:
+    """The engine environment and the model for the current data (trained once, cached by content hash)."""
+    settings = load_settings()
+    engine = ensure_engine(settings)
+    return engine, ensure_model(settings, engine)

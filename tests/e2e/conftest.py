@@ -1,0 +1,66 @@
+"""End-to-end fixtures: one Rasa server per test session, one stack (action server, sandbox, bot) per database."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from crm.db import make_sessionmaker, transaction
+from crm.demo import generate_demo
+from parceldesk.engine import Engine
+from parceldesk.processes import Supervisor, rasa_service
+from parceldesk.settings import Settings
+from sandbox.client import SandboxClient
+from tests.databases import BACKENDS, TestDatabase, create_database
+from tests.e2e.harness import Stack, free_port, start_stack, stack_settings
+
+
+@pytest.fixture(scope="session")
+def action_port() -> int:
+    """The action server port Rasa is configured with (each stack's action server takes it in turn)."""
+    return free_port()
+
+
+@pytest.fixture(scope="session")
+def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the processes of the test session write their logs."""
+    return tmp_path_factory.mktemp("logs")
+
+
+@pytest.fixture(scope="session")
+def rasa_url(engine_model: tuple[Engine, Path], action_port: int, logs_dir: Path) -> Iterator[str]:
+    """A real Rasa server with the trained model, calling the test action server; yields its URL."""
+    engine, model = engine_model
+    settings = Settings(rasa_port=free_port(), action_port=action_port, cache_dir=engine.settings.cache_dir)
+    supervisor = Supervisor()
+    supervisor.start(rasa_service(settings, engine, model, logs_dir))
+    yield settings.effective_rasa_url
+    supervisor.stop_all()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def e2e_database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:
+    """A migrated database with the demo company loaded, per backend."""
+    for database in create_database(request.param, tmp_path_factory.mktemp(f"e2e-{request.param}")):
+        with transaction(make_sessionmaker(database.engine)) as session:
+            generate_demo(session, today=date.today())
+        yield database
+
+
+@pytest.fixture(scope="session")
+def stack(e2e_database: TestDatabase, rasa_url: str, action_port: int, logs_dir: Path) -> Iterator[Stack]:
+    """The running system against one database."""
+    settings = stack_settings(e2e_database, rasa_url=rasa_url, action_port=action_port)
+    running = start_stack(settings, e2e_database, logs_dir / e2e_database.backend)
+    yield running
+    running.supervisor.stop_all()
+
+
+@pytest.fixture()
+async def sandbox(stack: Stack) -> AsyncIterator[SandboxClient]:
+    """A control-API client for the stack's Telegram sandbox."""
+    async with SandboxClient(stack.sandbox_url) as client:
+        yield client

@@ -1,0 +1,98 @@
+"""Start the real system for end-to-end tests: Rasa, action server, Telegram sandbox and bot as processes."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from parceldesk.processes import (
+    Service,
+    Supervisor,
+    action_server_service,
+    bot_service,
+    sandbox_service,
+)
+from parceldesk.settings import Settings
+from tests.databases import TestDatabase
+
+_user_ids = itertools.count(random.randint(10_000_000, 90_000_000))
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def new_user_id() -> int:
+    """A Telegram user id no other test uses (Rasa keeps conversations in memory for the whole session)."""
+    return next(_user_ids)
+
+
+@contextmanager
+def silent_server() -> Iterator[str]:
+    """A server that accepts connections and never answers (a hung Rasa)."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(16)
+        yield f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+@dataclass
+class Stack:
+    """A running bot with its sandbox and action server, against one test database."""
+
+    settings: Settings
+    database: TestDatabase
+    supervisor: Supervisor
+    log_dir: Path
+
+    @property
+    def sandbox_url(self) -> str:
+        """Root URL of this stack's sandbox."""
+        return self.settings.sandbox_url
+
+    def service(self, name: str) -> Service:
+        """A running service by name."""
+        return next(s for s in self.supervisor.services if s.name == name)
+
+    def restart_action_server(self) -> None:
+        """Start the action server again after a test stopped it."""
+        self.supervisor.services = [s for s in self.supervisor.services if s.name != "actions"]
+        self.supervisor.start(action_server_service(self.settings, self.log_dir))
+
+
+def stack_settings(database: TestDatabase, *, rasa_url: str, action_port: int, **overrides: object) -> Settings:
+    """Settings for a test stack: its own sandbox port, the shared Rasa, the given database."""
+    values: dict[str, object] = {
+        "database_url": database.url,
+        "database_schema": database.schema,
+        "sandbox_port": free_port(),
+        "action_port": action_port,
+        "rasa_url": rasa_url,
+        "telegram_bot_token": None,
+        "rasa_timeout_seconds": 8.0,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+def start_stack(settings: Settings, database: TestDatabase, log_dir: Path, *, with_actions: bool = True) -> Stack:
+    """Start (action server), sandbox and bot; the caller stops them with stack.supervisor.stop_all()."""
+    supervisor = Supervisor()
+    stack = Stack(settings, database, supervisor, log_dir)
+    try:
+        if with_actions:
+            supervisor.start(action_server_service(settings, log_dir))
+        supervisor.start(sandbox_service(settings, log_dir))
+        supervisor.start(bot_service(settings, log_dir))
+    except Exception:
+        supervisor.stop_all()
+        raise
+    return stack

@@ -1,0 +1,51 @@
+"""What the bot should say: rendered from domain.yml and the database, so tests follow the real texts."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+import yaml
+from sqlalchemy.orm import Session
+
+from crm.tracking import template_values, track
+from parceldesk.settings import PROJECT_ROOT
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+
+
+@lru_cache(maxsize=1)
+def _domain() -> dict[str, Any]:
+    """The parsed domain.yml."""
+    return yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+
+
+def response_variants(name: str, language: str) -> list[str]:
+    """The text variants of a domain response for a language (zh: conditioned on the slot; en: the default)."""
+    variants = _domain()["responses"][name]
+    chosen = []
+    for variant in variants:
+        conditions = variant.get("condition") or []
+        languages = {c.get("value") for c in conditions if c.get("name") == "language"}
+        if (language in languages) or (not languages and language == "en"):
+            chosen.append(variant["text"])
+    assert chosen, f"{name} has no {language} variant in domain.yml"
+    return chosen
+
+
+def domain_text(name: str, language: str, **values: str) -> list[str]:
+    """Every way the bot may render a response with these values filled in."""
+    return [text.format(**values) if values else text for text in response_variants(name, language)]
+
+
+def tracking_reply(session: Session, number: str, language: str) -> list[str]:
+    """What the tracking reply for a number must say, computed from the database."""
+    view = track(session, number)
+    assert view is not None, f"{number} is not in the test database"
+    return domain_text(f"utter_track_{view.status.value}", language, **template_values(view, language))
+
+
+def has_chinese(text: str) -> bool:
+    """True if the text contains Chinese characters."""
+    return bool(_CJK.search(text))

@@ -1,0 +1,80 @@
+"""End to end: when Rasa or the action server is down, hangs or answers nothing, the customer still hears back."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sandbox.client import SandboxClient
+from tests.databases import TestDatabase
+from tests.e2e.harness import Stack, free_port, new_user_id, silent_server, stack_settings, start_stack
+from bot.texts import TEXTS
+
+
+def is_holding(text: str) -> bool:
+    """True for the bot's holding reply in either language."""
+    return text in TEXTS["holding"].values()
+
+
+@pytest.fixture()
+def stopped_rasa_stack(e2e_database: TestDatabase, action_port: int, logs_dir: Path) -> Iterator[Stack]:
+    """A bot whose Rasa server is not running (nothing listens on its port)."""
+    settings = stack_settings(e2e_database, rasa_url=f"http://127.0.0.1:{free_port()}", action_port=action_port)
+    running = start_stack(settings, e2e_database, logs_dir / "rasa-stopped", with_actions=False)
+    yield running
+    running.supervisor.stop_all()
+
+
+@pytest.fixture()
+def hung_rasa_stack(e2e_database: TestDatabase, action_port: int, logs_dir: Path) -> Iterator[Stack]:
+    """A bot whose Rasa server accepts connections but never answers."""
+    with silent_server() as url:
+        settings = stack_settings(e2e_database, rasa_url=url, action_port=action_port, rasa_timeout_seconds=2.0)
+        running = start_stack(settings, e2e_database, logs_dir / "rasa-hung", with_actions=False)
+        yield running
+        running.supervisor.stop_all()
+
+
+async def test_rasa_stopped_gives_holding_reply(stopped_rasa_stack: Stack) -> None:
+    """With Rasa down the customer gets the holding reply within a few seconds."""
+    async with SandboxClient(stopped_rasa_stack.sandbox_url) as sandbox:
+        user = new_user_id()
+        started = time.monotonic()
+        await sandbox.send_text(user, "where is my parcel XJ202611180042")
+        (reply,) = await sandbox.wait_for_bot_messages(user, count=1, timeout=15)
+        assert is_holding(reply["text"])
+        assert time.monotonic() - started < 10
+        await sandbox.send_text(user, "我的快递到哪了")
+        (second,) = await sandbox.wait_for_bot_messages(user, count=1, after_message_id=reply["message_id"])
+        assert second["text"] == TEXTS["holding"]["zh"]
+
+
+async def test_rasa_hanging_gives_holding_reply_after_timeout(hung_rasa_stack: Stack) -> None:
+    """A Rasa that never answers is cut off at the configured timeout and the customer is told."""
+    async with SandboxClient(hung_rasa_stack.sandbox_url) as sandbox:
+        user = new_user_id()
+        started = time.monotonic()
+        await sandbox.send_text(user, "hello, where is XJ202611180042")
+        (reply,) = await sandbox.wait_for_bot_messages(user, count=1, timeout=15)
+        elapsed = time.monotonic() - started
+        assert is_holding(reply["text"])
+        assert 1.5 < elapsed < 8, elapsed
+
+
+async def test_action_server_down_gives_holding_reply(sandbox: SandboxClient, stack: Stack) -> None:
+    """Rasa answers 200 [] when the action server is unreachable; the bot treats that as a failure."""
+    stack.supervisor.stop(stack.service("actions"))
+    try:
+        user = new_user_id()
+        await sandbox.send_text(user, "where is my parcel XJ202611180042")
+        (reply,) = await sandbox.wait_for_bot_messages(user, count=1, timeout=20)
+        assert is_holding(reply["text"])
+    finally:
+        stack.restart_action_server()
+    user = new_user_id()
+    await sandbox.send_text(user, "where is my parcel XJ202611180042")
+    (reply,) = await sandbox.wait_for_bot_messages(user, count=1, timeout=30)
+    assert "XJ202611180042" in reply["text"]
