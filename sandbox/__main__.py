@@ -9,10 +9,14 @@ from sandbox.app import serve
 
 def main(argv: list[str] | None = None) -> None:
     """Parse arguments, print where the chat page is, and serve until interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m sandbox", description="Local stand-in for the Telegram Bot API.")
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox", description="Local stand-in for the Telegram Bot API."
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8081, help="port to listen on (default 8081)")
-    parser.add_argument("--token", default=None, help="accept only this bot token (default: any well-formed token)")
+    parser.add_argument(
+        "--token", default=None, help="accept only this bot token (default: any well-formed token)"
+    )
     args = parser.parse_args(argv)
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     base = f"http://{shown_host}:{args.port}"

@@ -15,7 +15,7 @@ from starlette.routing import Route
 from sandbox.errors import ApiError, bad_request
 from sandbox.formatting import plain_text, utf16_length
 from sandbox.markup import check_reply_markup, inline_part
-from sandbox.media import image_size
+from sandbox.media import image_mime, image_size
 from sandbox.params import Params, UploadedFile, read_params
 from sandbox.world import Chat, StoredFile, StoredMessage, WebhookConfig, World
 
@@ -25,8 +25,17 @@ TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
 TOKEN_RE = re.compile(r"^(\d+):[A-Za-z0-9_-]+$")
 CHAT_ACTIONS = {
-    "typing", "upload_photo", "record_video", "upload_video", "record_voice", "upload_voice",
-    "upload_document", "choose_sticker", "find_location", "record_video_note", "upload_video_note",
+    "typing",
+    "upload_photo",
+    "record_video",
+    "upload_video",
+    "record_voice",
+    "upload_voice",
+    "upload_document",
+    "choose_sticker",
+    "find_location",
+    "record_video_note",
+    "upload_video_note",
 }
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 _SECRET_RE = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
@@ -213,13 +222,12 @@ def not_modified() -> ApiError:
     )
 
 
-def stored_upload(call: Call, upload: UploadedFile, kind: str) -> StoredFile:
-    """Store an uploaded file in the folder Telegram would use for this kind."""
+def stored_upload(call: Call, upload: UploadedFile) -> StoredFile:
+    """Store an uploaded document under documents/, keeping its name and content type."""
     extension = upload.filename.rsplit(".", 1)[-1].lower() if "." in upload.filename else "bin"
-    folder = {"photo": "photos", "document": "documents"}.get(kind, kind)
     return call.world.add_file(
         upload.content,
-        folder=folder,
+        folder="documents",
         extension=extension,
         mime_type=upload.content_type,
         file_name=upload.filename,
@@ -231,10 +239,11 @@ def photo_sizes(call: Call) -> list[dict[str, Any]]:
     params = call.params
     upload = params.files.get("photo")
     if upload is not None:
-        stored = stored_upload(call, upload, "photo")
-        size = image_size(upload.content)
-        if size is None:
+        size, mime = image_size(upload.content), image_mime(upload.content)
+        if size is None or mime is None:
             raise bad_request("IMAGE_PROCESS_FAILED")
+        extension = mime.removeprefix("image/").replace("jpeg", "jpg")
+        stored = call.world.add_file(upload.content, folder="photos", extension=extension, mime_type=mime)
         return call.world.register_photo([stored], [size])
     file_id = params.text("photo")
     if not file_id:
@@ -254,7 +263,7 @@ def document_object(call: Call) -> dict[str, Any]:
     """The Document object for sendDocument's document parameter (an upload or an existing file_id)."""
     upload = call.params.files.get("document")
     if upload is not None:
-        stored = stored_upload(call, upload, "document")
+        stored = stored_upload(call, upload)
     else:
         file_id = call.params.text("document")
         if not file_id:
@@ -340,7 +349,9 @@ async def set_webhook(call: Call) -> bool:
 @method("deleteWebhook")
 async def delete_webhook(call: Call) -> bool:
     """Remove the webhook, optionally dropping pending updates."""
-    await call.world.set_webhook(WebhookConfig(), drop_pending=call.params.flag("drop_pending_updates"), allowed=None)
+    await call.world.set_webhook(
+        WebhookConfig(), drop_pending=call.params.flag("drop_pending_updates"), allowed=None
+    )
     return True
 
 
@@ -402,7 +413,11 @@ async def forward_message(call: Call) -> dict[str, Any]:
     if source is None:
         raise bad_request("message to forward not found")
     content = call.world.copy_content(source)
-    content["forward_origin"] = {"type": "user", "sender_user": source.data["from"], "date": source.data["date"]}
+    content["forward_origin"] = {
+        "type": "user",
+        "sender_user": source.data["from"],
+        "date": source.data["date"],
+    }
     message = await call.world.add_message(chat, "bot", call.world.bot_user(), content)
     return message.api_json()
 
@@ -497,8 +512,13 @@ async def get_file(call: Call) -> dict[str, Any]:
 async def get_chat(call: Call) -> dict[str, Any]:
     """A ChatFullInfo object for a known chat."""
     chat = target_chat(call)
-    gifts = {"unlimited_gifts": False, "limited_gifts": False, "unique_gifts": False,
-             "premium_subscription": False, "gifts_from_channels": False}
+    gifts = {
+        "unlimited_gifts": False,
+        "limited_gifts": False,
+        "unique_gifts": False,
+        "premium_subscription": False,
+        "gifts_from_channels": False,
+    }
     return {**chat.info, "accent_color_id": 0, "max_reaction_count": 11, "accepted_gift_types": gifts}
 
 
@@ -517,7 +537,8 @@ async def set_my_commands(call: Call) -> bool:
         if not 1 <= len(str(command.get("description", ""))) <= 256:
             raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
     call.world.commands[scope_key(call)] = [
-        {"command": str(command["command"]), "description": str(command["description"])} for command in commands
+        {"command": str(command["command"]), "description": str(command["description"])}
+        for command in commands
     ]
     return True
 
@@ -540,14 +561,20 @@ async def set_my_description(call: Call) -> bool:
     """Store a description, short description or name per language."""
     for name in ("description", "short_description", "name"):
         if call.params.has(name):
-            call.world.descriptions[f"{name}|{call.params.text('language_code') or ''}"] = call.params.text(name) or ""
+            call.world.descriptions[f"{name}|{call.params.text('language_code') or ''}"] = (
+                call.params.text(name) or ""
+            )
     return True
 
 
 @method("getMyDescription")
 async def get_my_description(call: Call) -> dict[str, str]:
     """The stored description."""
-    return {"description": call.world.descriptions.get(f"description|{call.params.text('language_code') or ''}", "")}
+    return {
+        "description": call.world.descriptions.get(
+            f"description|{call.params.text('language_code') or ''}", ""
+        )
+    }
 
 
 @method("getMyShortDescription")

@@ -25,12 +25,18 @@ def _describe(messages: list[dict[str, Any]]) -> str:
         return "  (none)"
     lines = []
     for message in messages:
-        body = message.get("text") or message.get("caption") or next(
-            (key for key in ("photo", "document", "sticker", "voice", "contact") if key in message), "?"
+        body = (
+            message.get("text")
+            or message.get("caption")
+            or next(
+                (key for key in ("photo", "document", "sticker", "voice", "contact") if key in message), "?"
+            )
         )
         markup = message.get("reply_markup")
         suffix = f"  markup={markup}" if markup else ""
-        lines.append(f"  #{message['message_id']} [{message.get('from', {}).get('first_name')}] {body!r}{suffix}")
+        lines.append(
+            f"  #{message['message_id']} [{message.get('from', {}).get('first_name')}] {body!r}{suffix}"
+        )
     return "\n".join(lines)
 
 
@@ -70,7 +76,7 @@ class SandboxClient:
     # ------------------------------------------------------------ the user side
 
     async def send_message(self, user_id: int, **fields: Any) -> dict[str, Any]:
-        """Send any kind of user message (fields as in POST /users/{id}/messages); None values are left out."""
+        """Send any kind of user message (fields as in POST /users/{id}/messages); None values are dropped."""
         body = {key: value for key, value in fields.items() if value is not None}
         return await self._request("POST", f"/users/{user_id}/messages", json=body)
 
@@ -86,29 +92,52 @@ class SandboxClient:
     ) -> dict[str, Any]:
         """The user sends a text; returns {update_id, message_id, chat_id}."""
         return await self.send_message(
-            user_id, kind="text", text=text, chat_id=chat_id, first_name=first_name,
-            language_code=language_code, reply_to_message_id=reply_to_message_id,
+            user_id,
+            kind="text",
+            text=text,
+            chat_id=chat_id,
+            first_name=first_name,
+            language_code=language_code,
+            reply_to_message_id=reply_to_message_id,
         )
 
     async def send_photo(
-        self, user_id: int, *, chat_id: int | None = None, caption: str | None = None, first_name: str | None = None
+        self,
+        user_id: int,
+        *,
+        chat_id: int | None = None,
+        caption: str | None = None,
+        first_name: str | None = None,
     ) -> dict[str, Any]:
         """The user sends a (generated) photo, optionally with a caption."""
-        return await self.send_message(user_id, kind="photo", chat_id=chat_id, caption=caption, first_name=first_name)
+        return await self.send_message(
+            user_id, kind="photo", chat_id=chat_id, caption=caption, first_name=first_name
+        )
 
-    async def send_sticker(self, user_id: int, *, chat_id: int | None = None, first_name: str | None = None) -> dict[str, Any]:
+    async def send_sticker(
+        self, user_id: int, *, chat_id: int | None = None, first_name: str | None = None
+    ) -> dict[str, Any]:
         """The user sends a sticker."""
         return await self.send_message(user_id, kind="sticker", chat_id=chat_id, first_name=first_name)
 
-    async def send_voice(self, user_id: int, *, chat_id: int | None = None, first_name: str | None = None) -> dict[str, Any]:
+    async def send_voice(
+        self, user_id: int, *, chat_id: int | None = None, first_name: str | None = None
+    ) -> dict[str, Any]:
         """The user sends a voice message."""
         return await self.send_message(user_id, kind="voice", chat_id=chat_id, first_name=first_name)
 
     async def send_document(
-        self, user_id: int, *, chat_id: int | None = None, caption: str | None = None, file_name: str | None = None
+        self,
+        user_id: int,
+        *,
+        chat_id: int | None = None,
+        caption: str | None = None,
+        file_name: str | None = None,
     ) -> dict[str, Any]:
         """The user sends a small text document."""
-        return await self.send_message(user_id, kind="document", chat_id=chat_id, caption=caption, file_name=file_name)
+        return await self.send_message(
+            user_id, kind="document", chat_id=chat_id, caption=caption, file_name=file_name
+        )
 
     async def send_contact(
         self,
@@ -119,8 +148,11 @@ class SandboxClient:
         chat_id: int | None = None,
         first_name: str | None = None,
     ) -> dict[str, Any]:
-        """The user shares a contact; contact_user_id defaults to the user's own id (what request_contact sends)."""
-        contact = {"phone_number": phone_number, "user_id": contact_user_id if contact_user_id is not None else user_id}
+        """The user shares a contact; contact_user_id defaults to their own id (as request_contact sends)."""
+        contact = {
+            "phone_number": phone_number,
+            "user_id": contact_user_id if contact_user_id is not None else user_id,
+        }
         if first_name:
             contact["first_name"] = first_name
         return await self.send_message(user_id, kind="contact", chat_id=chat_id, contact=contact)
@@ -136,7 +168,9 @@ class SandboxClient:
 
     async def create_group(self, chat_id: int, title: str, *, chat_type: str = "group") -> dict[str, Any]:
         """Create a group (negative chat_id) users can write in; returns the Chat object."""
-        return await self._request("POST", "/chats", json={"chat_id": chat_id, "type": chat_type, "title": title})
+        return await self._request(
+            "POST", "/chats", json={"chat_id": chat_id, "type": chat_type, "title": title}
+        )
 
     async def reset(self) -> None:
         """Forget all users, chats, files, updates and callbacks."""
@@ -145,7 +179,13 @@ class SandboxClient:
     # ------------------------------------------------------------ reading what happened
 
     async def messages(
-        self, chat_id: int, *, after_message_id: int = 0, sender: str = "all", wait: float = 0.0, min_count: int = 1
+        self,
+        chat_id: int,
+        *,
+        after_message_id: int = 0,
+        sender: str = "all",
+        wait: float = 0.0,
+        min_count: int = 1,
     ) -> list[dict[str, Any]]:
         """Messages of a chat (each the Telegram Message JSON plus "edited")."""
         query = {"after_message_id": after_message_id, "sender": sender, "wait": wait, "min_count": min_count}
@@ -162,9 +202,18 @@ class SandboxClient:
 
         Raises WaitTimeout (an AssertionError) listing the messages that did arrive.
         """
-        received = await self.messages(
-            chat_id, after_message_id=after_message_id, sender="bot", wait=timeout, min_count=count
-        )
+        deadline = time.monotonic() + timeout
+        while True:  # the server caps one long poll at 60 s, so longer waits take several
+            remaining = max(0.0, deadline - time.monotonic())
+            received = await self.messages(
+                chat_id,
+                after_message_id=after_message_id,
+                sender="bot",
+                wait=min(remaining, 55.0),
+                min_count=count,
+            )
+            if len(received) >= count or remaining <= 55.0:
+                break
         if len(received) < count:
             raise WaitTimeout(
                 f"expected {count} bot message(s) in chat {chat_id} after message {after_message_id} "
@@ -179,7 +228,9 @@ class SandboxClient:
         while True:
             remaining = deadline - time.monotonic()
             snapshot = await self._request(
-                "GET", f"/chats/{chat_id}/snapshot", params={"after_version": version, "wait": max(0.0, remaining)}
+                "GET",
+                f"/chats/{chat_id}/snapshot",
+                params={"after_version": version, "wait": max(0.0, remaining)},
             )
             version = snapshot["version"]
             message = next((m for m in snapshot["messages"] if m["message_id"] == message_id), None)

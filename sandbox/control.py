@@ -123,28 +123,52 @@ def message_content(world: World, user: dict[str, Any], body: dict[str, Any]) ->
         entities = command_entities(text)
         return {"text": text, **({"entities": entities} if entities else {})}
     if kind == "photo":
-        small = world.add_file(make_png(90, 90, seed), folder="photos", extension="png", mime_type="image/png")
-        large = world.add_file(make_png(320, 240, seed), folder="photos", extension="png", mime_type="image/png")
+        small = world.add_file(
+            make_png(90, 90, seed), folder="photos", extension="png", mime_type="image/png"
+        )
+        large = world.add_file(
+            make_png(320, 240, seed), folder="photos", extension="png", mime_type="image/png"
+        )
         return {"photo": world.register_photo([small, large], [(90, 90), (320, 240)]), **extra}
     if kind == "sticker":
-        stored = world.add_file(make_png(128, 128, seed), folder="stickers", extension="png", mime_type="image/png")
+        stored = world.add_file(
+            make_png(128, 128, seed), folder="stickers", extension="png", mime_type="image/png"
+        )
         sticker = {
-            "file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "type": "regular",
-            "width": 128, "height": 128, "is_animated": False, "is_video": False, "emoji": "👍",
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "type": "regular",
+            "width": 128,
+            "height": 128,
+            "is_animated": False,
+            "is_video": False,
+            "emoji": "👍",
             "file_size": len(stored.content),
         }
         return {"sticker": sticker}
     if kind == "voice":
         stored = world.add_file(make_silent_wav(1.0), folder="voice", extension="wav", mime_type="audio/wav")
-        voice = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "duration": 1,
-                 "mime_type": "audio/wav", "file_size": len(stored.content)}
+        voice = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "duration": 1,
+            "mime_type": "audio/wav",
+            "file_size": len(stored.content),
+        }
         return {"voice": voice}
     if kind == "document":
         name = str(body.get("file_name") or "document.txt")
         content = f"Sandbox document from user {user['id']}\n".encode()
-        stored = world.add_file(content, folder="documents", extension="txt", mime_type="text/plain", file_name=name)
-        document = {"file_id": stored.file_id, "file_unique_id": stored.file_unique_id, "file_name": name,
-                    "mime_type": "text/plain", "file_size": len(content)}
+        stored = world.add_file(
+            content, folder="documents", extension="txt", mime_type="text/plain", file_name=name
+        )
+        document = {
+            "file_id": stored.file_id,
+            "file_unique_id": stored.file_unique_id,
+            "file_name": name,
+            "mime_type": "text/plain",
+            "file_size": len(content),
+        }
         return {"document": document, **extra}
     contact = body.get("contact")
     if not isinstance(contact, dict) or not contact.get("phone_number"):
@@ -229,7 +253,11 @@ async def get_chat_messages(request: Request) -> list[dict[str, Any]]:
     def matching() -> list[dict[str, Any]]:
         """The matching messages right now ([] while the chat does not exist)."""
         chat = world.chats.get(chat_id)
-        return [message.view() for message in world.messages(chat, after_message_id=after, sender=sender)] if chat else []
+        return (
+            [message.view() for message in world.messages(chat, after_message_id=after, sender=sender)]
+            if chat
+            else []
+        )
 
     if wait > 0:
         await world.wait_until(lambda: len(matching()) >= min_count, wait)
@@ -238,7 +266,7 @@ async def get_chat_messages(request: Request) -> list[dict[str, Any]]:
 
 @json_endpoint
 async def get_chat_snapshot(request: Request) -> dict[str, Any]:
-    """The whole chat once its version exceeds after_version (long-polls up to wait seconds); for the web page."""
+    """The whole chat once its version exceeds after_version (long-polls up to wait s); for the page."""
     world = world_of(request)
     chat_id = int_value(request.path_params["chat_id"], "chat_id")
     after_version = int_value(request.query_params.get("after_version", -1), "after_version")
@@ -253,8 +281,11 @@ async def get_chat_snapshot(request: Request) -> dict[str, Any]:
         await world.wait_until(lambda: version() > after_version, wait)
     chat = world.chats.get(chat_id)
     action = None
-    if chat and chat.actions and time.time() - chat.actions[-1][1] < ACTION_SHOWN_SECONDS:
-        action = chat.actions[-1][0]
+    if chat and chat.actions:
+        name, at = chat.actions[-1]
+        # Like Telegram clients: shown for a few seconds, or until the bot's next message arrives.
+        if time.time() - at < ACTION_SHOWN_SECONDS and at > chat.last_bot_message_at:
+            action = name
     return {
         "version": version(),
         "chat": dict(chat.info) if chat else None,
@@ -296,7 +327,9 @@ async def post_chat(request: Request) -> dict[str, Any]:
     """Create a group or supergroup chat (negative id) that users can write in."""
     body = await json_body(request)
     chat = await world_of(request).create_group(
-        int_value(body.get("chat_id"), "chat_id"), str(body.get("type") or "group"), str(body.get("title") or "")
+        int_value(body.get("chat_id"), "chat_id"),
+        str(body.get("type") or "group"),
+        str(body.get("title") or ""),
     )
     return dict(chat.info)
 

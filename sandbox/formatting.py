@@ -13,8 +13,22 @@ import re
 from sandbox.errors import ApiError, bad_request
 
 _HTML_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span", "tg-spoiler", "a",
-    "tg-emoji", "code", "pre", "blockquote",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "a",
+    "tg-emoji",
+    "code",
+    "pre",
+    "blockquote",
 }
 _HTML_TAG_RE = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s[^<>]*)?)\s*(/?)>")
 _HTML_ENTITY_RE = re.compile(r"&(#[0-9]+|#[xX][0-9a-fA-F]+|lt|gt|amp|quot);")
@@ -49,7 +63,7 @@ def _plain_from_html(text: str) -> str:
                 raise _entity_error(f'Unsupported {kind} tag "{name}" at byte offset {_offset(text, index)}')
             if closing:
                 if not stack or stack[-1][0] != name:
-                    raise _entity_error(f'Unexpected end tag at byte offset {_offset(text, index)}')
+                    raise _entity_error(f"Unexpected end tag at byte offset {_offset(text, index)}")
                 stack.pop()
             elif not match.group(4):
                 stack.append((name, index))
@@ -70,7 +84,9 @@ def _plain_from_html(text: str) -> str:
             index += 1
     if stack:
         name, start = stack[-1]
-        raise _entity_error(f'Can\'t find end tag corresponding to start tag "{name}" at byte offset {_offset(text, start)}')
+        raise _entity_error(
+            f'Can\'t find end tag corresponding to start tag "{name}" at byte offset {_offset(text, start)}'
+        )
     return "".join(out)
 
 
@@ -89,7 +105,7 @@ def _plain_from_markdown_v2(text: str) -> str:
                 index += 2
                 at_line_start = False
                 continue
-            raise _entity_error(f"Character '\\' is reserved and must be escaped with the preceding '\\'")
+            raise _entity_error("Character '\\' is reserved and must be escaped with the preceding '\\'")
         if char == "`":
             fence = "```" if text.startswith("```", index) else "`"
             end = index + len(fence)
@@ -121,7 +137,9 @@ def _plain_from_markdown_v2(text: str) -> str:
             if open_markers and open_markers[-1][0] == marker:
                 open_markers.pop()
             elif any(existing == marker for existing, _ in open_markers):
-                raise _entity_error(f"Can't find end of {_MDV2_MARKERS[marker]} entity at byte offset {_offset(text, index)}")
+                raise _entity_error(
+                    f"Can't find end of {_MDV2_MARKERS[marker]} entity at byte offset {_offset(text, index)}"
+                )
             else:
                 open_markers.append((marker, index))
             index += len(marker)
@@ -151,9 +169,13 @@ def _plain_from_markdown_v2(text: str) -> str:
         index += 1
     if open_markers:
         marker, start = open_markers[-1]
-        raise _entity_error(f"Can't find end of {_MDV2_MARKERS[marker]} entity at byte offset {_offset(text, start)}")
+        raise _entity_error(
+            f"Can't find end of {_MDV2_MARKERS[marker]} entity at byte offset {_offset(text, start)}"
+        )
     if link_starts:
-        raise _entity_error(f"Can't find end of a TextUrl entity at byte offset {_offset(text, link_starts[-1])}")
+        raise _entity_error(
+            f"Can't find end of a TextUrl entity at byte offset {_offset(text, link_starts[-1])}"
+        )
     return "".join(out)
 
 
@@ -171,7 +193,9 @@ def _plain_from_markdown(text: str) -> str:
             fence = "```" if text.startswith("```", index) else char
             end = text.find(fence, index + len(fence))
             if end < 0:
-                raise _entity_error(f"Can't find end of the entity starting at byte offset {_offset(text, index)}")
+                raise _entity_error(
+                    f"Can't find end of the entity starting at byte offset {_offset(text, index)}"
+                )
             out.append(text[index + len(fence) : end])
             index = end + len(fence)
             continue
@@ -197,7 +221,7 @@ def plain_text(text: str, parse_mode: str | None) -> str:
         return _plain_from_markdown_v2(text)
     if mode == "markdown":
         return _plain_from_markdown(text)
-    raise bad_request(f"unsupported parse_mode \"{parse_mode}\"")
+    raise bad_request(f'unsupported parse_mode "{parse_mode}"')
 
 
 def utf16_length(text: str) -> int:

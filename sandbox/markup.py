@@ -24,12 +24,14 @@ _INLINE_ACTIONS = (
 def _check_inline_button(button: Any) -> dict[str, Any]:
     """Validate one inline keyboard button and return it unchanged."""
     if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-        raise bad_request("can't parse inline keyboard button: Field \"text\" must be of type String")
+        raise bad_request('can\'t parse inline keyboard button: Field "text" must be of type String')
     if not button["text"]:
         raise bad_request("BUTTON_TEXT_EMPTY")
     actions = [name for name in _INLINE_ACTIONS if name in button]
     if not actions:
-        raise bad_request("can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard")
+        raise bad_request(
+            "can't parse inline keyboard button: Text buttons are unallowed in the inline keyboard"
+        )
     if "callback_data" in button:
         data = button["callback_data"]
         if not isinstance(data, str) or not data or len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
@@ -46,7 +48,7 @@ def _check_reply_button(button: Any) -> dict[str, Any]:
     if isinstance(button, str):
         button = {"text": button}
     if not isinstance(button, dict) or not isinstance(button.get("text"), str) or not button["text"]:
-        raise bad_request("can't parse keyboard button: Field \"text\" must be of type String")
+        raise bad_request('can\'t parse keyboard button: Field "text" must be of type String')
     return button
 
 
@@ -54,7 +56,9 @@ def _rows(markup: dict[str, Any], key: str) -> list[Any]:
     """The rows of a keyboard, which must be an array of arrays."""
     rows = markup.get(key)
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise bad_request(f"can't parse reply keyboard markup JSON object: Field \"{key}\" must be an Array of Arrays")
+        raise bad_request(
+            f'can\'t parse reply keyboard markup JSON object: Field "{key}" must be an Array of Arrays'
+        )
     return rows
 
 

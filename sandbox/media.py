@@ -8,7 +8,9 @@ import zlib
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
     """One length-prefixed, CRC-suffixed PNG chunk."""
-    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    return (
+        struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+    )
 
 
 def make_png(width: int, height: int, seed: int = 0) -> bytes:
@@ -33,7 +35,15 @@ def make_silent_wav(seconds: float = 1.0, rate: int = 8000) -> bytes:
     """A mono 8-bit silent WAV file of the given length."""
     samples = bytes([128]) * int(seconds * rate)
     fmt = struct.pack("<HHIIHH", 1, 1, rate, rate, 1, 8)
-    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(samples)) + samples
+    body = (
+        b"WAVE"
+        + b"fmt "
+        + struct.pack("<I", len(fmt))
+        + fmt
+        + b"data"
+        + struct.pack("<I", len(samples))
+        + samples
+    )
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
@@ -60,4 +70,15 @@ def image_size(content: bytes) -> tuple[int, int] | None:
                 height, width = struct.unpack(">HH", content[index + 5 : index + 9])
                 return int(width), int(height)
             index += 2 + length
+    return None
+
+
+def image_mime(content: bytes) -> str | None:
+    """The MIME type of a PNG, JPEG or GIF image, or None if the format is not recognised."""
+    if content.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if content.startswith(b"\xff\xd8"):
+        return "image/jpeg"
+    if content[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
     return None

@@ -66,7 +66,9 @@ class WebhookSender:
                 await self.world.finish_webhook_update(update, error)
 
     @staticmethod
-    async def _post(client: httpx.AsyncClient, url: str, payload: dict[str, object], headers: dict[str, str]) -> str | None:
+    async def _post(
+        client: httpx.AsyncClient, url: str, payload: dict[str, object], headers: dict[str, str]
+    ) -> str | None:
         """POST one update; None on success, else a Telegram-style error message."""
         try:
             response = await client.post(url, json=payload, headers=headers)

@@ -93,7 +93,8 @@ class Chat:
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     next_message_id: int = 1
     actions: list[tuple[str, float]] = field(default_factory=list)
-    version: int = 0
+    last_bot_message_at: float = 0.0
+    version: int = 0  # the world's version at the chat's last change (never rewinds, not even on reset)
 
     @property
     def chat_id(self) -> int:
@@ -164,9 +165,11 @@ class World:
 
     # ---------------------------------------------------------------- waiting
 
-    async def changed(self) -> None:
-        """Wake everyone waiting on the world (long polls, webhook sender, control-API waits)."""
+    async def changed(self, chat: Chat | None = None) -> None:
+        """Wake everyone waiting on the world; a changed chat gets the new (world-wide) version number."""
         self.version += 1
+        if chat is not None:
+            chat.version = self.version
         async with self._condition:
             self._condition.notify_all()
 
@@ -221,7 +224,7 @@ class World:
             chat = Chat(info={"id": chat_id, "type": chat_type, "title": title})
             self.chats[chat_id] = chat
         chat.info.update(type=chat_type, title=title)
-        await self.changed()
+        await self.changed(chat)
         return chat
 
     def chat(self, chat_id: int | None) -> Chat:
@@ -262,26 +265,27 @@ class World:
         message = StoredMessage(sender=sender, data=data, reply_markup=reply_markup)
         chat.messages[message.message_id] = message
         chat.next_message_id += 1
-        chat.version += 1
-        await self.changed()
+        if sender == "bot":
+            chat.last_bot_message_at = time.time()
+        await self.changed(chat)
         return message
 
-    async def edit_message(self, chat: Chat, message: StoredMessage, changes: dict[str, Any], markup: Any) -> None:
+    async def edit_message(
+        self, chat: Chat, message: StoredMessage, changes: dict[str, Any], markup: Any
+    ) -> None:
         """Apply content changes (and, unless markup is ..., a new reply_markup) and mark it edited."""
         message.data.update(changes)
         if markup is not ...:
             message.reply_markup = markup
         message.data["edit_date"] = now()
         message.edited = True
-        chat.version += 1
-        await self.changed()
+        await self.changed(chat)
 
     async def delete_message(self, chat: Chat, message_id: int) -> bool:
         """Remove a message; False if it did not exist."""
         if chat.messages.pop(message_id, None) is None:
             return False
-        chat.version += 1
-        await self.changed()
+        await self.changed(chat)
         return True
 
     def messages(self, chat: Chat, *, after_message_id: int = 0, sender: str = "all") -> list[StoredMessage]:
@@ -295,8 +299,7 @@ class World:
     async def record_action(self, chat: Chat, action: str) -> None:
         """Remember a sendChatAction call."""
         chat.actions.append((action, time.time()))
-        chat.version += 1
-        await self.changed()
+        await self.changed(chat)
 
     @staticmethod
     def copy_content(message: StoredMessage) -> dict[str, Any]:
@@ -305,7 +308,9 @@ class World:
 
     # ---------------------------------------------------------------- files
 
-    def add_file(self, content: bytes, *, folder: str, extension: str, mime_type: str, file_name: str | None = None) -> StoredFile:
+    def add_file(
+        self, content: bytes, *, folder: str, extension: str, mime_type: str, file_name: str | None = None
+    ) -> StoredFile:
         """Store bytes as a new file with fresh file_id/file_unique_id and a file_path under folder."""
         number = next(self._file_ids)
         stored = StoredFile(
@@ -330,7 +335,9 @@ class World:
         """A stored file by its file_path, or None."""
         return next((stored for stored in self.files.values() if stored.file_path == file_path), None)
 
-    def register_photo(self, sizes: list[StoredFile], dimensions: list[tuple[int, int]]) -> list[dict[str, Any]]:
+    def register_photo(
+        self, sizes: list[StoredFile], dimensions: list[tuple[int, int]]
+    ) -> list[dict[str, Any]]:
         """Make a PhotoSize list (smallest first) out of stored files and remember it for re-sending."""
         photo = [
             {
@@ -370,7 +377,9 @@ class World:
         original = self.history.get(update_id)
         if original is None:
             raise ApiError(404, f"Not Found: update {update_id} is unknown")
-        self.redeliveries.append(PendingUpdate(update_id=update_id, kind=original.kind, payload=original.payload))
+        self.redeliveries.append(
+            PendingUpdate(update_id=update_id, kind=original.kind, payload=original.payload)
+        )
         await self.changed()
 
     def _allowed(self, kind: str) -> bool:
@@ -387,7 +396,9 @@ class World:
             self.pending = self.pending[offset:]
             return
         self.pending = [update for update in self.pending if update.update_id >= offset]
-        self.redeliveries = [update for update in self.redeliveries if not (update.sent and update.update_id < offset)]
+        self.redeliveries = [
+            update for update in self.redeliveries if not (update.sent and update.update_id < offset)
+        ]
 
     def _deliverable(self) -> bool:
         """Whether some update is waiting to be handed out (dropping ones the bot does not want)."""
@@ -402,7 +413,9 @@ class World:
             raise bad_request("can't parse allowed_updates JSON array")
         self.allowed_updates = list(allowed) or None
 
-    async def get_updates(self, offset: int | None, limit: int, timeout: float, allowed: Any) -> list[dict[str, Any]]:
+    async def get_updates(
+        self, offset: int | None, limit: int, timeout: float, allowed: Any
+    ) -> list[dict[str, Any]]:
         """getUpdates with Telegram's semantics: confirm below offset, long-poll up to timeout seconds.
 
         A newer getUpdates call ends an older one that is still waiting with 409 Conflict
@@ -422,7 +435,9 @@ class World:
         await self.wait_until(ready, min(max(timeout, 0.0), 50.0))
         if generation != self._poll_generation:
             raise ApiError(
-                409, "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running"
+                409,
+                "Conflict: terminated by other getUpdates request; "
+                "make sure that only one bot instance is running",
             )
         self._check_no_webhook()
         self._deliverable()
@@ -435,7 +450,9 @@ class World:
         """getUpdates is refused while a webhook is set."""
         if self.webhook.url:
             raise ApiError(
-                409, "Conflict: can't use getUpdates method while webhook is active; use deleteWebhook to delete the webhook first"
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
             )
 
     async def set_webhook(self, config: WebhookConfig, *, drop_pending: bool, allowed: Any) -> None:

@@ -36,7 +36,7 @@ async def bot(sandbox: Sandbox) -> AsyncIterator[Bot]:
 
 @pytest.fixture
 async def start_polling(sandbox: Sandbox) -> AsyncIterator[StartPolling]:
-    """A function that runs a PTB Application with long polling (as run_polling would); stopped at teardown."""
+    """A function running a PTB Application with long polling (as run_polling would); stopped at teardown."""
     started: list[Application] = []
 
     async def start(application: Application) -> Application:

@@ -19,7 +19,6 @@ from sandbox.world import World
 TOKEN = "123456789:sandbox-test-token"
 
 
-
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that is free right now."""
     with socket.socket() as probe:
@@ -32,7 +31,12 @@ async def serving(app: Starlette) -> AsyncIterator[str]:
     """Serve an ASGI app with uvicorn in a background task; yield its base URL."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", access_log=False, lifespan="on",
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
         timeout_graceful_shutdown=1,
     )
     server = uvicorn.Server(config)

@@ -68,19 +68,19 @@ async def test_unknown_method_and_case_insensitive_names(sandbox: Sandbox) -> No
 
 
 async def test_send_message_validation(sandbox: Sandbox, bot: Bot) -> None:
-    """Too long (4096 UTF-16 units), empty, unknown chat and oversize callback_data are refused like Telegram."""
+    """Too long (4096 UTF-16 units), empty, unknown chat, oversize callback_data: refused like Telegram."""
     await sandbox.client.send_text(501, "hi")
-    with pytest.raises(BadRequest, match="(?i)message is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await bot.send_message(501, "x" * 4097)
-    with pytest.raises(BadRequest, match="(?i)message is too long"):
+    with pytest.raises(BadRequest, match=r"(?i)message is too long"):
         await bot.send_message(501, "📦" * 2049)  # 4098 UTF-16 code units
     assert (await bot.send_message(501, "x" * 4096)).text == "x" * 4096
-    with pytest.raises(BadRequest, match="(?i)message text is empty"):
+    with pytest.raises(BadRequest, match=r"(?i)message text is empty"):
         await bot.send_message(501, "   ")
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.send_message(777, "nobody here")
     too_long = InlineKeyboardMarkup([[InlineKeyboardButton("Track", callback_data="t" * 65)]])
-    with pytest.raises(BadRequest, match="(?i)button_data_invalid"):
+    with pytest.raises(BadRequest, match=r"(?i)button_data_invalid"):
         await bot.send_message(501, "pick", reply_markup=too_long)
     exactly_64 = InlineKeyboardMarkup([[InlineKeyboardButton("Track", callback_data="追" * 21 + "x")]])
     sent = await bot.send_message(501, "pick", reply_markup=exactly_64)
@@ -104,22 +104,33 @@ async def test_inline_and_reply_keyboards(sandbox: Sandbox, bot: Bot) -> None:
     """Inline keyboards are part of the Message; reply keyboards are visible only through the control API."""
     await sandbox.client.send_text(503, "hi")
     inline = InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Track 查件", callback_data="track"), InlineKeyboardButton("Site", url="https://example.com")]]
+        [
+            [
+                InlineKeyboardButton("Track 查件", callback_data="track"),
+                InlineKeyboardButton("Site", url="https://example.com"),
+            ]
+        ]
     )
     sent = await bot.send_message(503, "Menu", reply_markup=inline)
     assert sent.reply_markup == inline
-    contact = ReplyKeyboardMarkup([[KeyboardButton("Share phone 分享手机号", request_contact=True)]], one_time_keyboard=True)
+    contact = ReplyKeyboardMarkup(
+        [[KeyboardButton("Share phone 分享手机号", request_contact=True)]], one_time_keyboard=True
+    )
     asked = await bot.send_message(503, "Your phone?", reply_markup=contact)
     assert asked.reply_markup is None  # Telegram never echoes reply keyboards in Message objects
     removed = await bot.send_message(503, "Thanks", reply_markup=ReplyKeyboardRemove())
-    forced = await bot.send_message(503, "Tracking number?", reply_markup=ForceReply(input_field_placeholder="SF123"))
+    forced = await bot.send_message(
+        503, "Tracking number?", reply_markup=ForceReply(input_field_placeholder="SF123")
+    )
     seen = {m["message_id"]: m.get("reply_markup") for m in await sandbox.client.bot_messages(503)}
     assert seen[sent.message_id]["inline_keyboard"][0][0] == {"text": "Track 查件", "callback_data": "track"}
-    assert seen[asked.message_id]["keyboard"] == [[{"text": "Share phone 分享手机号", "request_contact": True}]]
+    assert seen[asked.message_id]["keyboard"] == [
+        [{"text": "Share phone 分享手机号", "request_contact": True}]
+    ]
     assert seen[asked.message_id]["one_time_keyboard"] is True
     assert seen[removed.message_id] == {"remove_keyboard": True}
     assert seen[forced.message_id]["force_reply"] is True
-    with pytest.raises(BadRequest, match="(?i)text buttons are unallowed"):
+    with pytest.raises(BadRequest, match=r"(?i)text buttons are unallowed"):
         await bot.send_message(503, "x", reply_markup={"inline_keyboard": [[{"text": "no action"}]]})
 
 
@@ -130,30 +141,34 @@ async def test_edit_delete_and_not_modified(sandbox: Sandbox, bot: Bot) -> None:
     sent = await bot.send_message(504, "Confirm?", reply_markup=keyboard)
     edited = await bot.edit_message_text("Confirmed ✅", chat_id=504, message_id=sent.message_id)
     assert edited.text == "Confirmed ✅" and edited.reply_markup is None and edited.edit_date is not None
-    with pytest.raises(BadRequest, match="(?i)message is not modified"):
+    with pytest.raises(BadRequest, match=r"(?i)message is not modified"):
         await bot.edit_message_text("Confirmed ✅", chat_id=504, message_id=sent.message_id)
-    again = await bot.edit_message_reply_markup(chat_id=504, message_id=sent.message_id, reply_markup=keyboard)
+    again = await bot.edit_message_reply_markup(
+        chat_id=504, message_id=sent.message_id, reply_markup=keyboard
+    )
     assert again.reply_markup == keyboard
-    with pytest.raises(BadRequest, match="(?i)message to edit not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to edit not found"):
         await bot.edit_message_text("?", chat_id=504, message_id=999)
-    with pytest.raises(BadRequest, match="(?i)message can't be edited"):
+    with pytest.raises(BadRequest, match=r"(?i)message can't be edited"):
         await bot.edit_message_text("?", chat_id=504, message_id=1)
     [stored] = await sandbox.client.bot_messages(504)
     assert stored["edited"] is True and stored["text"] == "Confirmed ✅"
     assert await bot.delete_message(504, sent.message_id) is True
     assert await sandbox.client.bot_messages(504) == []
-    with pytest.raises(BadRequest, match="(?i)message to delete not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to delete not found"):
         await bot.delete_message(504, sent.message_id)
 
 
 async def test_parse_modes_store_plain_text(sandbox: Sandbox, bot: Bot) -> None:
     """HTML/MarkdownV2 markup is stripped from the stored text; malformed markup is refused."""
     await sandbox.client.send_text(505, "hi")
-    html = await bot.send_message(505, "<b>运单</b> SF1 &lt;已签收&gt; &amp; <a href='https://x.y'>link</a>", parse_mode=ParseMode.HTML)
+    html = await bot.send_message(
+        505, "<b>运单</b> SF1 &lt;已签收&gt; &amp; <a href='https://x.y'>link</a>", parse_mode=ParseMode.HTML
+    )
     assert html.text == "运单 SF1 <已签收> & link"
     markdown = await bot.send_message(505, r"*Order* SF\-1\. _done_", parse_mode=ParseMode.MARKDOWN_V2)
     assert markdown.text == "Order SF-1. done"
-    with pytest.raises(BadRequest, match="(?i)can't parse entities.*unsupported start tag"):
+    with pytest.raises(BadRequest, match=r"(?i)can't parse entities.*unsupported start tag"):
         await bot.send_message(505, "price <10 yuan>", parse_mode=ParseMode.HTML)
     with pytest.raises(BadRequest, match=r"(?i)character '\.' is reserved"):
         await bot.send_message(505, "Order SF1 is out.", parse_mode=ParseMode.MARKDOWN_V2)
@@ -166,7 +181,7 @@ async def test_replies_actions_commands_and_get_chat(sandbox: Sandbox, bot: Bot)
     sent = await sandbox.client.send_text(506, "where is SF1?", first_name="Li", language_code="zh-hans")
     answer = await bot.send_message(506, "On its way", reply_parameters=ReplyParameters(sent["message_id"]))
     assert answer.reply_to_message is not None and answer.reply_to_message.text == "where is SF1?"
-    with pytest.raises(BadRequest, match="(?i)message to be replied not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to be replied not found"):
         await bot.send_message(506, "x", reply_to_message_id=99)
     assert await bot.send_chat_action(506, ChatAction.TYPING)
     with pytest.raises(BadRequest):
@@ -186,7 +201,7 @@ async def test_replies_actions_commands_and_get_chat(sandbox: Sandbox, bot: Bot)
     await sandbox.client.create_group(-1001234, "Agents 客服组")
     group = await bot.get_chat(-1001234)
     assert (group.type, group.title) == ("group", "Agents 客服组")
-    with pytest.raises(BadRequest, match="(?i)chat not found"):
+    with pytest.raises(BadRequest, match=r"(?i)chat not found"):
         await bot.get_chat(-5)
 
 
@@ -202,7 +217,9 @@ async def test_photos_files_copy_and_forward(sandbox: Sandbox, bot: Bot) -> None
     content = bytes(await file.download_as_bytearray())
     assert image_size(content) == (320, 240) and file.file_size == len(content)
 
-    copied = await bot.copy_message(-100200, from_chat_id=507, message_id=sent["message_id"], caption="from 507")
+    copied = await bot.copy_message(
+        -100200, from_chat_id=507, message_id=sent["message_id"], caption="from 507"
+    )
     forwarded = await bot.forward_message(-100200, from_chat_id=507, message_id=sent["message_id"])
     resent = await bot.send_photo(-100200, photo=photo[-1].file_id)
     uploaded = await bot.send_photo(-100200, photo=make_png(64, 48), caption="upload")
@@ -218,7 +235,7 @@ async def test_photos_files_copy_and_forward(sandbox: Sandbox, bot: Bot) -> None
     assert document.document is not None and document.document.file_name == "report.csv"
     downloaded = await (await bot.get_file(document.document.file_id)).download_as_bytearray()
     assert bytes(downloaded) == b"tracking,status\nSF1,ok\n"
-    with pytest.raises(BadRequest, match="(?i)message to copy not found"):
+    with pytest.raises(BadRequest, match=r"(?i)message to copy not found"):
         await bot.copy_message(-100200, from_chat_id=507, message_id=999)
-    with pytest.raises(BadRequest, match="(?i)wrong file identifier"):
+    with pytest.raises(BadRequest, match=r"(?i)wrong file identifier"):
         await bot.get_file("nope")

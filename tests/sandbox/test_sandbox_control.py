@@ -46,23 +46,27 @@ async def test_user_message_kinds_build_telegram_objects(sandbox: Sandbox, bot: 
 async def test_groups_replies_and_button_checks(sandbox: Sandbox, bot: Bot) -> None:
     """Users write in created groups; replies quote; presses must match a button the bot sent."""
     client = sandbox.client
-    with pytest.raises(SandboxError, match="create it first"):
+    with pytest.raises(SandboxError, match=r"create it first"):
         await client.send_text(802, "hi", chat_id=-42)
     group = await client.create_group(-42, "Agents 客服")
     assert group == {"id": -42, "type": "group", "title": "Agents 客服"}
-    asked = await bot.send_message(-42, "Who takes ticket #7?", reply_markup=InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Take 接单", callback_data="take:7")]]
-    ))
-    sent = await client.send_message(802, text="/take@ParcelDeskBot 7", chat_id=-42, reply_to_message_id=asked.message_id)
+    asked = await bot.send_message(
+        -42,
+        "Who takes ticket #7?",
+        reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("Take 接单", callback_data="take:7")]]),
+    )
+    sent = await client.send_message(
+        802, text="/take@ParcelDeskBot 7", chat_id=-42, reply_to_message_id=asked.message_id
+    )
     [update] = await bot.get_updates()
     assert update.message.chat.type == "group" and update.message.chat.id == -42
     assert update.message.entities[0].length == len("/take@ParcelDeskBot")
     assert update.message.reply_to_message.message_id == asked.message_id
     assert sent["chat_id"] == -42
 
-    with pytest.raises(SandboxError, match="no inline button"):
+    with pytest.raises(SandboxError, match=r"no inline button"):
         await client.press_button(802, -42, asked.message_id, "take:8")
-    with pytest.raises(SandboxError, match="no bot message"):
+    with pytest.raises(SandboxError, match=r"no bot message"):
         await client.press_button(802, -42, sent["message_id"], "take:7")
     press = await client.press_button(802, -42, asked.message_id, "take:7")
     [query_update] = await bot.get_updates(offset=update.update_id + 1)
@@ -71,7 +75,7 @@ async def test_groups_replies_and_button_checks(sandbox: Sandbox, bot: Bot) -> N
     assert await client.callback_answer(press["callback_query_id"]) is None
     assert await query.answer("Taken", show_alert=True)
     assert await client.callback_answer(press["callback_query_id"]) == {"text": "Taken", "show_alert": True}
-    with pytest.raises(Exception, match="(?i)query is too old"):
+    with pytest.raises(Exception, match=r"(?i)query is too old"):
         await query.answer("again")
 
 
@@ -79,7 +83,9 @@ async def test_waiting_reset_state_and_files(sandbox: Sandbox, bot: Bot) -> None
     """Message long-polls end when the bot answers; reset keeps update ids growing; state hides the token."""
     client = sandbox.client
     first = await client.send_text(803, "hello")
-    waiter = asyncio.create_task(client.wait_for_bot_messages(803, after_message_id=first["message_id"], timeout=5))
+    waiter = asyncio.create_task(
+        client.wait_for_bot_messages(803, after_message_id=first["message_id"], timeout=5)
+    )
     await asyncio.sleep(0.1)
     await bot.send_message(803, "hi there")
     [reply] = await asyncio.wait_for(waiter, 5)
@@ -118,7 +124,11 @@ def test_command_line_serves_and_prints_the_page_url() -> None:
     env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen(
         [sys.executable, "-m", "sandbox", "--port", str(port), "--token", "1:secret-token-xyz"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         assert process.stdout is not None
@@ -145,7 +155,10 @@ def test_multipart_parsing_keeps_binary_content() -> None:
     """File parts keep every byte (CR/LF included); plain fields become strings."""
     content = bytes(range(256)) * 3 + b"\r\n--not-the-boundary\r\n"
     request = httpx.Request(
-        "POST", "http://x/", data={"chat_id": "5", "caption": "破损 box"}, files={"photo": ("p.png", content, "image/png")}
+        "POST",
+        "http://x/",
+        data={"chat_id": "5", "caption": "破损 box"},
+        files={"photo": ("p.png", content, "image/png")},
     )
     body = request.read()
     fields, files = parse_multipart(body, request.headers["content-type"])
@@ -177,5 +190,5 @@ def test_parse_modes(text: str, mode: str | None, expected: str | type[Exception
     if isinstance(expected, str):
         assert plain_text(text, mode) == expected
     else:
-        with pytest.raises(expected, match="can't parse entities"):
+        with pytest.raises(expected, match=r"can't parse entities"):
             plain_text(text, mode)

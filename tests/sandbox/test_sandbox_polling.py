@@ -23,14 +23,18 @@ from sandbox.client import WaitTimeout
 from sandbox.media import image_size
 
 
-async def test_application_echo_buttons_photos_and_contacts(sandbox: Sandbox, start_polling: StartPolling) -> None:
+async def test_application_echo_buttons_photos_and_contacts(
+    sandbox: Sandbox, start_polling: StartPolling
+) -> None:
     """Echo text, answer + edit on a button press, download a photo, ask for and receive a contact."""
     seen_photo_sizes: list[tuple[int, int] | None] = []
 
     async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Offer an inline keyboard."""
         keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Track 查件", callback_data="track:SF1")]])
-        await update.effective_message.reply_text(f"Hello {update.effective_user.first_name}", reply_markup=keyboard)
+        await update.effective_message.reply_text(
+            f"Hello {update.effective_user.first_name}", reply_markup=keyboard
+        )
 
     async def phone(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Ask for the user's phone with a request_contact button."""
@@ -144,7 +148,9 @@ async def test_redelivered_update_is_seen_twice(sandbox: Sandbox, bot: Bot) -> N
     assert await bot.get_updates(offset=first.update_id + 1) == ()  # the copy was confirmed
 
 
-async def test_redelivery_reaches_a_running_application(sandbox: Sandbox, start_polling: StartPolling) -> None:
+async def test_redelivery_reaches_a_running_application(
+    sandbox: Sandbox, start_polling: StartPolling
+) -> None:
     """A polling Application receives the redelivered update a second time."""
     seen: list[int] = []
 
@@ -169,12 +175,14 @@ async def test_second_poller_conflicts_and_allowed_updates_filter(sandbox: Sandb
         older = asyncio.create_task(bot.get_updates(timeout=10))
         await asyncio.sleep(0.2)
         assert await second_instance.get_updates(timeout=0) == ()
-        with pytest.raises(Conflict, match="terminated by other getUpdates request"):
+        with pytest.raises(Conflict, match=r"terminated by other getUpdates request"):
             await asyncio.wait_for(older, 5)
 
     await sandbox.client.send_text(606, "/start")
     [update] = await bot.get_updates(allowed_updates=["message"])
-    await bot.send_message(606, "menu", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]]))
+    await bot.send_message(
+        606, "menu", reply_markup=InlineKeyboardMarkup([[InlineKeyboardButton("A", callback_data="a")]])
+    )
     menu = (await sandbox.client.bot_messages(606))[-1]
     await sandbox.client.press_button(606, 606, menu["message_id"], "a")
     await sandbox.client.send_text(606, "after the press")
@@ -189,5 +197,5 @@ async def test_wait_for_bot_messages_reports_what_arrived(sandbox: Sandbox, bot:
     """A timeout names the messages that did arrive, so a failing test explains itself."""
     await sandbox.client.send_text(607, "hi")
     await bot.send_message(607, "only one reply")
-    with pytest.raises(WaitTimeout, match="(?s)expected 2 bot message.*got 1.*only one reply"):
+    with pytest.raises(WaitTimeout, match=r"(?s)expected 2 bot message.*got 1.*only one reply"):
         await sandbox.client.wait_for_bot_messages(607, count=2, timeout=0.3)
