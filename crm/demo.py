@@ -12,9 +12,11 @@ import math
 import random
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from enum import Enum
+from itertools import pairwise
 from typing import Any
 
 from faker import Faker
@@ -105,7 +107,12 @@ _SERVICE_FACTOR: dict[ServiceLevel, Decimal] = {
 }
 # Promised transit days (after pickup) per band and service; same-day exists only within a city.
 _TRANSIT_DAYS: dict[str, dict[ServiceLevel, int]] = {
-    "local": {ServiceLevel.SAME_DAY: 0, ServiceLevel.EXPRESS: 1, ServiceLevel.STANDARD: 1, ServiceLevel.ECONOMY: 2},
+    "local": {
+        ServiceLevel.SAME_DAY: 0,
+        ServiceLevel.EXPRESS: 1,
+        ServiceLevel.STANDARD: 1,
+        ServiceLevel.ECONOMY: 2,
+    },
     "province": {ServiceLevel.EXPRESS: 1, ServiceLevel.STANDARD: 2, ServiceLevel.ECONOMY: 3},
     "region": {ServiceLevel.EXPRESS: 1, ServiceLevel.STANDARD: 2, ServiceLevel.ECONOMY: 3},
     "national": {ServiceLevel.EXPRESS: 2, ServiceLevel.STANDARD: 3, ServiceLevel.ECONOMY: 4},
@@ -114,65 +121,193 @@ _TRANSIT_DAYS: dict[str, dict[ServiceLevel, int]] = {
     "overseas": {ServiceLevel.EXPRESS: 4, ServiceLevel.STANDARD: 8, ServiceLevel.ECONOMY: 12},
 }
 _SERVICE_MIX: dict[str, dict[ServiceLevel, float]] = {
-    "local": {ServiceLevel.SAME_DAY: 0.2, ServiceLevel.EXPRESS: 0.35, ServiceLevel.STANDARD: 0.35,
-              ServiceLevel.ECONOMY: 0.1},
+    "local": {
+        ServiceLevel.SAME_DAY: 0.2,
+        ServiceLevel.EXPRESS: 0.35,
+        ServiceLevel.STANDARD: 0.35,
+        ServiceLevel.ECONOMY: 0.1,
+    },
     "domestic": {ServiceLevel.EXPRESS: 0.3, ServiceLevel.STANDARD: 0.5, ServiceLevel.ECONOMY: 0.2},
     "abroad": {ServiceLevel.EXPRESS: 0.55, ServiceLevel.STANDARD: 0.45},
 }
 
 # Parcel volume per city: big cities send and receive more.
 _CITY_VOLUME: dict[str, float] = {
-    "shanghai": 10, "beijing": 9, "guangzhou": 8, "shenzhen": 8, "hangzhou": 7, "chengdu": 6, "wuhan": 5,
-    "nanjing": 5, "suzhou": 5, "chongqing": 5, "xian": 4, "tianjin": 4, "dongguan": 4, "changsha": 4,
-    "zhengzhou": 4, "ningbo": 3, "yiwu": 3, "hefei": 3, "xiamen": 3, "fuzhou": 3, "jinan": 3, "qingdao": 3,
-    "shenyang": 3, "harbin": 2, "kunming": 2, "shijiazhuang": 2, "urumqi": 1, "lhasa": 0.5,
+    "shanghai": 10,
+    "beijing": 9,
+    "guangzhou": 8,
+    "shenzhen": 8,
+    "hangzhou": 7,
+    "chengdu": 6,
+    "wuhan": 5,
+    "nanjing": 5,
+    "suzhou": 5,
+    "chongqing": 5,
+    "xian": 4,
+    "tianjin": 4,
+    "dongguan": 4,
+    "changsha": 4,
+    "zhengzhou": 4,
+    "ningbo": 3,
+    "yiwu": 3,
+    "hefei": 3,
+    "xiamen": 3,
+    "fuzhou": 3,
+    "jinan": 3,
+    "qingdao": 3,
+    "shenyang": 3,
+    "harbin": 2,
+    "kunming": 2,
+    "shijiazhuang": 2,
+    "urumqi": 1,
+    "lhasa": 0.5,
 }
 _OVERSEAS_VOLUME: dict[str, float] = {
-    "singapore": 3, "tokyo": 2, "seoul": 2, "los_angeles": 2, "london": 1, "frankfurt": 1, "sydney": 1,
+    "singapore": 3,
+    "tokyo": 2,
+    "seoul": 2,
+    "los_angeles": 2,
+    "london": 1,
+    "frankfurt": 1,
+    "sydney": 1,
+}
+# Relative length of a line haul between two hubs per band (sorting inside a hub counts 1).
+_LINE_HAUL: dict[str, float] = {
+    "local": 1.5,
+    "province": 3.0,
+    "region": 4.0,
+    "national": 6.0,
+    "remote": 9.0,
+    "hk": 3.0,
+    "overseas": 3.0,
 }
 # Long-distance parcels pass through the hub of each region they cross.
 _REGION_HUB_CITY: dict[str, str] = {
-    "east": "shanghai", "north": "beijing", "northeast": "shenyang", "south": "guangzhou", "central": "wuhan",
-    "southwest": "chengdu", "northwest": "xian",
+    "east": "shanghai",
+    "north": "beijing",
+    "northeast": "shenyang",
+    "south": "guangzhou",
+    "central": "wuhan",
+    "southwest": "chengdu",
+    "northwest": "xian",
 }
 _MAINLAND = tuple(city for city in CITIES if city.country == "CN")
 _OVERSEAS = tuple(city for city in CITIES if city.region == "overseas")
 
 _MOBILE_PREFIXES = (
-    "130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155", "156", "157",
-    "158", "159", "166", "176", "177", "178", "180", "181", "182", "183", "185", "186", "187", "188", "189",
-    "198", "199",
+    "130",
+    "131",
+    "132",
+    "133",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "166",
+    "176",
+    "177",
+    "178",
+    "180",
+    "181",
+    "182",
+    "183",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "198",
+    "199",
 )
-_FOREIGN_PHONE_DIGITS: dict[str, int] = {"+852": 8, "+65": 8, "+81": 10, "+82": 10, "+1": 10, "+44": 10,
-                                         "+49": 11, "+61": 9}
+_FOREIGN_PHONE_DIGITS: dict[str, int] = {
+    "+852": 8,
+    "+65": 8,
+    "+81": 10,
+    "+82": 10,
+    "+1": 10,
+    "+44": 10,
+    "+49": 11,
+    "+61": 9,
+}
 
 # Road and compound names for made-up addresses (common names, no real building).
 _ROADS: tuple[tuple[str, str], ...] = (
-    ("中山路", "Zhongshan Road"), ("人民路", "Renmin Road"), ("解放路", "Jiefang Road"), ("建设路", "Jianshe Road"),
-    ("和平路", "Heping Road"), ("新华路", "Xinhua Road"), ("延安路", "Yan'an Road"), ("长江路", "Changjiang Road"),
-    ("文化路", "Wenhua Road"), ("东风路", "Dongfeng Road"), ("朝阳路", "Chaoyang Road"), ("滨河路", "Binhe Road"),
-    ("科技路", "Keji Road"), ("工业大道", "Gongye Avenue"), ("世纪大道", "Shiji Avenue"), ("学院路", "Xueyuan Road"),
-    ("青年路", "Qingnian Road"), ("花园路", "Huayuan Road"), ("光明街", "Guangming Street"),
+    ("中山路", "Zhongshan Road"),
+    ("人民路", "Renmin Road"),
+    ("解放路", "Jiefang Road"),
+    ("建设路", "Jianshe Road"),
+    ("和平路", "Heping Road"),
+    ("新华路", "Xinhua Road"),
+    ("延安路", "Yan'an Road"),
+    ("长江路", "Changjiang Road"),
+    ("文化路", "Wenhua Road"),
+    ("东风路", "Dongfeng Road"),
+    ("朝阳路", "Chaoyang Road"),
+    ("滨河路", "Binhe Road"),
+    ("科技路", "Keji Road"),
+    ("工业大道", "Gongye Avenue"),
+    ("世纪大道", "Shiji Avenue"),
+    ("学院路", "Xueyuan Road"),
+    ("青年路", "Qingnian Road"),
+    ("花园路", "Huayuan Road"),
+    ("光明街", "Guangming Street"),
     ("幸福路", "Xingfu Road"),
 )
 _HK_ROADS: tuple[str, ...] = ("弥敦道", "皇后大道中", "轩尼诗道", "青山公路", "英皇道")
 _COMPOUNDS: tuple[tuple[str, str], ...] = (
-    ("阳光花园", "Sunshine Garden"), ("锦绣家园", "Jinxiu Homes"), ("翠苑小区", "Cuiyuan Estate"),
-    ("金色家园", "Golden Homes"), ("幸福里", "Xingfuli"), ("东方名苑", "Dongfang Mingyuan"),
-    ("春晓苑", "Chunxiao Garden"), ("滨江花园", "Riverside Garden"), ("书香门第", "Shuxiang Court"),
+    ("阳光花园", "Sunshine Garden"),
+    ("锦绣家园", "Jinxiu Homes"),
+    ("翠苑小区", "Cuiyuan Estate"),
+    ("金色家园", "Golden Homes"),
+    ("幸福里", "Xingfuli"),
+    ("东方名苑", "Dongfang Mingyuan"),
+    ("春晓苑", "Chunxiao Garden"),
+    ("滨江花园", "Riverside Garden"),
+    ("书香门第", "Shuxiang Court"),
     ("绿荫小区", "Lüyin Estate"),
 )
 _PARKS: tuple[tuple[str, str], ...] = (
-    ("物流园", "Logistics Park"), ("电商产业园", "E-commerce Park"), ("科技园", "Science Park"),
-    ("工业园", "Industrial Park"), ("仓储中心", "Warehouse Centre"),
+    ("物流园", "Logistics Park"),
+    ("电商产业园", "E-commerce Park"),
+    ("科技园", "Science Park"),
+    ("工业园", "Industrial Park"),
+    ("仓储中心", "Warehouse Centre"),
 )
 # Company name parts: a trade name (with its pinyin) and a line-of-business suffix.
 _TRADE_NAMES: tuple[tuple[str, str], ...] = (
-    ("恒达", "Hengda"), ("华盛", "Huasheng"), ("鑫源", "Xinyuan"), ("瑞丰", "Ruifeng"), ("博远", "Boyuan"),
-    ("启航", "Qihang"), ("优品", "Youpin"), ("嘉禾", "Jiahe"), ("诚信", "Chengxin"), ("金桥", "Jinqiao"),
-    ("新锐", "Xinrui"), ("天成", "Tiancheng"), ("宏图", "Hongtu"), ("凯越", "Kaiyue"), ("锦程", "Jincheng"),
-    ("众联", "Zhonglian"), ("润通", "Runtong"), ("远景", "Yuanjing"), ("云帆", "Yunfan"), ("明达", "Mingda"),
-    ("佳禾", "Jiahe Agri"), ("星辰", "Xingchen"), ("沃德", "Wode"), ("泰和", "Taihe"),
+    ("恒达", "Hengda"),
+    ("华盛", "Huasheng"),
+    ("鑫源", "Xinyuan"),
+    ("瑞丰", "Ruifeng"),
+    ("博远", "Boyuan"),
+    ("启航", "Qihang"),
+    ("优品", "Youpin"),
+    ("嘉禾", "Jiahe"),
+    ("诚信", "Chengxin"),
+    ("金桥", "Jinqiao"),
+    ("新锐", "Xinrui"),
+    ("天成", "Tiancheng"),
+    ("宏图", "Hongtu"),
+    ("凯越", "Kaiyue"),
+    ("锦程", "Jincheng"),
+    ("众联", "Zhonglian"),
+    ("润通", "Runtong"),
+    ("远景", "Yuanjing"),
+    ("云帆", "Yunfan"),
+    ("明达", "Mingda"),
+    ("佳禾", "Jiahe Agri"),
+    ("星辰", "Xingchen"),
+    ("沃德", "Wode"),
+    ("泰和", "Taihe"),
 )
 _INDUSTRIES: dict[str, tuple[str, str, float, float]] = {
     # key: (zh suffix, en suffix, median parcel kg, share of companies)
@@ -187,7 +322,15 @@ _INDUSTRIES: dict[str, tuple[str, str, float, float]] = {
     "books": ("文化传媒有限公司", "Culture & Media Co., Ltd.", 2.0, 0.04),
     "machinery": ("机械设备有限公司", "Machinery Co., Ltd.", 15.0, 0.04),
 }
-_SHOP_KINDS: tuple[str, ...] = ("数码旗舰店", "服饰专营店", "母婴用品店", "茶叶商行", "家居生活馆", "图书专营店", "美妆旗舰店")
+_SHOP_KINDS: tuple[str, ...] = (
+    "数码旗舰店",
+    "服饰专营店",
+    "母婴用品店",
+    "茶叶商行",
+    "家居生活馆",
+    "图书专营店",
+    "美妆旗舰店",
+)
 _COMPANY_NOTES: tuple[str, ...] = (
     "需开具增值税专用发票 / VAT special invoice required",
     "仓库工作日 9:00-18:00 收发货 / Warehouse open weekdays 9:00-18:00",
@@ -204,14 +347,24 @@ _PERSONAL_NOTES: tuple[str, ...] = (
 )
 _VIP_NOTE = "VIP — 月结客户 monthly billing"
 _DELIVERED_NOTES: tuple[str, ...] = (
-    "本人签收 / Signed for by the recipient", "快递柜代收 / Left in a parcel locker",
-    "门卫代收 / Received by the building guard", "家人代收 / Received by a family member",
+    "本人签收 / Signed for by the recipient",
+    "快递柜代收 / Left in a parcel locker",
+    "门卫代收 / Received by the building guard",
+    "家人代收 / Received by a family member",
 )
 _DELAY_REASONS: dict[str, float] = {
-    "weather": 3, "hub_backlog": 3, "traffic_control": 2, "holiday_peak": 2, "vehicle_breakdown": 1.5,
+    "weather": 3,
+    "hub_backlog": 3,
+    "traffic_control": 2,
+    "holiday_peak": 2,
+    "vehicle_breakdown": 1.5,
     "wrong_sort": 1,
 }
-_RETURN_REASONS: dict[str, float] = {"recipient_refused": 45, "recipient_unreachable": 30, "address_incomplete": 25}
+_RETURN_REASONS: dict[str, float] = {
+    "recipient_refused": 45,
+    "recipient_unreachable": 30,
+    "address_incomplete": 25,
+}
 
 _NOTE_LEFT_STATION = "已从揽收网点发出 / Left the pickup station"
 _NOTE_AT_STATION = "到达派送网点 / Arrived at the delivery station"
@@ -281,7 +434,11 @@ def generate_demo(
     summary = DemoSummary(
         seed=seed,
         today=today,
-        tables={"customers": len(customer_plans), "shipments": len(shipment_plans), "tracking_events": events},
+        tables={
+            "customers": len(customer_plans),
+            "shipments": len(shipment_plans),
+            "tracking_events": events,
+        },
         statuses={status: statuses.get(status, 0) for status in ShipmentStatus},
         international=sum(1 for plan in shipment_plans if plan.recipient.city.region == "overseas"),
     )
@@ -296,27 +453,65 @@ def fingerprint(session: Session) -> str:
     codes: dict[int, str] = {}
     for customer in session.scalars(select(Customer).order_by(Customer.code)):
         codes[customer.id] = customer.code
-        _feed(digest, (
-            customer.code, customer.kind, customer.name, customer.contact_person, customer.phone,
-            customer.phone_alt, customer.email, customer.address, customer.city, customer.industry,
-            customer.notes, customer.preferred_language, customer.telegram_user_id, customer.created_at,
-            customer.updated_at,
-        ))
+        _feed(
+            digest,
+            (
+                customer.code,
+                customer.kind,
+                customer.name,
+                customer.contact_person,
+                customer.phone,
+                customer.phone_alt,
+                customer.email,
+                customer.address,
+                customer.city,
+                customer.industry,
+                customer.notes,
+                customer.preferred_language,
+                customer.telegram_user_id,
+                customer.created_at,
+                customer.updated_at,
+            ),
+        )
     numbers: dict[int, str] = {}
     for shipment in session.scalars(select(Shipment).order_by(Shipment.tracking_number)):
         numbers[shipment.id] = shipment.tracking_number
-        _feed(digest, (
-            shipment.tracking_number, codes.get(shipment.customer_id) if shipment.customer_id else None,
-            shipment.sender_name, shipment.sender_phone, shipment.sender_address, shipment.sender_city,
-            shipment.recipient_name, shipment.recipient_phone, shipment.recipient_address, shipment.recipient_city,
-            shipment.weight_kg, shipment.fee, shipment.declared_value, shipment.service_level, shipment.status,
-            shipment.status_reason, shipment.promised_date, shipment.delivered_at, shipment.shipped_at,
-            shipment.created_at, shipment.updated_at,
-        ))
+        _feed(
+            digest,
+            (
+                shipment.tracking_number,
+                codes.get(shipment.customer_id) if shipment.customer_id else None,
+                shipment.sender_name,
+                shipment.sender_phone,
+                shipment.sender_address,
+                shipment.sender_city,
+                shipment.recipient_name,
+                shipment.recipient_phone,
+                shipment.recipient_address,
+                shipment.recipient_city,
+                shipment.weight_kg,
+                shipment.fee,
+                shipment.declared_value,
+                shipment.service_level,
+                shipment.status,
+                shipment.status_reason,
+                shipment.promised_date,
+                shipment.delivered_at,
+                shipment.shipped_at,
+                shipment.created_at,
+                shipment.updated_at,
+            ),
+        )
     rows = session.execute(
         select(
-            TrackingEvent.shipment_id, TrackingEvent.occurred_at, TrackingEvent.kind, TrackingEvent.status,
-            TrackingEvent.place_zh, TrackingEvent.place_en, TrackingEvent.reason, TrackingEvent.note,
+            TrackingEvent.shipment_id,
+            TrackingEvent.occurred_at,
+            TrackingEvent.kind,
+            TrackingEvent.status,
+            TrackingEvent.place_zh,
+            TrackingEvent.place_en,
+            TrackingEvent.reason,
+            TrackingEvent.note,
         )
     ).all()
     events = sorted(((numbers[row[0]], as_utc(row[1]), *row[2:]) for row in rows), key=lambda r: (r[0], r[1]))
@@ -333,8 +528,8 @@ def _feed(digest: Any, values: Iterable[object]) -> None:
             parts.append(as_utc(value).isoformat())
         elif isinstance(value, Decimal):
             parts.append(f"{value:.2f}")
-        elif hasattr(value, "value"):
-            parts.append(str(value.value))  # type: ignore[attr-defined]
+        elif isinstance(value, Enum):
+            parts.append(str(value.value))
         else:
             parts.append("" if value is None else str(value))
     digest.update(("\x1f".join(parts) + "\x1e").encode())
@@ -382,11 +577,11 @@ class _CustomerPlan:
     industry: str | None
     notes: str | None
     language: str
-    joined: datetime
+    joined: datetime  # random customers get theirs from _activity, which knows their first parcel
     weight: float = 0.0
     first_day_ago: int = 0
     last_day_ago: int = 0
-    discount: Decimal = Decimal("1")
+    discount: Decimal = Decimal(1)
     ships: bool = True
 
     @property
@@ -401,7 +596,7 @@ class _CustomerPlan:
 
 @dataclass
 class _Journey:
-    """A parcel's planned successful trip: created, picked up, the route scans, out for delivery, delivered."""
+    """A parcel's planned on-time trip: created, picked up, route scans, out for delivery, delivered."""
 
     created: _Step
     picked_up: _Step
@@ -431,7 +626,6 @@ class _ShipmentPlan:
     promise_offset: int
     number: str = ""
     order: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def shipped(self) -> datetime:
@@ -466,12 +660,14 @@ def _band(origin: City, dest: City) -> str:
     return "national"
 
 
-def _fee(weight: Decimal, service: ServiceLevel, band: str, discount: Decimal, declared: Decimal | None) -> Decimal:
+def _fee(
+    weight: Decimal, service: ServiceLevel, band: str, discount: Decimal, declared: Decimal | None
+) -> Decimal:
     """Freight by chargeable kg, service and band, less the contract discount, plus 0.5 % insurance."""
     first, further = _RATES[band]
     chargeable = max(1, math.ceil(weight))
     freight = Decimal(first + further * (chargeable - 1)) * _SERVICE_FACTOR[service] * discount
-    insurance = max(Decimal("1"), declared * Decimal("0.005")) if declared else Decimal("0")
+    insurance = max(Decimal(1), declared * Decimal("0.005")) if declared else Decimal(0)
     return _money(freight + insurance)
 
 
@@ -489,7 +685,6 @@ class _Generator:
         self.used_phones: set[str] = set()
         self.used_numbers: set[str] = set(SHOWCASE_NUMBERS)
         self.used_company_names: set[str] = set()
-        self.used_s10_serials: set[int] = set()
 
     # -- small random helpers ---------------------------------------------------------------------
 
@@ -515,7 +710,9 @@ class _Generator:
         span = (datetime.combine(day, end) - opening).total_seconds()
         return opening + timedelta(seconds=int(self.rng.uniform(0, span)))
 
-    def _office_after(self, moment: datetime, gap: timedelta, start: time = time(9), end: time = time(18)) -> datetime:
+    def _office_after(
+        self, moment: datetime, gap: timedelta, start: time = time(9), end: time = time(18)
+    ) -> datetime:
         """The first plausible office-hours moment at least `gap` after moment."""
         candidate = moment + gap
         if candidate.time() > end:
@@ -524,19 +721,20 @@ class _Generator:
             return self._at(candidate.date(), start, time(start.hour + 2))
         return candidate
 
-    def _spread(self, start: datetime, end: datetime, count: int) -> list[datetime]:
-        """count strictly increasing moments strictly between start and end."""
-        if count == 0:
-            return []
-        span = (end - start).total_seconds()
-        margin = min(1200.0, span / (count + 2))
-        points = sorted(int(self.rng.uniform(margin, span - margin)) for _ in range(count))
-        # Enforce a few minutes between scans; fall back to even spacing if the random draw is too tight.
-        for index in range(1, count):
-            points[index] = max(points[index], points[index - 1] + 240)
-        if points[-1] >= span - 60:
-            points = [int(span * (index + 1) / (count + 1)) for index in range(count)]
-        return [start + timedelta(seconds=point) for point in points]
+    def _timeline(self, start: datetime, end: datetime, legs: Sequence[float]) -> list[datetime]:
+        """Scan times between start and end: one per leg but the last, each leg taking its share of the time.
+
+        Legs are relative durations (a line haul takes longer than sorting inside a hub), jittered so
+        no two parcels look alike; the last leg ends at `end`, which the caller scans itself.
+        """
+        jittered = [leg * self.rng.uniform(0.6, 1.4) for leg in legs]
+        total, span = sum(jittered), (end - start).total_seconds()
+        moments: list[datetime] = []
+        elapsed = 0.0
+        for leg in jittered[:-1]:
+            elapsed += leg
+            moments.append(start + timedelta(seconds=int(span * elapsed / total)))
+        return moments
 
     # -- people, phones, addresses -----------------------------------------------------------------
 
@@ -560,7 +758,8 @@ class _Generator:
         """A made-up phone number in the city's country format."""
         digits = _FOREIGN_PHONE_DIGITS.get(city.dial_code, 9)
         while True:
-            number = f"{city.dial_code}{self.rng.randrange(2, 10)}{self.rng.randrange(10 ** (digits - 1)):0{digits - 1}d}"
+            first, rest = self.rng.randrange(2, 10), self.rng.randrange(10 ** (digits - 1))
+            number = f"{city.dial_code}{first}{rest:0{digits - 1}d}"
             if number not in self.used_phones:
                 self.used_phones.add(number)
                 return number
@@ -580,13 +779,18 @@ class _Generator:
             park = self.rng.choice(_PARKS)
             unit = self.rng.randint(1, 12)
             if english:
-                return f"Unit {unit}, {park[1]}, No. {number} {road[1]}, {district.en}, {city.en}, {city.province_en}"
+                return (
+                    f"Unit {unit}, {park[1]}, No. {number} {road[1]}, {district.en}, {city.en}, "
+                    f"{city.province_en}"
+                )
             return f"{self._prefix(city)}{district.zh}{road[0]}{number}号{park[0]}{unit}号库"
         compound = self.rng.choice(_COMPOUNDS)
         building, room = self.rng.randint(1, 30), self.rng.randint(1, 32) * 100 + self.rng.randint(1, 6)
         if english:
-            return (f"Room {room}, Building {building}, {compound[1]}, No. {number} {road[1]}, {district.en}, "
-                    f"{city.en}")
+            return (
+                f"Room {room}, Building {building}, {compound[1]}, No. {number} {road[1]}, {district.en}, "
+                f"{city.en}"
+            )
         return f"{self._prefix(city)}{district.zh}{road[0]}{number}号{compound[0]}{building}栋{room}室"
 
     @staticmethod
@@ -607,21 +811,25 @@ class _Generator:
     def _shop(self, city: City) -> _Party:
         """A made-up online shop that sends parcels to a customer (it is not a customer itself)."""
         trade = self.rng.choice(_TRADE_NAMES)
-        return _Party(f"{trade[0]}{self.rng.choice(_SHOP_KINDS)}", self._landline(city),
-                      self._address(city, business=True), city)
+        return _Party(
+            f"{trade[0]}{self.rng.choice(_SHOP_KINDS)}",
+            self._landline(city),
+            self._address(city, business=True),
+            city,
+        )
 
-    def _company_name(self, city: City, industry: str, english: bool) -> str:
-        """A unique made-up company name built from the city, a trade name and the line of business."""
+    def _company_name(self, city: City, industry: str, english: bool) -> tuple[str, str]:
+        """A unique made-up company name (city, trade name, line of business) and its trade name in pinyin."""
         zh_suffix, en_suffix, _, _ = _INDUSTRIES[industry]
         for trade_zh, trade_en in self.rng.sample(_TRADE_NAMES, len(_TRADE_NAMES)):
             name = f"{city.en} {trade_en} {en_suffix}" if english else f"{city.zh}{trade_zh}{zh_suffix}"
             if name not in self.used_company_names:
                 self.used_company_names.add(name)
-                return name
+                return name, trade_en
         serial = len(self.used_company_names)
         name = f"{city.en} Trading No. {serial} {en_suffix}" if english else f"{city.zh}第{serial}{zh_suffix}"
         self.used_company_names.add(name)
-        return name
+        return name, f"trading{serial}"
 
     def _mainland_city(self, *, exclude: str | None = None) -> City:
         """A mainland city chosen by parcel volume."""
@@ -635,21 +843,41 @@ class _Generator:
         shanghai, hangzhou = CITIES_BY_KEY["shanghai"], CITIES_BY_KEY["hangzhou"]
         self.used_phones.update({SHOWCASE_PERSON_PHONE, SHOWCASE_COMPANY_PHONE, "+8613957112345"})
         wang = _CustomerPlan(
-            code=SHOWCASE_PERSON_CODE, kind=CustomerKind.PERSONAL, name="王小明", contact_person=None,
-            phone=SHOWCASE_PERSON_PHONE, phone_alt=None, email="wang.xiaoming@example.com",
-            address="上海市徐汇区幸福路88弄3号1202室", city=shanghai, industry=None,
-            notes="英文名 Wang Xiaoming；偏好下午派送 / prefers afternoon delivery", language="zh",
+            code=SHOWCASE_PERSON_CODE,
+            kind=CustomerKind.PERSONAL,
+            name="王小明",
+            contact_person=None,
+            phone=SHOWCASE_PERSON_PHONE,
+            phone_alt=None,
+            email="wang.xiaoming@example.com",
+            address="上海市徐汇区幸福路88弄3号1202室",
+            city=shanghai,
+            industry=None,
+            notes="英文名 Wang Xiaoming；偏好下午派送 / prefers afternoon delivery",
+            language="zh",
             joined=self._at(self.today - timedelta(days=420), time(19), time(21)),
-            weight=0.0, first_day_ago=364, last_day_ago=0,  # his parcels are exactly the showcase ones
+            weight=0.0,
+            first_day_ago=364,
+            last_day_ago=0,  # his parcels are exactly the showcase ones
         )
         cloud = _CustomerPlan(
-            code=SHOWCASE_COMPANY_CODE, kind=CustomerKind.COMPANY, name="杭州云仓电子商务有限公司",
-            contact_person="陈静", phone=SHOWCASE_COMPANY_PHONE, phone_alt="+8613957112345",
-            email="service@yuncang.example.com", address="浙江省杭州市余杭区仓前街道云仓物流园3号库",
-            city=hangzhou, industry="e_commerce",
+            code=SHOWCASE_COMPANY_CODE,
+            kind=CustomerKind.COMPANY,
+            name="杭州云仓电子商务有限公司",
+            contact_person="陈静",
+            phone=SHOWCASE_COMPANY_PHONE,
+            phone_alt="+8613957112345",
+            email="service@yuncang.example.com",
+            address="浙江省杭州市余杭区仓前街道云仓物流园3号库",
+            city=hangzhou,
+            industry="e_commerce",
             notes=f"{_VIP_NOTE}；英文名 Hangzhou Cloud Warehouse E-commerce Co., Ltd.；{_COMPANY_NOTES[1]}",
-            language="zh", joined=self._at(self.today - timedelta(days=930), time(10), time(16)),
-            weight=45.0, first_day_ago=364, last_day_ago=0, discount=Decimal("0.78"),
+            language="zh",
+            joined=self._at(self.today - timedelta(days=930), time(10), time(16)),
+            weight=45.0,
+            first_day_ago=364,
+            last_day_ago=0,
+            discount=Decimal("0.78"),
         )
         return [wang, cloud]
 
@@ -668,8 +896,12 @@ class _Generator:
         """Set weight and active window so customers differ in recency, frequency and spend (RFM)."""
         rng = self.rng
         weights = {
-            "heavy": (14.0, 28.0), "company": (2.0, 6.0), "regular": (0.8, 2.0), "occasional": (0.2, 0.6),
-            "new": (0.5, 3.0), "dormant": (0.3, 2.0),
+            "heavy": (14.0, 28.0),
+            "company": (2.0, 6.0),
+            "regular": (0.8, 2.0),
+            "occasional": (0.2, 0.6),
+            "new": (0.5, 3.0),
+            "dormant": (0.3, 2.0),
         }
         if profile == "never":
             plan.ships, plan.weight = False, 0.0
@@ -693,15 +925,25 @@ class _Generator:
         city = self._weighted({city: _CITY_VOLUME[city.key] for city in _MAINLAND if not city.remote})
         english = self._chance(0.1)  # foreign-invested firms that prefer English
         contact = self.fake["en_US"].name() if english and self._chance(0.5) else self.fake["zh_CN"].name()
-        name = self._company_name(city, industry, english)
-        profile = self._weighted({"heavy": 0.15, "company": 0.63, "new": 0.08, "dormant": 0.12, "never": 0.02})
-        domain = f"{self.rng.choice(_TRADE_NAMES)[1].lower().replace(' ', '')}-{industry.replace('_', '')}"
+        name, trade = self._company_name(city, industry, english)
+        profile = self._weighted(
+            {"heavy": 0.15, "company": 0.63, "new": 0.08, "dormant": 0.12, "never": 0.02}
+        )
+        domain = f"{city.key.replace('_', '')}-{trade.lower().replace(' ', '')}"
         plan = _CustomerPlan(
-            code=code, kind=CustomerKind.COMPANY, name=name, contact_person=contact, phone=self._landline(city),
+            code=code,
+            kind=CustomerKind.COMPANY,
+            name=name,
+            contact_person=contact,
+            phone=self._landline(city),
             phone_alt=self._mobile() if self._chance(0.7) else None,
             email=f"{self.rng.choice(('shipping', 'logistics', 'service', 'ops'))}@{domain}.example.com",
-            address=self._address(city, english=english, business=True), city=city, industry=industry,
-            notes=None, language="en" if english else "zh", joined=datetime.combine(self.today, time(9)),
+            address=self._address(city, english=english, business=True),
+            city=city,
+            industry=industry,
+            notes=None,
+            language="en" if english else "zh",
+            joined=datetime.combine(self.today, time(9)),
         )
         self._activity(plan, profile)
         if profile == "heavy":
@@ -725,12 +967,24 @@ class _Generator:
         )
         notes = None
         if self._chance(0.2):
-            notes = "只接受英文沟通 / English only, please" if language == "en" else self.rng.choice(_PERSONAL_NOTES)
+            notes = (
+                "只接受英文沟通 / English only, please"
+                if language == "en"
+                else self.rng.choice(_PERSONAL_NOTES)
+            )
         plan = _CustomerPlan(
-            code=code, kind=CustomerKind.PERSONAL, name=person.name, contact_person=None, phone=person.phone,
+            code=code,
+            kind=CustomerKind.PERSONAL,
+            name=person.name,
+            contact_person=None,
+            phone=person.phone,
             phone_alt=self._mobile() if self._chance(0.15) else None,
             email=self.fake["zh_CN"].safe_email() if self._chance(0.65) else None,
-            address=person.address, city=city, industry=None, notes=notes, language=language,
+            address=person.address,
+            city=city,
+            industry=None,
+            notes=notes,
+            language=language,
             joined=datetime.combine(self.today, time(9)),
         )
         self._activity(plan, profile)
@@ -744,9 +998,17 @@ class _Generator:
         if band == "local":
             return [(origin.hub, None)]
         if band == "hk":
-            return [(origin.hub, None), (GATEWAYS["shenzhen_cross_border"], _NOTE_EXPORT), (dest.hub, _NOTE_IMPORT)]
+            return [
+                (origin.hub, None),
+                (GATEWAYS["shenzhen_cross_border"], _NOTE_EXPORT),
+                (dest.hub, _NOTE_IMPORT),
+            ]
         if band == "overseas":
-            key = "guangzhou_international" if origin.region in ("south", "southwest") else "shanghai_international"
+            key = (
+                "guangzhou_international"
+                if origin.region in ("south", "southwest")
+                else "shanghai_international"
+            )
             return [(origin.hub, None), (GATEWAYS[key], _NOTE_EXPORT), (dest.hub, _NOTE_IMPORT)]
         hubs = [origin.hub]
         if band in ("national", "remote"):
@@ -759,7 +1021,9 @@ class _Generator:
                 unique.append(hub)
         return [(hub, None) for hub in unique]
 
-    def _journey(self, sender: _Party, recipient: _Party, service: ServiceLevel, created: datetime) -> _Journey:
+    def _journey(
+        self, sender: _Party, recipient: _Party, service: ServiceLevel, created: datetime
+    ) -> _Journey:
         """Plan the on-time trip of a parcel created at `created` (local time)."""
         origin, dest = sender.city, recipient.city
         origin_station = self.rng.choice(origin.stations)
@@ -783,26 +1047,43 @@ class _Generator:
             latest = datetime.combine(promised, time(20, 30))
             delivered = out + self._hours(0.5, min(8.0, (latest - out).total_seconds() / 3600))
         hubs = self._hubs(origin, dest)
-        plan: list[tuple[EventKind, Place, str | None]] = [(EventKind.DEPARTED_HUB, origin_station, _NOTE_LEFT_STATION)]
-        for hub, customs_note in hubs:
-            plan.append((EventKind.ARRIVED_HUB, hub, None))
+        band = _band(origin, dest)
+        # (kind, place, note, relative duration of the leg that ends with this scan)
+        plan: list[tuple[EventKind, Place, str | None, float]] = [
+            (EventKind.DEPARTED_HUB, origin_station, _NOTE_LEFT_STATION, 1.0)
+        ]
+        previous_by_air = False
+        for position, (hub, customs_note) in enumerate(hubs):
+            haul = 1.5 if position == 0 else 6.0 if previous_by_air else _LINE_HAUL[band]
+            plan.append((EventKind.ARRIVED_HUB, hub, None, haul))
             if customs_note:
-                plan.append((EventKind.CUSTOMS, hub, customs_note))
-            leaves_by_air = customs_note == _NOTE_EXPORT and _band(origin, dest) == "overseas"
-            plan.append((EventKind.DEPARTED_HUB, hub, _NOTE_AIRLINE if leaves_by_air else None))
-        times = self._spread(pickup, arrival, len(plan))
-        transit = [_Step(moment, kind, ShipmentStatus.IN_TRANSIT, place, note=note)
-                   for moment, (kind, place, note) in zip(times, plan, strict=True)]
-        transit.append(_Step(arrival, EventKind.ARRIVED_HUB, ShipmentStatus.IN_TRANSIT, dest_station,
-                             note=_NOTE_AT_STATION))
+                plan.append((EventKind.CUSTOMS, hub, customs_note, 2.0))
+            previous_by_air = customs_note == _NOTE_EXPORT and band == "overseas"
+            plan.append((EventKind.DEPARTED_HUB, hub, _NOTE_AIRLINE if previous_by_air else None, 1.0))
+        times = self._timeline(pickup, arrival, [leg for *_, leg in plan] + [1.5])
+        transit = [
+            _Step(moment, kind, ShipmentStatus.IN_TRANSIT, place, note=note)
+            for moment, (kind, place, note, _) in zip(times, plan, strict=True)
+        ]
+        transit.append(
+            _Step(
+                arrival, EventKind.ARRIVED_HUB, ShipmentStatus.IN_TRANSIT, dest_station, note=_NOTE_AT_STATION
+            )
+        )
         return _Journey(
             created=_Step(created, EventKind.CREATED, ShipmentStatus.CREATED, origin_station),
-            picked_up=_Step(pickup, EventKind.PICKED_UP, ShipmentStatus.IN_TRANSIT, origin_station,
-                            note=_NOTE_PICKED_UP),
+            picked_up=_Step(
+                pickup, EventKind.PICKED_UP, ShipmentStatus.IN_TRANSIT, origin_station, note=_NOTE_PICKED_UP
+            ),
             transit=transit,
             out=_Step(out, EventKind.OUT_FOR_DELIVERY, ShipmentStatus.OUT_FOR_DELIVERY, dest_station),
-            delivered=_Step(delivered, EventKind.DELIVERED, ShipmentStatus.DELIVERED, dest_station,
-                            note=self.rng.choice(_DELIVERED_NOTES)),
+            delivered=_Step(
+                delivered,
+                EventKind.DELIVERED,
+                ShipmentStatus.DELIVERED,
+                dest_station,
+                note=self.rng.choice(_DELIVERED_NOTES),
+            ),
             hubs=[hub for hub, _ in hubs],
             origin_station=origin_station,
             dest_station=dest_station,
@@ -816,7 +1097,7 @@ class _Generator:
         return self._weighted(_DELAY_REASONS)
 
     def _with_delay(self, journey: _Journey, index: int, reason: str, days: int) -> list[_Step]:
-        """The transit scans with a delay after transit[index]; later scans slip by `days` and stay delayed."""
+        """Transit scans with a delay after transit[index]; later scans slip by `days` and stay delayed."""
         transit = journey.transit
         here = transit[index]
         following = transit[index + 1].when if index + 1 < len(transit) else journey.out.when
@@ -825,26 +1106,44 @@ class _Generator:
         steps = transit[: index + 1]
         steps.append(_Step(delayed_at, EventKind.DELAYED, ShipmentStatus.DELAYED, here.place, reason=reason))
         shift = timedelta(days=days)
-        for step in transit[index + 1:]:
-            steps.append(_Step(step.when + shift, step.kind, ShipmentStatus.DELAYED, step.place, note=step.note))
+        for step in transit[index + 1 :]:
+            steps.append(
+                _Step(step.when + shift, step.kind, ShipmentStatus.DELAYED, step.place, note=step.note)
+            )
         journey.out.when += shift
         journey.delivered.when += shift
         return steps
 
     def _attempt(self, journey: _Journey, after: datetime, reason: str) -> _Step:
         """A failed delivery attempt at the destination station some hours after `after`."""
-        return _Step(after + self._hours(1, 4), EventKind.DELIVERY_ATTEMPTED, ShipmentStatus.EXCEPTION,
-                     journey.dest_station, reason=reason)
+        return _Step(
+            after + self._hours(1, 4),
+            EventKind.DELIVERY_ATTEMPTED,
+            ShipmentStatus.EXCEPTION,
+            journey.dest_station,
+            reason=reason,
+        )
 
     def _redelivery(self, journey: _Journey, attempt: _Step) -> tuple[_Step, _Step]:
         """Out for delivery again the next morning, then delivered."""
-        out = _Step(self._at(attempt.when.date() + _DAY, time(8), time(9, 45)), EventKind.OUT_FOR_DELIVERY,
-                    ShipmentStatus.OUT_FOR_DELIVERY, journey.dest_station)
-        done = _Step(out.when + self._hours(0.5, 5), EventKind.DELIVERED, ShipmentStatus.DELIVERED,
-                     journey.dest_station, note=self.rng.choice(_DELIVERED_NOTES))
+        out = _Step(
+            self._at(attempt.when.date() + _DAY, time(8), time(9, 45)),
+            EventKind.OUT_FOR_DELIVERY,
+            ShipmentStatus.OUT_FOR_DELIVERY,
+            journey.dest_station,
+        )
+        done = _Step(
+            out.when + self._hours(0.5, 5),
+            EventKind.DELIVERED,
+            ShipmentStatus.DELIVERED,
+            journey.dest_station,
+            note=self.rng.choice(_DELIVERED_NOTES),
+        )
         return out, done
 
-    def _shape(self, status: ShipmentStatus, journey: _Journey, **choice: Any) -> tuple[list[_Step], str | None]:
+    def _shape(
+        self, status: ShipmentStatus, journey: _Journey, **choice: Any
+    ) -> tuple[list[_Step], str | None]:
         """Turn a planned trip into the scans a parcel with this status has (and its status reason)."""
         head = [journey.created, journey.picked_up]
         transit = journey.transit
@@ -857,10 +1156,13 @@ class _Generator:
         if status is ShipmentStatus.DELIVERED:
             if choice.get("delay", self._chance(0.08)):
                 index = rng.randrange(len(transit))
-                transit = self._with_delay(journey, index, self._delay_reason(transit[index]), rng.randint(1, 2))
+                transit = self._with_delay(
+                    journey, index, self._delay_reason(transit[index]), rng.randint(1, 2)
+                )
             if choice.get("attempt", self._chance(0.05)):
-                attempt = self._attempt(journey, journey.out.when, rng.choice(("recipient_absent",
-                                                                               "recipient_unreachable")))
+                attempt = self._attempt(
+                    journey, journey.out.when, rng.choice(("recipient_absent", "recipient_unreachable"))
+                )
                 return head + transit + [journey.out, attempt, *self._redelivery(journey, attempt)], None
             return head + transit + [journey.out, journey.delivered], None
         if status is ShipmentStatus.OUT_FOR_DELIVERY:
@@ -876,23 +1178,44 @@ class _Generator:
             reason = choice.get("reason") or self._delay_reason(transit[index])
             steps = self._with_delay(journey, index, reason, rng.randint(1, 3))
             # Sometimes the parcel has moved on since the delay notice but is still behind its promise.
-            keep = index + 2 + (1 if choice.get("moved_on", self._chance(0.35)) and index + 1 < len(transit) else 0)
+            keep = (
+                index
+                + 2
+                + (1 if choice.get("moved_on", self._chance(0.35)) and index + 1 < len(transit) else 0)
+            )
             return head + steps[:keep], reason
         if status is ShipmentStatus.EXCEPTION:
             return self._exception(journey, head, choice.get("variant"), choice.get("reason"))
         if status is ShipmentStatus.RETURNED:
             return self._returned(journey, head, choice.get("reason") or self._weighted(_RETURN_REASONS))
         if status is ShipmentStatus.LOST:
-            departures = [i for i, step in enumerate(transit) if step.kind is EventKind.DEPARTED_HUB and i > 0]
+            departures = [
+                i for i, step in enumerate(transit) if step.kind is EventKind.DEPARTED_HUB and i > 0
+            ]
             index = choice.get("index", rng.choice(departures or [0]))
             steps = head + transit[: index + 1]
             last = steps[-1]
             if self._chance(0.3):
-                steps.append(_Step(last.when + self._hours(30, 60), EventKind.DELAYED, ShipmentStatus.DELAYED,
-                                   last.place, reason="hub_backlog"))
+                steps.append(
+                    _Step(
+                        last.when + self._hours(30, 60),
+                        EventKind.DELAYED,
+                        ShipmentStatus.DELAYED,
+                        last.place,
+                        reason="hub_backlog",
+                    )
+                )
             lost_at = self._office_after(last.when, timedelta(days=rng.randint(5, 12)), time(10), time(17))
-            steps.append(_Step(lost_at, EventKind.LOST, ShipmentStatus.LOST, last.place, reason="lost_in_transit",
-                               note="多方查找未果，确认遗失，已启动理赔 / Not found after a search; claim opened"))
+            steps.append(
+                _Step(
+                    lost_at,
+                    EventKind.LOST,
+                    ShipmentStatus.LOST,
+                    last.place,
+                    reason="lost_in_transit",
+                    note="多方查找未果，确认遗失，已启动理赔 / Not found after a search; claim opened",
+                )
+            )
             return steps, "lost_in_transit"
         raise ValueError(f"no timeline for status {status}")
 
@@ -909,22 +1232,39 @@ class _Generator:
             index = customs[-1] if customs else len(transit) - 1
             reason = reason or "customs_inspection"
             here = transit[index]
-            event = _Step(here.when + self._hours(2, 10), EventKind.EXCEPTION, ShipmentStatus.EXCEPTION, here.place,
-                          reason=reason, note="海关要求补充申报资料 / Customs asked for more documents")
+            event = _Step(
+                here.when + self._hours(2, 10),
+                EventKind.EXCEPTION,
+                ShipmentStatus.EXCEPTION,
+                here.place,
+                reason=reason,
+                note="海关要求补充申报资料 / Customs asked for more documents",
+            )
             return head + transit[:index] + [event], reason
         if variant == "damaged":
             arrivals = [i for i, step in enumerate(transit) if step.kind is EventKind.ARRIVED_HUB]
             index = self.rng.choice(arrivals)
             reason = reason or "damaged_packaging"
             here = transit[index]
-            event = _Step(here.when + self._hours(0.5, 3), EventKind.EXCEPTION, ShipmentStatus.EXCEPTION,
-                          here.place, reason=reason, note="已拍照留证并联系寄件人 / Photographed; sender contacted")
+            event = _Step(
+                here.when + self._hours(0.5, 3),
+                EventKind.EXCEPTION,
+                ShipmentStatus.EXCEPTION,
+                here.place,
+                reason=reason,
+                note="已拍照留证并联系寄件人 / Photographed; sender contacted",
+            )
             return head + transit[: index + 1] + [event], reason
         reason = reason or self.rng.choice(("address_incomplete", "recipient_unreachable"))
         attempt = self._attempt(journey, journey.out.when, reason)
-        hold = _Step(attempt.when + self._hours(0.5, 3), EventKind.EXCEPTION, ShipmentStatus.EXCEPTION,
-                     journey.dest_station, reason=reason,
-                     note="包裹在网点暂存，等待联系收件人 / Held at the station, waiting for the recipient")
+        hold = _Step(
+            attempt.when + self._hours(0.5, 3),
+            EventKind.EXCEPTION,
+            ShipmentStatus.EXCEPTION,
+            journey.dest_station,
+            reason=reason,
+            note="包裹在网点暂存，等待联系收件人 / Held at the station, waiting for the recipient",
+        )
         return head + transit + [journey.out, attempt, hold], reason
 
     def _returned(self, journey: _Journey, head: list[_Step], reason: str) -> tuple[list[_Step], str]:
@@ -938,24 +1278,48 @@ class _Generator:
             attempt = self._attempt(journey, out_again.when, reason)
             steps += [out_again, attempt]
         start = self._office_after(attempt.when, timedelta(hours=16), time(9), time(17))
-        steps.append(_Step(start, EventKind.RETURNED, ShipmentStatus.RETURNED, journey.dest_station, reason=reason,
-                           note="开始退回寄件人 / Return to sender started"))
-        back: list[tuple[EventKind, Place]] = [(EventKind.DEPARTED_HUB, journey.dest_station)]
+        steps.append(
+            _Step(
+                start,
+                EventKind.RETURNED,
+                ShipmentStatus.RETURNED,
+                journey.dest_station,
+                reason=reason,
+                note="开始退回寄件人 / Return to sender started",
+            )
+        )
+        back: list[tuple[EventKind, Place, float]] = [(EventKind.DEPARTED_HUB, journey.dest_station, 1.0)]
         for hub in reversed(journey.hubs):
-            back += [(EventKind.ARRIVED_HUB, hub), (EventKind.DEPARTED_HUB, hub)]
+            back += [(EventKind.ARRIVED_HUB, hub, 4.0), (EventKind.DEPARTED_HUB, hub, 1.0)]
         trip = journey.transit[-1].when - journey.picked_up.when
         home = start + trip + self._hours(6, 30)
-        for moment, (kind, place) in zip(self._spread(start, home, len(back)), back, strict=True):
+        times = self._timeline(start, home, [leg for *_, leg in back] + [1.5])
+        for moment, (kind, place, _) in zip(times, back, strict=True):
             steps.append(_Step(moment, kind, ShipmentStatus.RETURNED, place))
-        steps.append(_Step(home, EventKind.ARRIVED_HUB, ShipmentStatus.RETURNED, journey.origin_station,
-                           note="退件到达寄件网点 / Return arrived at the sender's station"))
+        steps.append(
+            _Step(
+                home,
+                EventKind.ARRIVED_HUB,
+                ShipmentStatus.RETURNED,
+                journey.origin_station,
+                note="退件到达寄件网点 / Return arrived at the sender's station",
+            )
+        )
         signed = self._office_after(home, self._hours(1, 6), time(9, 30), time(18))
-        steps.append(_Step(signed, EventKind.RETURNED, ShipmentStatus.RETURNED, journey.origin_station, reason=reason,
-                           note="已退回寄件人签收 / Returned and signed for by the sender"))
+        steps.append(
+            _Step(
+                signed,
+                EventKind.RETURNED,
+                ShipmentStatus.RETURNED,
+                journey.origin_station,
+                reason=reason,
+                note="已退回寄件人签收 / Returned and signed for by the sender",
+            )
+        )
         return steps, reason
 
     def _align(self, steps: list[_Step], status: ShipmentStatus) -> None:
-        """Shift a timeline by whole days: in-progress parcels end just before the demo clock, others before it."""
+        """Shift a timeline by whole days so it ends by the demo clock (in-progress ones: just before it)."""
         overshoot = (steps[-1].when - self.cutoff) / _DAY
         window = _RECENT_WINDOW_DAYS.get(status)
         if window is None:
@@ -971,7 +1335,11 @@ class _Generator:
 
     def _service(self, band: str, customer: _CustomerPlan | None) -> ServiceLevel:
         """A service level that exists for the band, pharma and same-city senders favour faster ones."""
-        mix = dict(_SERVICE_MIX["local" if band == "local" else "abroad" if band in ("hk", "overseas") else "domestic"])
+        mix = dict(
+            _SERVICE_MIX[
+                "local" if band == "local" else "abroad" if band in ("hk", "overseas") else "domestic"
+            ]
+        )
         if customer is not None and customer.industry == "pharmaceuticals":
             mix[ServiceLevel.EXPRESS] = mix[ServiceLevel.EXPRESS] * 3
         return self._weighted(mix)
@@ -989,7 +1357,11 @@ class _Generator:
 
     def _declared(self, customer: _CustomerPlan | None) -> Decimal | None:
         """A declared (insured) value for some parcels, more often for valuable trades."""
-        valuable = customer is not None and customer.industry in ("electronics", "pharmaceuticals", "cosmetics")
+        valuable = customer is not None and customer.industry in (
+            "electronics",
+            "pharmaceuticals",
+            "cosmetics",
+        )
         probability = 0.45 if valuable else 0.15 if customer is not None and customer.industry else 0.12
         if not self._chance(probability):
             return None
@@ -997,7 +1369,7 @@ class _Generator:
         return Decimal(int(value / 10) * 10).quantize(Decimal("0.01"))
 
     def _destination(self, origin: City) -> City:
-        """Where a parcel from origin goes: same city, same province, elsewhere in China, Hong Kong or abroad."""
+        """Where a parcel from origin goes: same city or province, elsewhere in China, Hong Kong or abroad."""
         roll = self.rng.random()
         if roll < 0.03:
             return self._weighted({city: _OVERSEAS_VOLUME[city.key] for city in _OVERSEAS})
@@ -1005,7 +1377,9 @@ class _Generator:
             return CITIES_BY_KEY["hongkong"]
         if roll < 0.17:
             return origin
-        neighbours = [city for city in _MAINLAND if city.province_zh == origin.province_zh and city.key != origin.key]
+        neighbours = [
+            city for city in _MAINLAND if city.province_zh == origin.province_zh and city.key != origin.key
+        ]
         if roll < 0.27 and neighbours:
             return self.rng.choice(neighbours)
         return self._mainland_city(exclude=origin.key)
@@ -1037,13 +1411,24 @@ class _Generator:
         service = self._service(band, customer)
         weight = self._weight(customer)
         declared = self._declared(customer)
-        discount = customer.discount if customer is not None and customer_sends else Decimal("1")
+        discount = customer.discount if customer is not None and customer_sends else Decimal(1)
         fee = _fee(weight, service, band, discount, declared)
         journey = self._journey(sender, recipient, service, self._ship_time(day, customer, service))
         steps, reason = self._shape(status, journey)
         self._align(steps, status)
-        return _ShipmentPlan(status, reason, customer, sender, recipient, service, weight, fee, declared, steps,
-                             journey.promise_offset)
+        return _ShipmentPlan(
+            status,
+            reason,
+            customer,
+            sender,
+            recipient,
+            service,
+            weight,
+            fee,
+            declared,
+            steps,
+            journey.promise_offset,
+        )
 
     def _showcase_shipments(self, wang: _CustomerPlan) -> list[_ShipmentPlan]:
         """王小明's nine parcels, one or more per status, dated relative to today."""
@@ -1051,7 +1436,11 @@ class _Generator:
             "chengdu": ("张伟", "+8613980012345", "四川省成都市武侯区人民路66号阳光花园2栋501室"),
             "beijing": ("李娜", "+8613910023456", "北京市朝阳区建设路18号锦绣家园5栋1203室"),
             "harbin": ("刘洋", "+8613945034567", "黑龙江省哈尔滨市南岗区学院路102号翠苑小区7栋302室"),
-            "guangzhou": ("陈晨", "+8613826045678", "广东省广州市天河区中山路"),  # no house number: address_incomplete
+            "guangzhou": (
+                "陈晨",
+                "+8613826045678",
+                "广东省广州市天河区中山路",
+            ),  # no house number: address_incomplete
             "hangzhou": ("赵敏", "+8613757056789", "浙江省杭州市西湖区文化路35号春晓苑3栋601室"),
             "nanjing": ("孙丽", "+8613851067890", "江苏省南京市鼓楼区青年路9号幸福里12栋1101室"),
             "shenzhen": ("周杰", "+8613728078901", "广东省深圳市南山区科技路200号滨江花园9栋2303室"),
@@ -1062,13 +1451,40 @@ class _Generator:
         # number, destination, service, days before today, created at, timeline choices
         specs: list[tuple[str, str, ServiceLevel, int, time, dict[str, Any]]] = [
             ("XJ202611180042", "chengdu", ServiceLevel.STANDARD, 1, time(10, 20), {}),
-            ("XJ202611170007", "beijing", ServiceLevel.EXPRESS, 3, time(14, 5), {"delay": False, "attempt": False}),
+            (
+                "XJ202611170007",
+                "beijing",
+                ServiceLevel.EXPRESS,
+                3,
+                time(14, 5),
+                {"delay": False, "attempt": False},
+            ),
             ("XJ202611150013", "harbin", ServiceLevel.STANDARD, 4, time(11, 40), {"reason": "weather"}),
-            ("XJ202611160021", "guangzhou", ServiceLevel.EXPRESS, 3, time(9, 50),
-             {"variant": "delivery", "reason": "address_incomplete"}),
-            ("XJ202611200005", "hangzhou", ServiceLevel.EXPRESS, 1, time(15, 30), {"delay": False, "attempt": False}),
+            (
+                "XJ202611160021",
+                "guangzhou",
+                ServiceLevel.EXPRESS,
+                3,
+                time(9, 50),
+                {"variant": "delivery", "reason": "address_incomplete"},
+            ),
+            (
+                "XJ202611200005",
+                "hangzhou",
+                ServiceLevel.EXPRESS,
+                1,
+                time(15, 30),
+                {"delay": False, "attempt": False},
+            ),
             ("XJ202611220031", "nanjing", ServiceLevel.STANDARD, 0, time(9, 15), {}),
-            ("XJ202611010019", "shenzhen", ServiceLevel.STANDARD, 17, time(16, 10), {"reason": "recipient_refused"}),
+            (
+                "XJ202611010019",
+                "shenzhen",
+                ServiceLevel.STANDARD,
+                17,
+                time(16, 10),
+                {"reason": "recipient_refused"},
+            ),
             ("XJ202610250008", "xian", ServiceLevel.STANDARD, 24, time(13, 25), {}),
             ("EE123456785CN", "singapore", ServiceLevel.EXPRESS, 2, time(10, 45), {}),
         ]
@@ -1086,18 +1502,38 @@ class _Generator:
             elif status is ShipmentStatus.DELAYED:
                 # Held by snow at the north-east regional hub on the way to Harbin.
                 hub = CITIES_BY_KEY["shenyang"].hub
-                choice["index"] = next(i for i, s in enumerate(journey.transit) if s.place == hub
-                                       and s.kind is EventKind.ARRIVED_HUB)
+                choice["index"] = next(
+                    i
+                    for i, s in enumerate(journey.transit)
+                    if s.place == hub and s.kind is EventKind.ARRIVED_HUB
+                )
                 choice["moved_on"] = False
             elif status is ShipmentStatus.LOST:
-                choice = {"index": next(i for i, s in enumerate(journey.transit)
-                                        if s.kind is EventKind.DEPARTED_HUB and s.place == journey.hubs[0])}
+                choice = {
+                    "index": next(
+                        i
+                        for i, s in enumerate(journey.transit)
+                        if s.kind is EventKind.DEPARTED_HUB and s.place == journey.hubs[0]
+                    )
+                }
             steps, reason = self._shape(status, journey, **choice)
             weight = self._weight(None)
             declared = Decimal("2000.00") if number.startswith("EE") else None
-            fee = _fee(weight, service, _band(sender.city, recipient.city), Decimal("1"), declared)
-            plan = _ShipmentPlan(status, reason, wang, sender, recipient, service, weight, fee, declared, steps,
-                                 journey.promise_offset, number=number)
+            fee = _fee(weight, service, _band(sender.city, recipient.city), Decimal(1), declared)
+            plan = _ShipmentPlan(
+                status,
+                reason,
+                wang,
+                sender,
+                recipient,
+                service,
+                weight,
+                fee,
+                declared,
+                steps,
+                journey.promise_offset,
+                number=number,
+            )
             plans.append(plan)
         return plans
 
@@ -1128,10 +1564,12 @@ class _Generator:
         return self.rng.choices(active, weights=[customer.weight for customer in active])[0]
 
     def _random_shipments(self, customers: list[_CustomerPlan], total: int) -> list[_ShipmentPlan]:
-        """total random shipments: problem statuses by quota, one per shipping customer, the rest by volume."""
+        """Random shipments: problem statuses by quota, one per shipping customer, the rest by day volume."""
         showcase = Counter(SHOWCASE_NUMBERS.values())
-        quotas = {status: max(0, round(share * (total + sum(showcase.values()))) - showcase[status])
-                  for status, share in _STATUS_SHARE.items()}
+        quotas = {
+            status: max(0, round(share * (total + sum(showcase.values()))) - showcase[status])
+            for status, share in _STATUS_SHARE.items()
+        }
         jobs: list[tuple[ShipmentStatus, _CustomerPlan | None, int]] = []
         for status, count in quotas.items():
             for _ in range(count):
@@ -1139,9 +1577,14 @@ class _Generator:
                     days_ago = self.rng.randint(*_OLDER_RANGE[status])
                 else:
                     days_ago = 10  # provisional; _align moves the timeline to the last days
-                jobs.append((status, self._pick_customer(customers, 0 if status not in _OLDER_RANGE else days_ago),
-                             days_ago))
-        # Every customer that ships has at least one parcel inside its active window (dormant ones: an old one).
+                jobs.append(
+                    (
+                        status,
+                        self._pick_customer(customers, 0 if status not in _OLDER_RANGE else days_ago),
+                        days_ago,
+                    )
+                )
+        # Every customer that ships gets a parcel inside its active window (dormant ones: an old one).
         for customer in customers:
             if len(jobs) >= total:
                 break
@@ -1156,11 +1599,13 @@ class _Generator:
         while len(jobs) < total:
             days_ago = self.rng.choices(range(365), weights=day_weights)[0]
             jobs.append((ShipmentStatus.DELIVERED, self._pick_customer(customers, days_ago), days_ago))
-        return [self._shipment(status, customer, self.today - timedelta(days=days_ago))
-                for status, customer, days_ago in jobs]
+        return [
+            self._shipment(status, customer, self.today - timedelta(days=days_ago))
+            for status, customer, days_ago in jobs
+        ]
 
     def _number(self, plans: list[_ShipmentPlan]) -> None:
-        """Give each shipment its waybill number: XJ + ship date + daily serial, S10 for parcels going abroad."""
+        """Number the shipments: XJ + ship date + daily serial, or an S10 number for parcels going abroad."""
         by_day: dict[date, list[_ShipmentPlan]] = {}
         for plan in plans:
             if plan.recipient.city.region == "overseas":
@@ -1184,17 +1629,19 @@ class _Generator:
                 self.used_numbers.add(plan.number)
 
     def _check(self, plans: Iterable[_ShipmentPlan]) -> None:
-        """Fail loudly if a planned timeline breaks the demo's promises (a generator bug, never user error)."""
+        """Fail loudly if a planned timeline breaks the demo's promises (a generator bug, not user error)."""
         for plan in plans:
             times = [step.when for step in plan.steps]
-            if any(later <= earlier for earlier, later in zip(times, times[1:])):
+            if any(later <= earlier for earlier, later in pairwise(times)):
                 raise RuntimeError(f"demo timeline of {plan.number} is not strictly increasing")
             if times[-1] > self.cutoff:
                 raise RuntimeError(f"demo timeline of {plan.number} ends after the demo clock")
             if plan.steps[-1].status is not plan.status or plan.steps[0].kind is not EventKind.CREATED:
                 raise RuntimeError(f"demo timeline of {plan.number} does not match its status")
 
-    def build(self, customer_count: int, shipment_count: int) -> tuple[list[_CustomerPlan], list[_ShipmentPlan]]:
+    def build(
+        self, customer_count: int, shipment_count: int
+    ) -> tuple[list[_CustomerPlan], list[_ShipmentPlan]]:
         """Plan the whole company: showcase first (fixed stream), then the seeded random part."""
         customers = self._showcase_customers()
         showcase = self._showcase_shipments(customers[0])
@@ -1219,53 +1666,88 @@ class _Generator:
 def _chunks(rows: list[dict[str, Any]]) -> Iterable[list[dict[str, Any]]]:
     """Rows in batches, so no single statement grows without bound."""
     for start in range(0, len(rows), _BATCH):
-        yield rows[start: start + _BATCH]
+        yield rows[start : start + _BATCH]
 
 
 def _insert(session: Session, customers: list[_CustomerPlan], shipments: list[_ShipmentPlan]) -> None:
     """Insert customers, shipments and events with bulk statements, mapping planned rows to new ids."""
+    # render_nulls: the ORM otherwise drops None columns, so rows with and without a reason or note
+    # would differ in shape and the batch would fall apart into thousands of small statements.
     customer_rows = [
         {
-            "code": c.code, "kind": c.kind, "name": c.name, "contact_person": c.contact_person, "phone": c.phone,
-            "phone_alt": c.phone_alt, "email": c.email, "address": c.address, "city": c.city.zh,
-            "industry": c.industry, "notes": c.notes, "preferred_language": c.language, "telegram_user_id": None,
-            "created_at": _utc(c.joined), "updated_at": _utc(c.joined),
+            "code": c.code,
+            "kind": c.kind,
+            "name": c.name,
+            "contact_person": c.contact_person,
+            "phone": c.phone,
+            "phone_alt": c.phone_alt,
+            "email": c.email,
+            "address": c.address,
+            "city": c.city.zh,
+            "industry": c.industry,
+            "notes": c.notes,
+            "preferred_language": c.language,
+            "telegram_user_id": None,
+            "created_at": _utc(c.joined),
+            "updated_at": _utc(c.joined),
         }
         for c in customers
     ]
     customer_ids: dict[str, int] = {}
     for batch in _chunks(customer_rows):
         statement = insert(Customer).returning(Customer.id, sort_by_parameter_order=True)
+        statement = statement.execution_options(render_nulls=True)
         for row, new_id in zip(batch, session.scalars(statement, batch), strict=True):
             customer_ids[row["code"]] = new_id
     shipment_rows = []
     for plan in shipments:
         shipped = _utc(plan.shipped)
         delivered = next((step.when for step in plan.steps if step.kind is EventKind.DELIVERED), None)
-        shipment_rows.append({
-            "tracking_number": plan.number,
-            "customer_id": customer_ids[plan.customer.code] if plan.customer else None,
-            "sender_name": plan.sender.name, "sender_phone": plan.sender.phone,
-            "sender_address": plan.sender.address, "sender_city": plan.sender.city.zh,
-            "recipient_name": plan.recipient.name, "recipient_phone": plan.recipient.phone,
-            "recipient_address": plan.recipient.address, "recipient_city": plan.recipient.city.zh,
-            "weight_kg": plan.weight, "fee": plan.fee, "declared_value": plan.declared_value,
-            "service_level": plan.service, "status": plan.status, "status_reason": plan.reason,
-            "promised_date": plan.shipped.date() + timedelta(days=plan.promise_offset),
-            "delivered_at": _utc(delivered) if delivered and plan.status is ShipmentStatus.DELIVERED else None,
-            "shipped_at": shipped, "created_at": shipped, "updated_at": _utc(plan.steps[-1].when),
-        })
+        shipment_rows.append(
+            {
+                "tracking_number": plan.number,
+                "customer_id": customer_ids[plan.customer.code] if plan.customer else None,
+                "sender_name": plan.sender.name,
+                "sender_phone": plan.sender.phone,
+                "sender_address": plan.sender.address,
+                "sender_city": plan.sender.city.zh,
+                "recipient_name": plan.recipient.name,
+                "recipient_phone": plan.recipient.phone,
+                "recipient_address": plan.recipient.address,
+                "recipient_city": plan.recipient.city.zh,
+                "weight_kg": plan.weight,
+                "fee": plan.fee,
+                "declared_value": plan.declared_value,
+                "service_level": plan.service,
+                "status": plan.status,
+                "status_reason": plan.reason,
+                "promised_date": plan.shipped.date() + timedelta(days=plan.promise_offset),
+                "delivered_at": _utc(delivered)
+                if delivered and plan.status is ShipmentStatus.DELIVERED
+                else None,
+                "shipped_at": shipped,
+                "created_at": shipped,
+                "updated_at": _utc(plan.steps[-1].when),
+            }
+        )
     event_rows: list[dict[str, Any]] = []
     for batch_start, batch in zip(range(0, len(shipment_rows), _BATCH), _chunks(shipment_rows), strict=True):
         statement = insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True)
+        statement = statement.execution_options(render_nulls=True)
         for plan, new_id in zip(shipments[batch_start:], session.scalars(statement, batch), strict=False):
             event_rows.extend(
                 {
-                    "shipment_id": new_id, "occurred_at": _utc(step.when), "kind": step.kind, "status": step.status,
-                    "place_zh": step.place.zh, "place_en": step.place.en, "reason": step.reason, "note": step.note,
+                    "shipment_id": new_id,
+                    "occurred_at": _utc(step.when),
+                    "kind": step.kind,
+                    "status": step.status,
+                    "place_zh": step.place.zh,
+                    "place_en": step.place.en,
+                    "reason": step.reason,
+                    "note": step.note,
                 }
                 for step in plan.steps
             )
     for batch in _chunks(event_rows):
-        session.execute(insert(TrackingEvent), batch)
+        session.execute(insert(TrackingEvent).execution_options(render_nulls=True), batch)
     session.flush()

@@ -10,7 +10,10 @@ from types import FrameType
 from rich.console import Console
 from rich.table import Table
 
+from sqlalchemy import func, select
+
 from crm.db import make_engine, make_sessionmaker, transaction, upgrade
+from crm.models import Customer
 from parceldesk.engine import ensure_engine, ensure_model
 from parceldesk.processes import (
     Supervisor,
@@ -32,7 +35,9 @@ def prepare_database(settings: Settings, console: Console, *, demo: bool = True)
             upgrade(engine)
         if demo:
             with transaction(make_sessionmaker(engine)) as session:
-                if not demo_is_loaded(session):
+                # Only a brand-new database gets the demo company; real data is never mixed with it.
+                empty = session.scalar(select(func.count()).select_from(Customer)) == 0
+                if empty and not demo_is_loaded(session):
                     with console.status("loading the demo company (customers, shipments, tracking events)…"):
                         summary = generate_demo(session, today=date.today())
                     console.print(f"[green]✓[/] demo data loaded: {summary}")
