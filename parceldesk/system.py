@@ -9,7 +9,6 @@ from types import FrameType
 
 from rich.console import Console
 from rich.table import Table
-
 from sqlalchemy import func, select
 
 from crm.db import make_engine, make_sessionmaker, transaction, upgrade

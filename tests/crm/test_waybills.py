@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from crm.waybills import WaybillProblem, find_candidates, is_valid, is_valid_s10, make_s10, normalize, s10_check_digit
+from crm.waybills import (
+    WaybillProblem,
+    find_candidates,
+    is_valid,
+    is_valid_s10,
+    make_s10,
+    normalize,
+    s10_check_digit,
+)
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from parceldesk.processes import Supervisor, rasa_service
 from parceldesk.settings import Settings
 from sandbox.client import SandboxClient
 from tests.databases import BACKENDS, TestDatabase, create_database
-from tests.e2e.harness import Stack, free_port, start_stack, stack_settings
+from tests.e2e.harness import Stack, free_port, stack_settings, start_stack
 
 
 @pytest.fixture(scope="session")

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.texts import TEXTS
 from sandbox.client import SandboxClient
 from tests.databases import TestDatabase
 from tests.e2e.harness import Stack, free_port, new_user_id, silent_server, stack_settings, start_stack
-from bot.texts import TEXTS
 
 
 def is_holding(text: str) -> bool:
