@@ -106,6 +106,27 @@ def sandbox(port: Annotated[int | None, typer.Option(help="Port (default: settin
     serve(settings.host, port)
 
 
+@app.command()
+def bench(
+    samples: Annotated[int, typer.Option(help="Requests per latency measurement")] = 30,
+    output: Annotated[str, typer.Option(help="Where to write the JSON results")] = ".data/benchmarks/latest.json",
+) -> None:
+    """Start the real system on free ports and report start-up times, memory (RSS) and latencies."""
+    from pathlib import Path
+
+    from parceldesk.benchmark import report, run_benchmark
+    from parceldesk.engine import EngineError
+    from parceldesk.processes import ServiceFailed
+
+    settings = settings_or_exit()
+    try:
+        result = run_benchmark(settings, console, samples=samples)
+    except (EngineError, ServiceFailed) as exc:
+        fail(str(exc))
+        return
+    report(result, console, Path(output))
+
+
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Apply migrations (to head by default)."""
