@@ -50,6 +50,7 @@ async def log_inbound(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     record = await svc.db(
         lambda s: chatlog.record_inbound(
             s,
+            bot_id=context.bot.id,
             update_id=update.update_id,
             chat_id=chat.id if chat else None,
             telegram_user_id=user.id if user else None,
@@ -71,10 +72,20 @@ async def mark_handled(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await svc.db(lambda s: chatlog.mark_handled(s, row))
 
 
-async def chat_language(context: ContextTypes.DEFAULT_TYPE, chat_id: int, sample: str | None) -> str:
+def client_language(update: object) -> str | None:
+    """The language of the customer's Telegram app, as a last resort for choosing ours."""
+    user = update.effective_user if isinstance(update, Update) else None
+    code = (user.language_code or "") if user else ""
+    return "zh" if code.startswith("zh") else "en" if code else None
+
+
+async def chat_language(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, sample: str | None, update: object = None
+) -> str:
     """The language to answer this chat in, learning from the latest text."""
     detected = detect_language(sample) if sample else None
-    return await services(context).db(lambda s: reply_language(s, chat_id, detected))
+    fallback = client_language(update)
+    return await services(context).db(lambda s: reply_language(s, chat_id, detected, fallback=fallback))
 
 
 async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, outgoing: OutgoingMessage) -> Message | None:
@@ -97,22 +108,19 @@ async def say(context: ContextTypes.DEFAULT_TYPE, chat_id: int, key: str, langua
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet a customer and say what the bot can do."""
     chat_id = update.effective_chat.id
-    language_code = update.effective_user.language_code if update.effective_user else None
-    hint = "zh" if (language_code or "").startswith("zh") else None
-    language = await services(context).db(lambda s: reply_language(s, chat_id, hint))
-    await say(context, chat_id, "start", language)
+    await say(context, chat_id, "start", await chat_language(context, chat_id, None, update))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Explain how to use the chat."""
     chat_id = update.effective_chat.id
-    await say(context, chat_id, "help", await chat_language(context, chat_id, None))
+    await say(context, chat_id, "help", await chat_language(context, chat_id, None, update))
 
 
 async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Offer a choice of reply language."""
     chat_id = update.effective_chat.id
-    language = await chat_language(context, chat_id, None)
+    language = await chat_language(context, chat_id, None, update)
     keyboard = InlineKeyboardMarkup(
         [
             [
@@ -133,7 +141,7 @@ async def language_chosen(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     chat_id = update.effective_chat.id
     fixed = choice if choice in ("zh", "en") else None
     await services(context).db(lambda s: fix_language(s, chat_id, fixed))
-    language = await chat_language(context, chat_id, None)
+    language = await chat_language(context, chat_id, None, update)
     await say(context, chat_id, f"language_set_{choice if fixed else 'auto'}", language)
 
 
@@ -142,7 +150,7 @@ async def customer_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     message = update.effective_message
     chat_id = update.effective_chat.id
     body = (message.text or "").strip()
-    language = await chat_language(context, chat_id, body)
+    language = await chat_language(context, chat_id, body, update)
     if not body:
         await say(context, chat_id, "empty", language)
         return
@@ -160,7 +168,7 @@ async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat = update.effective_chat
     if chat is None or not query.data:
         return
-    language = await chat_language(context, chat.id, None)
+    language = await chat_language(context, chat.id, None, update)
     await converse(update, context, chat.id, query.data, language)
 
 
@@ -187,7 +195,7 @@ async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: 
     if parse is not None and row is not None:
         version = await svc.rasa_client.model_version()
         await svc.db(
-            lambda s: chatlog.mark_handled(
+            lambda s: chatlog.record_understanding(
                 s,
                 row,
                 language=language,
@@ -206,27 +214,27 @@ async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if chat is None:
         return
     message = update.effective_message
-    language = await chat_language(context, chat.id, message.caption if message else None)
+    language = await chat_language(context, chat.id, message.caption if message else None, update)
     await say(context, chat.id, "unsupported_media", language)
 
 
 async def empty_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer an empty or blank message."""
     chat_id = update.effective_chat.id
-    await say(context, chat_id, "empty", await chat_language(context, chat_id, None))
+    await say(context, chat_id, "empty", await chat_language(context, chat_id, None, update))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Politely refuse commands the bot does not know."""
     chat_id = update.effective_chat.id
-    await say(context, chat_id, "unknown_command", await chat_language(context, chat_id, None))
+    await say(context, chat_id, "unknown_command", await chat_language(context, chat_id, None, update))
 
 
 async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Answer a button press that carries no usable data."""
     query = update.callback_query
     chat = update.effective_chat
-    language = await chat_language(context, chat.id, None) if chat else "zh"
+    language = await chat_language(context, chat.id, None, update) if chat else "zh"
     await query.answer(text("button_expired", language))
 
 
@@ -236,7 +244,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         chat_id = update.effective_chat.id
         try:
-            language = await chat_language(context, chat_id, None)
+            language = await chat_language(context, chat_id, None, update)
         except Exception:  # the database may be the thing that failed
             language = "zh"
         await say(context, chat_id, "holding", language)

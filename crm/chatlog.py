@@ -23,6 +23,7 @@ class InboundRecord:
 def record_inbound(
     session: Session,
     *,
+    bot_id: int,
     update_id: int,
     chat_id: int | None,
     telegram_user_id: int | None,
@@ -30,10 +31,12 @@ def record_inbound(
     text: str | None,
 ) -> InboundRecord:
     """Persist an inbound update before acting on it; a redelivered, already handled update is not handled again."""
-    existing = session.scalars(select(ChatMessage).where(ChatMessage.update_id == update_id)).one_or_none()
+    key = (ChatMessage.bot_id == bot_id, ChatMessage.update_id == update_id)
+    existing = session.scalars(select(ChatMessage).where(*key)).one_or_none()
     if existing is not None:
         return InboundRecord(existing.id, needs_handling=not existing.handled)
     row = ChatMessage(
+        bot_id=bot_id,
         update_id=update_id,
         chat_id=chat_id,
         telegram_user_id=telegram_user_id,
@@ -47,12 +50,20 @@ def record_inbound(
             session.add(row)
     except IntegrityError:
         # Another worker logged the same update between our check and insert.
-        existing = session.scalars(select(ChatMessage).where(ChatMessage.update_id == update_id)).one()
+        existing = session.scalars(select(ChatMessage).where(*key)).one()
         return InboundRecord(existing.id, needs_handling=False)
     return InboundRecord(row.id, needs_handling=True)
 
 
-def mark_handled(
+def mark_handled(session: Session, message_id: int) -> None:
+    """Record that an inbound message has been answered (a redelivery of it will be ignored)."""
+    row = session.get(ChatMessage, message_id)
+    if row is None:
+        raise LookupError(f"no logged message {message_id}")
+    row.handled = True
+
+
+def record_understanding(
     session: Session,
     message_id: int,
     *,
@@ -63,11 +74,10 @@ def mark_handled(
     model_version: str | None = None,
     fell_back: bool | None = None,
 ) -> None:
-    """Record how an inbound message was understood and that it has been answered."""
+    """Record how an inbound message was understood and by which model (the learning loop's input)."""
     row = session.get(ChatMessage, message_id)
     if row is None:
         raise LookupError(f"no logged message {message_id}")
-    row.handled = True
     row.language = language or row.language
     row.intent = intent
     row.confidence = confidence

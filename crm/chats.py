@@ -26,9 +26,9 @@ def fix_language(session: Session, chat_id: int, language: str | None) -> None:
     get_or_create_chat(session, chat_id).language_fixed = language
 
 
-def reply_language(session: Session, chat_id: int, detected: str | None) -> str:
-    """The language to answer in: the pinned one, else the latest message's, else the last known, else zh."""
+def reply_language(session: Session, chat_id: int, detected: str | None, *, fallback: str | None = None) -> str:
+    """The language to answer in: pinned, else the latest message's, else the last known, else fallback, else zh."""
     chat = get_or_create_chat(session, chat_id)
     if detected:
         chat.language_last = detected
-    return chat.language_fixed or detected or chat.language_last or "zh"
+    return chat.language_fixed or detected or chat.language_last or fallback or "zh"

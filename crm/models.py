@@ -314,11 +314,13 @@ class ChatMessage(Base):
 
     __tablename__ = "chat_messages"
     __table_args__ = (
-        UniqueConstraint("update_id", name="uq_chat_messages_update_id"),
+        # Telegram update ids are unique per bot, so the key includes the bot.
+        UniqueConstraint("bot_id", "update_id", name="uq_chat_messages_bot_update"),
         Index("ix_chat_messages_chat_time", "chat_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    bot_id: Mapped[int | None] = mapped_column(BigInteger)
     update_id: Mapped[int | None] = mapped_column(BigInteger)
     chat_id: Mapped[int | None] = mapped_column(BigInteger)
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)

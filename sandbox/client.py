@@ -89,8 +89,12 @@ class SandboxClient:
         first_name: str = "Test",
         language_code: str | None = None,
         reply_to_message_id: int | None = None,
+        unchecked: bool = False,
     ) -> dict[str, Any]:
-        """The user sends a text; returns {update_id, message_id, chat_id}."""
+        """The user sends a text; returns {update_id, message_id, chat_id}.
+
+        unchecked=True is fault injection: empty or over-long text a real client would never send.
+        """
         return await self.send_message(
             user_id,
             kind="text",
@@ -99,6 +103,7 @@ class SandboxClient:
             first_name=first_name,
             language_code=language_code,
             reply_to_message_id=reply_to_message_id,
+            **({"unchecked": True} if unchecked else {}),
         )
 
     async def send_photo(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import random
 import secrets
 import time
 from collections.abc import Callable
@@ -139,10 +140,15 @@ class WebhookConfig:
 class World:
     """Everything the fake Telegram knows; lives in memory for the life of the app."""
 
-    def __init__(self) -> None:
-        """Start empty; counters are never rewound (not even by reset) so update ids stay increasing."""
+    def __init__(self, first_update_id: int | None = None) -> None:
+        """Start empty; counters are never rewound (not even by reset) so update ids stay increasing.
+
+        Like Telegram after a quiet spell, the first update id is random unless given, so two sandbox runs
+        against one database never reuse an update id.
+        """
         self._condition = asyncio.Condition()
-        self._update_ids = itertools.count(1)
+        start = first_update_id if first_update_id is not None else random.SystemRandom().randint(10**8, 9 * 10**8)
+        self._update_ids = itertools.count(start)
         self._callback_ids = itertools.count(1)
         self._file_ids = itertools.count(1)
         self.users: dict[int, dict[str, Any]] = {}

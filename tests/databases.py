@@ -22,6 +22,8 @@ BACKENDS = ("sqlite", "postgresql")
 class TestDatabase:
     """A migrated database for one test session: its URL, schema (PostgreSQL) and engine."""
 
+    __test__ = False  # not a test class, despite the name
+
     backend: str
     url: str
     schema: str | None

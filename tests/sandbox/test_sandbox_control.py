@@ -192,3 +192,19 @@ def test_parse_modes(text: str, mode: str | None, expected: str | type[Exception
     else:
         with pytest.raises(expected, match=r"can't parse entities"):
             plain_text(text, mode)
+
+
+
+
+async def test_empty_and_overlong_text_need_explicit_fault_injection(sandbox: Sandbox) -> None:
+    """Like a real client the control API refuses empty or over-long text, unless `unchecked` is asked for."""
+    user = 4242
+    with pytest.raises(SandboxError, match="message text is empty"):
+        await sandbox.client.send_text(user, "   ")
+    with pytest.raises(SandboxError, match="message is too long"):
+        await sandbox.client.send_text(user, "x" * 5000)
+    empty = await sandbox.client.send_text(user, "", unchecked=True)
+    long = await sandbox.client.send_text(user, "x" * 5000, unchecked=True)
+    assert long["message_id"] == empty["message_id"] + 1
+    stored = await sandbox.client.messages(user, sender="user")
+    assert [len(m.get("text", "")) for m in stored[-2:]] == [0, 5000]
