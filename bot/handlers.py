@@ -46,7 +46,9 @@ async def log_inbound(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     chat = update.effective_chat
     user = update.effective_user
     message = update.effective_message
-    body = update.callback_query.data if update.callback_query else (message.text or message.caption) if message else None
+    body = (
+        update.callback_query.data if update.callback_query else (message.text or message.caption) if message else None
+    )
     record = await svc.db(
         lambda s: chatlog.record_inbound(
             s,

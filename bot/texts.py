@@ -40,7 +40,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Please choose the language for my replies:",
     },
     "language_set_zh": {"zh": "好的，之后我会用中文回复您。", "en": "好的，之后我会用中文回复您。"},
-    "language_set_en": {"zh": "OK, I will reply in English from now on.", "en": "OK, I will reply in English from now on."},
+    "language_set_en": {
+        "zh": "OK, I will reply in English from now on.",
+        "en": "OK, I will reply in English from now on.",
+    },
     "language_set_auto": {
         "zh": "好的，我会用您最近一条消息的语言回复。",
         "en": "OK, I will reply in the language of your latest message.",

@@ -165,8 +165,15 @@ def db_status() -> None:
         return
     table = Table("table", "rows")
     with make_sessionmaker(engine)() as session:
-        for model in (models.Customer, models.Shipment, models.TrackingEvent, models.Complaint,
-                      models.Escalation, models.Staff, models.ChatMessage):
+        for model in (
+            models.Customer,
+            models.Shipment,
+            models.TrackingEvent,
+            models.Complaint,
+            models.Escalation,
+            models.Staff,
+            models.ChatMessage,
+        ):
             table.add_row(model.__tablename__, str(session.scalar(select(func.count()).select_from(model))))
     console.print(table)
 
@@ -228,7 +235,9 @@ def staff_list(all_: Annotated[bool, typer.Option("--all", help="Include deactiv
     table = Table("telegram id", "name", "role", "active")
     with make_sessionmaker(engine)() as session:
         for member in list_staff(session, include_inactive=all_):
-            table.add_row(str(member.telegram_user_id), member.name, member.role.value, "yes" if member.active else "no")
+            table.add_row(
+                str(member.telegram_user_id), member.name, member.role.value, "yes" if member.active else "no"
+            )
     console.print(table)
 
 
@@ -272,15 +281,18 @@ def engine_path() -> None:
 
 
 @nlu_app.command("train")
-def nlu_train(force: Annotated[bool, typer.Option(help="Train even if a model for this content exists")] = False) -> None:
+def nlu_train(
+    force: Annotated[bool, typer.Option(help="Train even if a model for this content exists")] = False,
+) -> None:
     """Train the model for the current data and config (cached by content hash)."""
     from parceldesk.engine import EngineError, ensure_engine, ensure_model
 
     settings = settings_or_exit()
     try:
         engine = ensure_engine(settings)
-        model = ensure_model(settings, engine, progress=lambda line: console.print(f"  [dim]{line[:150]}[/]"),
-                             force=force)
+        model = ensure_model(
+            settings, engine, progress=lambda line: console.print(f"  [dim]{line[:150]}[/]"), force=force
+        )
     except EngineError as exc:
         fail(str(exc))
         return
@@ -295,7 +307,17 @@ def nlu_validate() -> None:
     settings = settings_or_exit()
     try:
         ensure_engine(settings).run(
-            ["data", "validate", "--domain", "domain.yml", "--data", "nlu/data", "--config", "config.yml", "--fail-on-warnings"],
+            [
+                "data",
+                "validate",
+                "--domain",
+                "domain.yml",
+                "--data",
+                "nlu/data",
+                "--config",
+                "config.yml",
+                "--fail-on-warnings",
+            ],
             progress=lambda line: console.print(f"  {line[:200]}"),
         )
     except EngineError as exc:

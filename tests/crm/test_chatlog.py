@@ -12,21 +12,29 @@ from crm.models import ChatMessage, Direction
 
 def test_inbound_update_is_logged_once_and_redelivery_skipped_after_handling(session: Session) -> None:
     """The same update_id twice: the second is recognised; after handling it is not handled again."""
-    first = chatlog.record_inbound(session, bot_id=42, update_id=1001, chat_id=7, telegram_user_id=7, kind="text", text="hi")
+    first = chatlog.record_inbound(
+        session, bot_id=42, update_id=1001, chat_id=7, telegram_user_id=7, kind="text", text="hi"
+    )
     assert first.needs_handling
-    again = chatlog.record_inbound(session, bot_id=42, update_id=1001, chat_id=7, telegram_user_id=7, kind="text", text="hi")
+    again = chatlog.record_inbound(
+        session, bot_id=42, update_id=1001, chat_id=7, telegram_user_id=7, kind="text", text="hi"
+    )
     assert again.message_id == first.message_id
     assert again.needs_handling  # not yet answered: a crash before answering must not lose it
     chatlog.record_understanding(session, first.message_id, intent="greet", confidence=0.98, language="en")
-    assert chatlog.record_inbound(session, bot_id=42, update_id=1001, chat_id=7, telegram_user_id=7, kind="text",
-                                  text="hi").needs_handling
+    assert chatlog.record_inbound(
+        session, bot_id=42, update_id=1001, chat_id=7, telegram_user_id=7, kind="text", text="hi"
+    ).needs_handling
     chatlog.mark_handled(session, first.message_id)
-    third = chatlog.record_inbound(session, bot_id=42, update_id=1001, chat_id=7, telegram_user_id=7, kind="text", text="hi")
+    third = chatlog.record_inbound(
+        session, bot_id=42, update_id=1001, chat_id=7, telegram_user_id=7, kind="text", text="hi"
+    )
     assert not third.needs_handling
     rows = session.scalars(select(ChatMessage).where(ChatMessage.update_id == 1001)).all()
     assert len(rows) == 1
-    other_bot = chatlog.record_inbound(session, bot_id=43, update_id=1001, chat_id=7, telegram_user_id=7, kind="text",
-                                       text="hi")
+    other_bot = chatlog.record_inbound(
+        session, bot_id=43, update_id=1001, chat_id=7, telegram_user_id=7, kind="text", text="hi"
+    )
     assert other_bot.needs_handling and other_bot.message_id != first.message_id
     assert rows[0].intent == "greet" and rows[0].handled
 
