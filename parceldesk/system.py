@@ -62,13 +62,13 @@ def run_system(settings: Settings, console: Console) -> int:
 
     log_dir = settings.data_dir / "logs"
     supervisor = Supervisor(progress=show)
-    stopping = False
 
     def request_stop(signum: int, _frame: FrameType | None) -> None:
-        nonlocal stopping
-        stopping = True
+        # Unwind from wherever we are (even mid start-up); `finally` stops what was started.
+        raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGTERM, request_stop)
+    # Handle both explicitly: a shell that starts us in the background leaves SIGINT ignored.
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         with console.status("starting services…"):
             supervisor.start(action_server_service(settings, log_dir))
@@ -77,9 +77,9 @@ def run_system(settings: Settings, console: Console) -> int:
                 supervisor.start(sandbox_service(settings, log_dir))
             supervisor.start(bot_service(settings, log_dir))
         table = Table(title=f"ParcelDesk is running (ready in {time.monotonic() - started:.0f}s)")
-        table.add_column("service")
-        table.add_column("address")
-        table.add_column("log")
+        table.add_column("service", no_wrap=True)
+        table.add_column("address", no_wrap=True)
+        table.add_column("log", overflow="fold")
         table.add_row("action server", settings.action_server_url, str(log_dir / "actions.log"))
         table.add_row("Rasa", settings.effective_rasa_url, str(log_dir / "rasa.log"))
         if settings.uses_sandbox:
@@ -92,17 +92,20 @@ def run_system(settings: Settings, console: Console) -> int:
                 "Try: where is my parcel XJ202611180042  /  我的快递XJ202611180042到哪了"
             )
         console.print("Press Ctrl-C to stop.")
-        while not stopping:
+        while True:
             dead = supervisor.first_exited()
             if dead is not None:
                 console.print(f"[red]✗ {dead.name} stopped unexpectedly.[/] Last lines of its log:\n{dead.log_tail()}")
                 return 1
             time.sleep(0.5)
-        return 0
     except KeyboardInterrupt:
         return 0
     finally:
+        # A second Ctrl-C must not interrupt the orderly shutdown.
+        for sig in previous:
+            signal.signal(sig, signal.SIG_IGN)
         console.print("stopping…")
         supervisor.stop_all()
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         console.print("[green]stopped cleanly[/]")

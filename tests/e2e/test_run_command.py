@@ -1,0 +1,86 @@
+"""The README's run command: `parceldesk run` starts everything, answers a customer, and stops cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from parceldesk.engine import Engine
+from parceldesk.settings import PROJECT_ROOT
+from sandbox.client import SandboxClient
+from tests.e2e.harness import free_port, new_user_id
+
+
+def _alive(pid: int) -> bool:
+    """True while a process exists (and is not a zombie)."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return False
+    return "State:\tZ" not in status
+
+
+def _children(pid: int) -> list[int]:
+    """Every process started by pid (they run in their own sessions, so walk the parent links)."""
+    found: list[int] = []
+    frontier = [pid]
+    while frontier:
+        parent = frontier.pop()
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                if ppid == parent:
+                    found.append(int(entry.name))
+                    frontier.append(int(entry.name))
+    return found
+
+
+async def test_run_starts_everything_and_ctrl_c_stops_it(engine_model: tuple[Engine, Path], tmp_path: Path) -> None:
+    """With no token the sandbox comes up; a customer is answered; SIGINT leaves no process behind."""
+    ports = {name: free_port() for name in ("RASA", "ACTION", "SANDBOX")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARCELDESK_", "TELEGRAM_"))}
+    env.update({f"PARCELDESK_{name}_PORT": str(port) for name, port in ports.items()})
+    env.update({"PARCELDESK_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"})
+    log = (tmp_path / "run.log").open("w")
+    process = subprocess.Popen(
+        [str(PROJECT_ROOT / ".venv" / "bin" / "parceldesk"), "run"],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 240
+        while "Press Ctrl-C to stop." not in (tmp_path / "run.log").read_text():
+            assert process.poll() is None, (tmp_path / "run.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()
+            time.sleep(1)
+        output = (tmp_path / "run.log").read_text()
+        sandbox_url = f"http://127.0.0.1:{ports['SANDBOX']}"
+        assert f"{sandbox_url}/" in output
+        assert httpx.get(f"{sandbox_url}/").status_code == 200  # the chat page
+        children = _children(process.pid)
+        assert len(children) >= 4, children
+        async with SandboxClient(sandbox_url) as sandbox:
+            user = new_user_id()
+            await sandbox.send_text(user, "我的快递XJ202611180042到哪了")
+            (reply,) = await sandbox.wait_for_bot_messages(user, count=1, timeout=30)
+        assert "XJ202611180042" in reply["text"]
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 0
+        assert "stopped cleanly" in (tmp_path / "run.log").read_text()
+        time.sleep(0.5)
+        assert [pid for pid in children if _alive(pid)] == []
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+        log.close()
