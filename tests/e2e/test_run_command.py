@@ -46,7 +46,12 @@ def _children(pid: int) -> list[int]:
 async def test_run_starts_everything_and_ctrl_c_stops_it(engine_model: tuple[Engine, Path], tmp_path: Path) -> None:
     """With no token the sandbox comes up; a customer is answered; SIGINT leaves no process behind."""
     ports = {name: free_port() for name in ("RASA", "ACTION", "SANDBOX")}
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PARCELDESK_", "TELEGRAM_"))}
+    # Keep the cache (engine and model) but none of the other settings: this is a new user's default run.
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("PARCELDESK_", "TELEGRAM_")) or k == "PARCELDESK_CACHE_DIR"
+    }
     env.update({f"PARCELDESK_{name}_PORT": str(port) for name, port in ports.items()})
     env.update({"PARCELDESK_DATA_DIR": str(tmp_path / "data"), "COLUMNS": "200"})
     log = (tmp_path / "run.log").open("w")
