@@ -299,6 +299,48 @@ def nlu_train(
     console.print(f"[green]✓[/] model: {model}")
 
 
+@nlu_app.command("parse")
+def nlu_parse(
+    model: Annotated[str | None, typer.Option(help="Model .tar.gz (default: the one for the current data)")] = None,
+) -> None:
+    """Read utterances (one per line) on stdin; write one JSON object per line: text, intent, confidence, entities."""
+    import json
+    from pathlib import Path
+
+    from parceldesk.engine import EngineError, ensure_engine, ensure_model, parse_texts
+
+    settings = settings_or_exit()
+    texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    try:
+        engine = ensure_engine(settings)
+        model_path = Path(model) if model else ensure_model(settings, engine)
+        for record in parse_texts(engine, model_path, texts):
+            print(json.dumps(record, ensure_ascii=False))
+    except EngineError as exc:
+        fail(str(exc))
+
+
+@nlu_app.command("evaluate")
+def nlu_evaluate(
+    output: Annotated[str, typer.Option(help="Results path (writes .json and .md)")] = "nlu/results/heldout",
+    baseline: Annotated[bool, typer.Option(help="Also train and score Rasa's stock pipeline")] = True,
+) -> None:
+    """Score the intent model (and Rasa's stock pipeline) on the held-out set in nlu/eval/."""
+    from pathlib import Path
+
+    from nlu.benchmark import EVAL_DIR, PIPELINES, evaluate, heldout_examples, write_report
+    from parceldesk.engine import EngineError
+
+    settings = settings_or_exit()
+    pipelines = PIPELINES if baseline else {"parceldesk": PIPELINES["parceldesk"]}
+    try:
+        results = evaluate(settings, console, eval_paths=[EVAL_DIR], pipelines=pipelines)
+    except (EngineError, ValueError) as exc:
+        fail(str(exc))
+        return
+    console.print(write_report(results, len(heldout_examples([EVAL_DIR])), Path(output)))
+
+
 @nlu_app.command("validate")
 def nlu_validate() -> None:
     """Run `rasa data validate` on the domain, data and config."""

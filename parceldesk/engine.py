@@ -291,3 +291,57 @@ def write_endpoints(settings: Settings) -> Path:
 def current_python() -> str:
     """The application environment's interpreter."""
     return sys.executable
+
+
+def nlu_model_path(settings: Settings, config: Path) -> Path:
+    """Where an NLU-only model for a pipeline config and the current training data lives."""
+    files = [config, *(p for p in model_inputs() if p.name != "config.yml")]
+    digest = _digest(files, PROJECT_ROOT)[:16]
+    return settings.cache_dir / "models" / f"nlu-{config.stem}-{digest}.tar.gz"
+
+
+def ensure_nlu_model(settings: Settings, engine: Engine, config: Path, progress: Progress | None = None) -> Path:
+    """An NLU-only model for this pipeline config on the current data (cached by content hash)."""
+    target = nlu_model_path(settings, config)
+    if target.exists():
+        return target
+    with _locked(settings.cache_dir / "locks" / f"{target.name}.lock"):
+        if target.exists():
+            return target
+        out = settings.cache_dir / "models" / f"training-{target.stem}"
+        shutil.rmtree(out, ignore_errors=True)
+        out.mkdir(parents=True)
+        name = target.name.removesuffix(".tar.gz")
+        engine.run(
+            ["train", "nlu", "--config", str(config), "--domain", "domain.yml", "--nlu", "nlu/data",
+             "--out", str(out), "--fixed-model-name", name],
+            progress=progress,
+            log=settings.cache_dir / "models" / f"train-{name}.log",
+        )
+        produced = out / f"{name}.tar.gz"
+        if not produced.exists():
+            raise EngineError(f"rasa train nlu finished but wrote no model at {produced}")
+        produced.replace(target)
+        shutil.rmtree(out, ignore_errors=True)
+    return target
+
+
+def parse_texts(engine: Engine, model: Path, texts: list[str]) -> list[dict[str, object]]:
+    """Parse texts with a model (one engine process for all of them); one JSON dict per text, in order."""
+    import json
+
+    clean = [" ".join(text.split()) for text in texts]
+    result = subprocess.run(
+        [str(engine.python), str(PROJECT_ROOT / "nlu" / "engine" / "parse.py"), str(model)],
+        input="\n".join(clean) + "\n",
+        capture_output=True,
+        text=True,
+        env=engine.env(),
+        cwd=PROJECT_ROOT,
+    )
+    if result.returncode != 0:
+        raise EngineError(f"parsing failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    records = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    if len(records) != len([t for t in clean if t.strip()]):
+        raise EngineError(f"expected {len(clean)} parses, got {len(records)}:\n{result.stderr[-2000:]}")
+    return records

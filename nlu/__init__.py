@@ -1,0 +1,1 @@
+"""The intent model: training data, held-out evaluation and the learning-loop code."""
