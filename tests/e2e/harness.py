@@ -5,10 +5,12 @@ from __future__ import annotations
 import itertools
 import random
 import socket
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from parceldesk.processes import (
     Service,
@@ -19,6 +21,8 @@ from parceldesk.processes import (
 )
 from parceldesk.settings import Settings
 from tests.databases import TestDatabase
+
+T = TypeVar("T")
 
 _user_ids = itertools.count(random.randint(10_000_000, 90_000_000))
 
@@ -96,3 +100,15 @@ def start_stack(settings: Settings, database: TestDatabase, log_dir: Path, *, wi
         supervisor.stop_all()
         raise
     return stack
+
+
+def eventually(check: Callable[[], T], *, timeout: float = 10.0, interval: float = 0.2) -> T:
+    """Retry a check until it passes (the bot writes its log just after Telegram accepted a message)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return check()
+        except AssertionError:
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(interval)

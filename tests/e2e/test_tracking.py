@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from bot.texts import TEXTS
 from crm.models import ChatMessage, Direction, Shipment
 from sandbox.client import SandboxClient
-from tests.e2e.harness import Stack, new_user_id
+from tests.e2e.harness import Stack, eventually, new_user_id
 from tests.e2e.replies import domain_text, has_chinese, tracking_reply
 
 
@@ -97,14 +97,18 @@ async def test_redelivered_update_is_answered_once(sandbox: SandboxClient, stack
     after = await sandbox.wait_for_bot_messages(user, count=1, after_message_id=first[-1]["message_id"], timeout=30)
     assert len(after) == 1
     assert after[0]["text"] in domain_text("utter_greet", "en")
-    with Session(stack.database.engine) as session:
-        rows = session.scalars(select(ChatMessage).where(ChatMessage.update_id == sent["update_id"])).all()
-        assert len(rows) == 1 and rows[0].handled
-        assert rows[0].intent == "track_shipment"
-        outbound = session.scalars(
-            select(ChatMessage).where(ChatMessage.chat_id == user, ChatMessage.direction == Direction.OUTBOUND)
-        ).all()
-        assert len(outbound) == 2
+
+    def logged_once() -> None:
+        with Session(stack.database.engine) as session:
+            rows = session.scalars(select(ChatMessage).where(ChatMessage.update_id == sent["update_id"])).all()
+            assert len(rows) == 1 and rows[0].handled
+            assert rows[0].intent == "track_shipment"
+            outbound = session.scalars(
+                select(ChatMessage).where(ChatMessage.chat_id == user, ChatMessage.direction == Direction.OUTBOUND)
+            ).all()
+            assert len(outbound) == 2
+
+    eventually(logged_once)
 
 
 async def test_non_text_messages_get_a_useful_reply(sandbox: SandboxClient, stack: Stack) -> None:
