@@ -271,6 +271,11 @@ class Staff(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(String(100))
     role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The conversation the agent's private chat with the bot is relayed to (an agent may hold several).
+    # use_alter: staff and escalations reference each other.
+    current_escalation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("escalations.id", use_alter=True, ondelete="SET NULL")
+    )
 
 
 class Escalation(TimestampMixin, Base):
@@ -295,6 +300,89 @@ class Escalation(TimestampMixin, Base):
     resolved_at: Mapped[datetime | None]
     rating: Mapped[int | None] = mapped_column(Integer)
     tagged_intent: Mapped[str | None] = mapped_column(String(64))
+    # Equal to chat_id while the escalation is open or claimed, NULL once resolved: the unique
+    # constraint makes "one active escalation per conversation" a database guarantee, portably
+    # (SQLite and PostgreSQL both allow many NULLs), even when the bot and the action server race.
+    active_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    tier: Mapped[str | None] = mapped_column(String(8))
+    customer_name: Mapped[str | None] = mapped_column(String(200))
+    # Staff-group announcement (the message with the Claim button), so it can be edited on claim.
+    announce_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    announce_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    announced_at: Mapped[datetime | None]
+    # SLA state of the current phase (waiting for a claim, or claimed and waiting for the agent's
+    # first reply); both are cleared when the phase changes (claim, transfer).
+    reminded_at: Mapped[datetime | None]
+    supervisor_alerted_at: Mapped[datetime | None]
+    reply_due_at: Mapped[datetime | None]
+    agent_replied_at: Mapped[datetime | None]
+    # Last time the customer was told their place in the queue (throttles the notices).
+    customer_notified_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # When Rasa was told to resume the conversation; NULL after resolve means "retry before next message".
+    rasa_resumed_at: Mapped[datetime | None]
+    rating_requested_at: Mapped[datetime | None]
+
+    claimed_by: Mapped[Staff | None] = relationship(foreign_keys=[claimed_by_id])
+    events: Mapped[list[EscalationEvent]] = relationship(
+        back_populates="escalation", order_by="EscalationEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class EscalationEventKind(str, enum.Enum):
+    """What happened to an escalation: its history, internal notes and the relay log."""
+
+    OPENED = "opened"
+    APPENDED = "appended"
+    ANNOUNCED = "announced"
+    CLAIMED = "claimed"
+    TRANSFERRED = "transferred"
+    NOTE = "note"
+    CUSTOMER_MESSAGE = "customer_message"
+    AGENT_MESSAGE = "agent_message"
+    REMINDED = "reminded"
+    SUPERVISOR_ALERTED = "supervisor_alerted"
+    RESOLVED = "resolved"
+    RATED = "rated"
+
+
+class EscalationEvent(Base):
+    """One entry in an escalation's history (notes and relayed messages included)."""
+
+    __tablename__ = "escalation_events"
+    __table_args__ = (Index("ix_escalation_events_escalation_time", "escalation_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id", ondelete="CASCADE"))
+    kind: Mapped[EscalationEventKind] = mapped_column(_enum(EscalationEventKind))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    # text, photo, sticker, ... for relayed messages; the reason for opened/appended.
+    content_kind: Mapped[str | None] = mapped_column(String(32))
+    body: Mapped[str | None] = mapped_column(Text)
+    file_id: Mapped[str | None] = mapped_column(String(200))
+    # Where the original message is (to copy it later, e.g. messages written while queued).
+    source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+
+    escalation: Mapped[Escalation] = relationship(back_populates="events")
+
+
+class AuditEntry(Base):
+    """Who looked at or changed what: every customer profile view and every staff role change."""
+
+    __tablename__ = "audit_entries"
+    __table_args__ = (Index("ix_audit_entries_subject", "subject_kind", "subject_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The acting staff member's Telegram id; NULL when the change came from the command line.
+    actor_telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(32))
+    subject_kind: Mapped[str] = mapped_column(String(32))
+    subject_id: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime]
 
 
 class Chat(TimestampMixin, Base):

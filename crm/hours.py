@@ -1,0 +1,57 @@
+"""Staffed hours: when agents are on duty, and when the next shift starts (for the after-hours message)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from crm.clock import as_utc
+
+_RANGE = re.compile(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$")
+
+
+@dataclass(frozen=True)
+class StaffedHours:
+    """A daily window of local time in which agents answer (start inclusive, end exclusive)."""
+
+    start: timedelta
+    end: timedelta
+    timezone: ZoneInfo
+
+    @property
+    def always(self) -> bool:
+        """True for a window covering the whole day."""
+        return self.start == timedelta(0) and self.end >= timedelta(hours=24)
+
+    def is_open(self, moment: datetime) -> bool:
+        """Whether agents are on duty at this moment."""
+        if self.always:
+            return True
+        local = as_utc(moment).astimezone(self.timezone)
+        since_midnight = timedelta(hours=local.hour, minutes=local.minute, seconds=local.second)
+        return self.start <= since_midnight < self.end
+
+    def next_opening(self, moment: datetime) -> datetime:
+        """The moment itself when staffed, else the start of the next shift (timezone-aware, UTC)."""
+        if self.is_open(moment):
+            return as_utc(moment)
+        local = as_utc(moment).astimezone(self.timezone)
+        midnight = datetime.combine(local.date(), time(0), tzinfo=self.timezone)
+        opening = midnight + self.start
+        if opening <= local:
+            opening = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=self.timezone) + self.start
+        return as_utc(opening)
+
+
+def parse_hours(value: str, timezone: str = "Asia/Shanghai") -> StaffedHours:
+    """Parse 'HH:MM-HH:MM' (end may be 24:00); raises ValueError with a clear message."""
+    match = _RANGE.match(value)
+    if match is None:
+        raise ValueError(f"staffed hours must look like 08:00-22:00, not {value!r}")
+    h1, m1, h2, m2 = (int(group) for group in match.groups())
+    start, end = timedelta(hours=h1, minutes=m1), timedelta(hours=h2, minutes=m2)
+    if m1 > 59 or m2 > 59 or start >= timedelta(hours=24) or end > timedelta(hours=24) or start >= end:
+        raise ValueError(f"staffed hours {value!r}: the start must be a time of day before the end (at most 24:00)")
+    return StaffedHours(start, end, ZoneInfo(timezone))
