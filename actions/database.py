@@ -10,15 +10,21 @@ from typing import TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm.db import make_engine, make_sessionmaker, transaction
-from parceldesk.settings import load_settings
+from parceldesk.settings import Settings, load_settings
 
 T = TypeVar("T")
 
 
 @lru_cache(maxsize=1)
+def action_settings() -> Settings:
+    """The action server's settings, read on first use."""
+    return load_settings()
+
+
+@lru_cache(maxsize=1)
 def session_factory() -> sessionmaker[Session]:
     """The process-wide sessionmaker, built from settings on first use."""
-    settings = load_settings()
+    settings = action_settings()
     return make_sessionmaker(make_engine(settings.effective_database_url, schema=settings.database_schema))
 
 

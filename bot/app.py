@@ -16,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import handlers, jobs, relay, staffdesk
 from bot.rasa import RasaClient
 from bot.services import BotServices
 from bot.texts import COMMAND_DESCRIPTIONS
@@ -24,7 +24,9 @@ from parceldesk.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-LOG_GROUP = -1
+LOG_GROUP = -2
+# Conversations a human has are carried by the relay before any customer handler (or Rasa) sees them.
+HANDOFF_GROUP = -1
 MAIN_GROUP = 0
 CLOSE_GROUP = 1
 
@@ -38,6 +40,12 @@ async def post_init(application: Application) -> None:
     await application.bot.set_my_commands(
         [BotCommand(name, desc["zh"]) for name, desc in COMMAND_DESCRIPTIONS.items()], language_code="zh"
     )
+    if svc.settings.staff_chat_id is None:
+        logger.warning("PARCELDESK_STAFF_CHAT_ID is not set: escalations are queued but not announced to staff")
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(
+            jobs.handoff_tick, interval=svc.settings.handoff_job_interval_seconds, first=1, name=jobs.JOB_NAME
+        )
 
 
 async def post_shutdown(application: Application) -> None:
@@ -65,11 +73,29 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
     # Customers talk to the bot in private chats; group chats are for staff (another handler set).
     customer_message = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     text_message = customer_message & filters.TEXT
+    application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND, relay.route_message),
+        group=HANDOFF_GROUP,
+    )
+
     application.add_handler(CommandHandler("start", handlers.start), group=MAIN_GROUP)
     application.add_handler(CommandHandler("help", handlers.help_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("language", handlers.language_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("human", relay.human_command), group=MAIN_GROUP)
+    # Staff commands answer non-staff with the same polite unknown-command reply as any unknown command.
+    application.add_handler(CommandHandler("queue", staffdesk.queue_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("profile", staffdesk.profile_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("note", staffdesk.note_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("transfer", staffdesk.transfer_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("resolve", staffdesk.resolve_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("staff", staffdesk.staff_command), group=MAIN_GROUP)
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(handlers.language_chosen, pattern=r"^lang:"), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(staffdesk.claim_pressed, pattern=r"^claim:"), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(staffdesk.resolve_pressed, pattern=r"^resolve:"), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(staffdesk.profile_pressed, pattern=r"^profile:"), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(staffdesk.tag_pressed, pattern=r"^tag:"), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(relay.rating_pressed, pattern=r"^rate:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(handlers.button_pressed, pattern=r"."), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(handlers.stale_button), group=MAIN_GROUP)
     application.add_handler(MessageHandler(text_message & ~filters.COMMAND, handlers.customer_text), group=MAIN_GROUP)

@@ -14,8 +14,10 @@ from bot.rasa import RasaUnavailable
 from bot.rendering import OutgoingMessage, render, split_text
 from bot.services import services
 from bot.texts import text
-from crm import chatlog
+from crm import chatlog, escalations
 from crm.chats import fix_language, get_or_create_chat, reply_language
+from crm.clock import local
+from crm.escalations import Reason
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +103,9 @@ async def send(context: ContextTypes.DEFAULT_TYPE, chat_id: int, outgoing: Outgo
     return sent
 
 
-async def say(context: ContextTypes.DEFAULT_TYPE, chat_id: int, key: str, language: str, **values: object) -> None:
+async def say(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, key: str, language: str, /, **values: object
+) -> None:
     """Send one of the bot's own texts."""
     for part in split_text(text(key, language, **values)):
         await send(context, chat_id, OutgoingMessage(part))
@@ -164,14 +168,67 @@ async def customer_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def button_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Treat a pressed Rasa button as the customer sending its payload."""
+    """Treat a pressed Rasa button as the customer sending its payload (not while a human has the chat)."""
     query = update.callback_query
-    await query.answer()
     chat = update.effective_chat
     if chat is None or not query.data:
+        await query.answer()
         return
     language = await chat_language(context, chat.id, None, update)
+    if await services(context).db(lambda s: escalations.active_for_chat(s, chat.id) is not None):
+        await query.answer(text("button_expired", language))
+        return
+    await query.answer()
     await converse(update, context, chat.id, query.data, language)
+
+
+def kick_handoff_jobs(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Run the handoff jobs now (announce a new escalation without waiting for the next interval)."""
+    # Imported here: bot.jobs imports this module.
+    from bot.jobs import handoff_tick
+
+    if context.job_queue is not None:
+        context.job_queue.run_once(handoff_tick, 0)
+
+
+async def queue_after_failure(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: int, language: str
+) -> None:
+    """Rasa or the action server failed: put the conversation in the human queue and tell the customer."""
+    svc = services(context)
+    user = update.effective_user
+    try:
+        placement = await svc.db(
+            lambda s: escalations.open_escalation(
+                s, chat_id, Reason.BOT_FAILURE, policy=svc.settings.queue_policy(), language=language,
+                telegram_user_id=user.id if user else None,
+            )
+        )
+    except Exception:  # the database may be down too: the plain holding reply still goes out
+        logger.exception("could not open an escalation for chat %s after a failure", chat_id)
+        await say(context, chat_id, "holding", language)
+        return
+    if placement.staffed:
+        await say(context, chat_id, "holding_queued", language, position=placement.position or 1,
+                  wait_minutes=placement.wait_minutes)
+    else:
+        await say(context, chat_id, "holding_after_hours", language,
+                  opens_at=local(placement.opens_at).strftime("%H:%M"))
+    kick_handoff_jobs(context)
+
+
+async def resume_if_pending(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+    """Retry un-pausing Rasa for a conversation whose handoff ended while Rasa was unreachable."""
+    svc = services(context)
+    pending = await svc.db(lambda s: escalations.pending_resume(s, chat_id))
+    if pending is None:
+        return
+    try:
+        await svc.rasa_client.resume(sender_id(chat_id))
+    except RasaUnavailable as exc:
+        logger.warning("resuming the Rasa conversation of escalation %s failed again: %s", pending.id, exc)
+        return
+    await svc.db(lambda s: escalations.mark_resumed(s, pending.id))
 
 
 async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: int, body: str, language: str) -> None:
@@ -184,14 +241,18 @@ async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: 
         pass  # a missing typing indicator is harmless
     user = update.effective_user
     metadata = {"chat_id": chat_id, "telegram_user_id": user.id if user else None}
+    await resume_if_pending(context, chat_id)
     try:
         replies = await svc.rasa_client.converse(sender_id(chat_id), body, language=language, metadata=metadata)
     except RasaUnavailable as exc:
         logger.warning("holding reply for chat %s: %s", chat_id, exc)
-        await say(context, chat_id, "holding", language)
+        await queue_after_failure(update, context, chat_id, language)
         return
     for outgoing in render(replies):
         await send(context, chat_id, outgoing)
+    # action_request_human may just have queued the conversation: announce it now, not at the next interval.
+    if await svc.db(lambda s: escalations.active_for_chat(s, chat_id) is not None):
+        kick_handoff_jobs(context)
     parse = await svc.rasa_client.latest_parse(sender_id(chat_id))
     row = svc.inbound_rows.get(update.update_id)
     if parse is not None and row is not None:

@@ -78,6 +78,21 @@ class RasaClient:
             raise RasaUnavailable("Rasa returned no messages")
         return [self._reply(item) for item in body if isinstance(item, dict)]
 
+    async def resume(self, sender: str) -> None:
+        """Give a paused conversation back to the bot (after a human handoff); raises RasaUnavailable on failure.
+
+        Posting only {"event": "resume"} was measured not to be enough: Rasa also needs an action_listen
+        event after it, or the next message of the conversation is still ignored.
+        """
+        try:
+            async with asyncio.timeout(self.timeout):
+                await self._post_events(
+                    f"/conversations/{sender}/tracker/events",
+                    [{"event": "resume"}, {"event": "action", "name": "action_listen"}],
+                )
+        except TimeoutError as exc:
+            raise RasaUnavailable(f"no answer within {self.timeout:.1f}s") from exc
+
     async def latest_parse(self, sender: str) -> ParseResult | None:
         """How the latest message was understood (best effort; None when Rasa can't say)."""
         try:
@@ -119,6 +134,15 @@ class RasaClient:
         """POST JSON and decode the answer, mapping every failure to RasaUnavailable."""
         try:
             response = await self._client.post(path, json=payload, params=params)
+            response.raise_for_status()
+            return response.json()
+        except (httpx.HTTPError, ValueError) as exc:
+            raise RasaUnavailable(f"{path}: {type(exc).__name__}: {exc}") from exc
+
+    async def _post_events(self, path: str, events: list[dict[str, Any]]) -> Any:
+        """POST a list of tracker events, mapping every failure to RasaUnavailable."""
+        try:
+            response = await self._client.post(path, json=events, params={"include_events": "NONE"})
             response.raise_for_status()
             return response.json()
         except (httpx.HTTPError, ValueError) as exc:

@@ -25,6 +25,8 @@ class BotServices:
     sessions: sessionmaker[Session]
     rasa: RasaClient | None = None
     inbound_rows: dict[int, int] = field(default_factory=dict)
+    # One pass of the handoff jobs at a time (the repeating job and the immediate kick after a trigger).
+    handoff_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def db(self, work: Callable[[Session], T]) -> T:
         """Run synchronous crm service calls in one transaction, off the event loop."""

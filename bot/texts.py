@@ -24,6 +24,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "国际件为 2 个字母 + 9 位数字 + 2 个字母（如 EE123456785CN）。空格和横线都没关系。\n"
             "• 一条消息里可以放多个单号。\n"
             "• /language 选择中文或英文回复。\n"
+            "• /human 或发送“转人工”联系人工客服。\n"
             "• 请用文字描述您的问题，我们会尽力帮您。"
         ),
         "en": (
@@ -32,6 +33,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "international ones are 2 letters, 9 digits, 2 letters (e.g. EE123456785CN). Spaces and hyphens are fine.\n"
             "• You can send several numbers in one message.\n"
             "• /language chooses Chinese or English replies.\n"
+            "• /human (or just ask for a person) brings in our customer service team.\n"
             "• Please describe your question in words and we will do our best to help."
         ),
     },
@@ -70,9 +72,259 @@ TEXTS: dict[str, dict[str, str]] = {
         "Please summarise your question or send it in a few shorter messages.",
     },
     "unknown_command": {
-        "zh": "抱歉，我不认识这个命令。可用命令：/start、/help、/language。",
-        "en": "Sorry, I don't know that command. Available commands: /start, /help, /language.",
+        "zh": "抱歉，我不认识这个命令。可用命令：/start、/help、/language、/human。",
+        "en": "Sorry, I don't know that command. Available commands: /start, /help, /language, /human.",
     },
+    # ---------------------------------------------------------------- the human queue, customer side
+    "holding_queued": {
+        "zh": (
+            "抱歉，系统暂时有点忙，没能及时处理您的消息。您的消息已保存，并已转给人工客服：\n"
+            "您目前排在第 {position} 位，预计等待约 {wait_minutes} 分钟。您可以继续留言，客服会看到全部内容。"
+        ),
+        "en": (
+            "Sorry, our assistant is having trouble right now and could not answer in time. Your message is saved "
+            "and has been passed to our customer service team.\nYou are number {position} in the queue; the expected "
+            "wait is about {wait_minutes} minutes. Feel free to keep writing: they will see everything."
+        ),
+    },
+    "holding_after_hours": {
+        "zh": (
+            "抱歉，系统暂时有点忙，没能及时处理您的消息。您的消息已保存并转给人工客服，"
+            "客服会在 {opens_at} 上班后尽快回复您。"
+        ),
+        "en": (
+            "Sorry, our assistant is having trouble right now and could not answer in time. Your message is saved "
+            "and has been passed to our customer service team, who will reply as soon as they are back at {opens_at}."
+        ),
+    },
+    "handoff_queued": {
+        "zh": (
+            "好的，正在为您转接人工客服，请稍候。\n您目前排在第 {position} 位，预计等待约 {wait_minutes} 分钟。\n"
+            "客服接入前，您可以继续在这里留言或发送图片，客服会看到全部内容。"
+        ),
+        "en": (
+            "Of course, I'm connecting you with a member of our customer service team.\nYou are number {position} "
+            "in the queue; the expected wait is about {wait_minutes} minutes.\nUntil they join, feel free to keep "
+            "writing or send photos here: they will see everything."
+        ),
+    },
+    "handoff_after_hours": {
+        "zh": (
+            "好的，已为您转接人工客服。\n现在不在人工客服服务时间内，我们的客服会在 {opens_at} 上班后尽快回复您。\n"
+            "您可以先在这里留言或发送图片，客服会看到全部内容。"
+        ),
+        "en": (
+            "Of course, I've passed your conversation to our customer service team.\nOur agents are not on duty "
+            "right now; they will reply as soon as they are back at {opens_at}.\nFeel free to leave your message "
+            "or photos here: they will see everything."
+        ),
+    },
+    "handoff_still_queued": {
+        "zh": (
+            "已收到，您的消息会转给客服。"
+            "您目前排在第 {position} 位，预计还需等待约 {wait_minutes} 分钟，感谢您的耐心。"
+        ),
+        "en": (
+            "Got it, your message will be passed on. You are number {position} in the queue; the expected wait is "
+            "about {wait_minutes} more minutes. Thank you for your patience."
+        ),
+    },
+    "handoff_still_after_hours": {
+        "zh": "已收到，您的消息会转给客服，客服会在 {opens_at} 上班后尽快回复您。",
+        "en": "Got it, your message will be passed on; our team will reply as soon as they are back at {opens_at}.",
+    },
+    "handoff_with_agent": {
+        "zh": "客服 {agent} 正在为您服务，请直接在这里发送消息。",
+        "en": "{agent} from our customer service team is with you: just write here.",
+    },
+    "handoff_agent_joined": {
+        "zh": "您好，客服 {agent} 已接入，正在查看您的问题，请稍候。",
+        "en": "Hello, {agent} from our customer service team has joined and is looking at your question.",
+    },
+    "handoff_transferred": {
+        "zh": "您的会话已转交给客服 {agent}，对方会继续为您服务。",
+        "en": "Your conversation has been passed to {agent}, who will continue to help you.",
+    },
+    "handoff_resolved_rate": {
+        "zh": "本次人工服务已结束，感谢您的耐心！之后我会继续为您服务。\n请为本次人工服务打分（1 分最低，5 分最高）：",
+        "en": (
+            "This conversation with our team is now closed. Thank you for your patience! I'm back to help you.\n"
+            "Please rate the help you received (1 = poor, 5 = excellent):"
+        ),
+    },
+    "rating_thanks": {
+        "zh": "感谢您的评分（{rating} 分）！如还有其他问题，请随时告诉我。",
+        "en": "Thank you for your rating ({rating}/5)! If there is anything else, just let me know.",
+    },
+    "rating_done": {
+        "zh": "这次服务已经评过分了，谢谢您！",
+        "en": "This conversation has already been rated. Thank you!",
+    },
+    # ---------------------------------------------------------------- the human queue, staff side
+    "staff_announce": {
+        "zh": (
+            "🆕 转人工 #{id}\n原因：{reason}\n客户：{customer}（等级 {tier}）· 语言：{language}\n"
+            "优先级：{priority} · 请在 {due} 前接单\n{summary}"
+        ),
+        "en": (
+            "🆕 Handoff #{id}\nReason: {reason}\nCustomer: {customer} (tier {tier}) · language: {language}\n"
+            "Priority: {priority} · claim by {due}\n{summary}"
+        ),
+    },
+    "staff_reannounce": {
+        "zh": (
+            "⏰ 提醒：转人工 #{id} 已等待 {minutes} 分钟，仍无人接单！\n"
+            "原因：{reason} · 优先级：{priority}\n{summary}"
+        ),
+        "en": (
+            "⏰ Reminder: handoff #{id} has been waiting {minutes} minutes and nobody has claimed it!\n"
+            "Reason: {reason} · priority: {priority}\n{summary}"
+        ),
+    },
+    "staff_claim_button": {"zh": "接单", "en": "Claim"},
+    "staff_claimed_by": {
+        "zh": "✅ 转人工 #{id} 已由 {agent} 接单。\n原因：{reason} · 语言：{language}",
+        "en": "✅ Handoff #{id} has been claimed by {agent}.\nReason: {reason} · language: {language}",
+    },
+    "staff_resolved_group": {
+        "zh": "☑️ 转人工 #{id} 已由 {agent} 处理完毕。",
+        "en": "☑️ Handoff #{id} was resolved by {agent}.",
+    },
+    "staff_claim_won": {
+        "zh": "您已接单 #{id}，请在与我的私聊中回复客户。",
+        "en": "Handoff #{id} is yours: reply to the customer in your private chat with me.",
+    },
+    "staff_claim_taken": {"zh": "#{id} 已由 {agent} 接单。", "en": "#{id} has already been claimed by {agent}."},
+    "staff_claim_resolved": {"zh": "#{id} 已处理完毕。", "en": "#{id} has already been resolved."},
+    "staff_claim_not_staff": {
+        "zh": "抱歉，只有登记的客服人员才能接单。",
+        "en": "Sorry, only registered staff can claim conversations.",
+    },
+    "staff_no_private_chat": {
+        "zh": "您已接单 #{id}，但我无法私信您：请先打开与我的私聊并发送 /start。",
+        "en": "Handoff #{id} is yours, but I can't message you: please open a private chat with me and send /start.",
+    },
+    "staff_handover": {
+        "zh": (
+            "🎧 您已接入会话 #{id}\n客户：{customer}（等级 {tier}）· 语言：{language}\n原因：{reason}\n{summary}\n\n"
+            "您在这里发送的文字和图片会转给客户。命令：/profile 客户资料 · /note 内容 内部备注 · "
+            "/transfer 用户ID 转交 · /resolve [意图] 结束 · /queue 排队列表"
+        ),
+        "en": (
+            "🎧 You now have conversation #{id}\nCustomer: {customer} (tier {tier}) · language: {language}\n"
+            "Reason: {reason}\n{summary}\n\nWhat you send here (text, photos) goes to the customer. Commands: "
+            "/profile customer profile · /note text internal note · /transfer user-id hand over · "
+            "/resolve [intent] close · /queue waiting list"
+        ),
+    },
+    "staff_notes_header": {"zh": "内部备注：\n{notes}", "en": "Internal notes:\n{notes}"},
+    "staff_resolve_button": {"zh": "结束会话", "en": "Resolve"},
+    "staff_profile_button": {"zh": "客户资料", "en": "Profile"},
+    "staff_customer_header": {"zh": "💬 #{id} {customer}：", "en": "💬 #{id} {customer}:"},
+    "staff_no_conversation": {
+        "zh": "您当前没有进行中的会话。发送 /queue 查看排队列表，在员工群里点击“接单”接入会话。",
+        "en": "You have no conversation right now. Send /queue to see who is waiting; press Claim in the staff group.",
+    },
+    "staff_private_only": {
+        "zh": "为保护客户隐私，请在与我的私聊中使用这个命令。",
+        "en": "To protect customers' privacy, please use this command in your private chat with me.",
+    },
+    "staff_note_usage": {"zh": "用法：/note 备注内容", "en": "Usage: /note your note"},
+    "staff_note_saved": {
+        "zh": "📝 已为 #{id} 添加内部备注（客户看不到）。",
+        "en": "📝 Note added to #{id} (not shown to the customer).",
+    },
+    "staff_transfer_usage": {
+        "zh": "用法：/transfer 对方的 Telegram 用户ID",
+        "en": "Usage: /transfer <Telegram user id>",
+    },
+    "staff_transfer_unknown": {
+        "zh": "找不到这个在职的客服人员，请核对用户ID。",
+        "en": "There is no active staff member with that user id.",
+    },
+    "staff_transfer_same": {"zh": "这个会话已经由对方负责。", "en": "That person already has this conversation."},
+    "staff_transferred": {"zh": "#{id} 已转交给 {agent}。", "en": "#{id} has been handed over to {agent}."},
+    "staff_resolved": {
+        "zh": "☑️ #{id} 已结束，已交还机器人并请客户评分。可选：请标记客户真正想办的事（用于改进机器人）：",
+        "en": (
+            "☑️ #{id} is resolved, back with the bot, and the customer was asked for a rating. Optionally tag what "
+            "the customer really wanted (this improves the bot):"
+        ),
+    },
+    "staff_resolved_tagged": {
+        "zh": "☑️ #{id} 已结束并标记为 {intent}，已交还机器人并请客户评分。",
+        "en": (
+            "☑️ #{id} is resolved and tagged {intent}; it is back with the bot"
+            " and the customer was asked for a rating."
+        ),
+    },
+    "staff_tagged": {"zh": "#{id} 已标记为 {intent}，谢谢！", "en": "#{id} tagged {intent}, thank you!"},
+    "staff_unknown_intent": {
+        "zh": "未知的意图。可用：{intents}",
+        "en": "Unknown intent. Known intents: {intents}",
+    },
+    "staff_not_yours": {"zh": "这个会话不是由您负责的。", "en": "That conversation is not yours."},
+    "staff_no_such_escalation": {"zh": "找不到这个会话。", "en": "There is no such conversation."},
+    "staff_already_resolved": {"zh": "这个会话已经结束了。", "en": "That conversation is already resolved."},
+    "staff_next_conversation": {
+        "zh": "您现在的会话是 #{id}（{customer}）。",
+        "en": "Your current conversation is now #{id} ({customer}).",
+    },
+    "staff_queue_header": {"zh": "📋 排队中（{count}）：", "en": "📋 Waiting ({count}):"},
+    "staff_queue_line": {
+        "zh": "{position}. #{id} · 优先级 {score} · 已等待 {minutes} 分钟 · {reason} · {lang}",
+        "en": "{position}. #{id} · priority {score} · waiting {minutes} min · {reason} · {lang}",
+    },
+    "staff_queue_empty": {"zh": "📋 目前没有排队的会话。", "en": "📋 Nobody is waiting."},
+    "staff_queue_claimed_header": {"zh": "🎧 处理中（{count}）：", "en": "🎧 In progress ({count}):"},
+    "staff_queue_claimed_line": {
+        "zh": "#{id} · {agent} · 已接单 {minutes} 分钟",
+        "en": "#{id} · {agent} · claimed {minutes} min ago",
+    },
+    "staff_profile": {
+        "zh": (
+            "👤 会话 #{id} 的客户资料\n{customer}\nRFM 等级：{tier}（R{r} F{f} M{m}；近一年 {count} 票，{spent} 元）\n"
+            "以往转人工：{past} 次\n最近的快递：\n{shipments}\n投诉：\n{complaints}"
+        ),
+        "en": (
+            "👤 Customer profile for #{id}\n{customer}\nRFM tier: {tier} (R{r} F{f} M{m}; {count} shipments, "
+            "{spent} yuan in the last year)\nEarlier handoffs: {past}\nRecent shipments:\n{shipments}\n"
+            "Complaints:\n{complaints}"
+        ),
+    },
+    "staff_profile_unknown": {
+        "zh": "👤 会话 #{id}：这位客户还没有绑定客户档案（未知客户）。以往转人工：{past} 次。",
+        "en": "👤 Conversation #{id}: this customer is not linked to a customer record yet. Earlier handoffs: {past}.",
+    },
+    "staff_none": {"zh": "（无）", "en": "(none)"},
+    "staff_remind_agent": {
+        "zh": "⏰ 会话 #{id} 的客户已等待您的首次回复 {minutes} 分钟，请尽快回复。",
+        "en": "⏰ The customer in #{id} has been waiting {minutes} minutes for your first reply: please answer.",
+    },
+    "staff_alert_claim": {
+        "zh": "🚨 主管请注意：转人工 #{id} 已等待 {minutes} 分钟仍无人接单。\n{summary}",
+        "en": "🚨 Supervisors: handoff #{id} has been waiting {minutes} minutes and nobody has claimed it.\n{summary}",
+    },
+    "staff_alert_reply": {
+        "zh": "🚨 主管请注意：会话 #{id} 由 {agent} 接单后 {minutes} 分钟仍未回复客户。",
+        "en": "🚨 Supervisors: #{id} was claimed by {agent} but the customer has had no reply for {minutes} minutes.",
+    },
+    "staff_alert_group_suffix": {"zh": "已通知：{names}", "en": "Notified: {names}"},
+    "staff_admin_only": {"zh": "只有管理员可以管理员工角色。", "en": "Only admins can manage staff roles."},
+    "staff_admin_usage": {
+        "zh": (
+            "用法：/staff list · /staff add 用户ID 角色(agent/supervisor/manager/admin) [姓名] · "
+            "/staff remove 用户ID"
+        ),
+        "en": (
+            "Usage: /staff list · /staff add <user id>"
+            " <agent|supervisor|manager|admin> [name] · /staff remove <user id>"
+        ),
+    },
+    "staff_role_set": {"zh": "✓ {name}（{user}）现在是 {role}。", "en": "✓ {name} ({user}) is now {role}."},
+    "staff_removed": {"zh": "✓ {user} 已停用。", "en": "✓ {user} has been deactivated."},
+    "staff_unknown_member": {"zh": "没有这个员工。", "en": "There is no such staff member."},
+    "staff_list_header": {"zh": "员工：", "en": "Staff:"},
     "button_expired": {
         "zh": "这个按钮已失效，请直接发送您的问题。",
         "en": "This button has expired; please type your question instead.",
@@ -83,10 +335,30 @@ COMMAND_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "start": {"zh": "开始 / 欢迎", "en": "Start / welcome"},
     "help": {"zh": "使用帮助", "en": "How to use this chat"},
     "language": {"zh": "选择语言", "en": "Choose the language"},
+    "human": {"zh": "转人工客服", "en": "Talk to a person"},
+}
+
+REASON_LABELS: dict[str, dict[str, str]] = {
+    "request_human": {"zh": "客户要求人工", "en": "customer asked for a person"},
+    "bot_failure": {"zh": "机器人故障", "en": "the bot failed"},
+    "serious_complaint": {"zh": "严重投诉", "en": "serious complaint"},
+    "repeated_misses": {"zh": "机器人连续两次没听懂", "en": "the bot misunderstood twice"},
+}
+LANGUAGE_NAMES: dict[str, dict[str, str]] = {
+    "zh": {"zh": "中文", "en": "Chinese"},
+    "en": {"zh": "英文", "en": "English"},
 }
 
 
-def text(key: str, language: str, **values: object) -> str:
+def label(table: dict[str, dict[str, str]], key: str | None, language: str) -> str:
+    """A localised label from one of the tables above (the key itself if unknown)."""
+    if key is None:
+        return "-"
+    variants = table.get(key)
+    return (variants.get(language) or variants["en"]) if variants else key
+
+
+def text(key: str, language: str, /, **values: object) -> str:
     """The bot text for a key in a language (English if the language is unknown)."""
     variants = TEXTS[key]
     template = variants.get(language) or variants["en"]

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from parceldesk.cli_staff import desk_app
 from parceldesk.settings import Settings, load_settings
 
 app = typer.Typer(help="ParcelDesk — customer-service desk for express-delivery companies.", no_args_is_help=True)
@@ -22,6 +23,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(staff_app, name="staff")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(engine_app, name="engine")
+app.add_typer(desk_app, name="desk")
 
 console = Console()
 err = Console(stderr=True)

@@ -47,6 +47,21 @@ class Service:
             return "(no log)"
 
 
+HANDOFF_SETTINGS = (
+    "staff_chat_id",
+    "staff_language",
+    "staffed_hours",
+    "staffed_timezone",
+    "handoff_job_interval_seconds",
+    "sla_claim_minutes",
+    "sla_reply_minutes",
+    "sla_supervisor_minutes",
+    "handle_minutes",
+    "queue_notice_seconds",
+    "clock_file",
+)
+
+
 def child_env(settings: Settings, **extra: str) -> dict[str, str]:
     """Environment for our own processes: resolved settings so every process agrees on them."""
     env = dict(os.environ)
@@ -66,6 +81,11 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
     )
     if settings.database_schema:
         env["PARCELDESK_DATABASE_SCHEMA"] = settings.database_schema
+    # The human queue's knobs: the bot runs the jobs, the action server answers with positions and hours.
+    for name in HANDOFF_SETTINGS:
+        value = getattr(settings, name)
+        if value is not None:
+            env[f"PARCELDESK_{name.upper()}"] = str(value)
     env.update(extra)
     return env
 

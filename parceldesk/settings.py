@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from crm.escalations import QueuePolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_TOKEN = "123456789:sandbox-token-not-secret"
@@ -49,8 +53,47 @@ class Settings(BaseSettings):
     engine_python: Path | None = Field(default=None, description="A Python 3.10 for the Rasa engine environment.")
 
     staff_chat_id: int | None = Field(default=None, description="Telegram chat id of the staff group.")
+    staff_language: str = Field(default="zh", description="Language of the bot's texts to staff (zh or en).")
+    staffed_hours: str = Field(
+        default="08:00-22:00", description="When agents are on duty (HH:MM-HH:MM, local time; 00:00-24:00 = always)."
+    )
+    staffed_timezone: str = Field(default="Asia/Shanghai", description="Time zone of staffed_hours.")
+    handoff_job_interval_seconds: float = Field(
+        default=20.0, gt=0, description="How often the bot announces new escalations and checks SLA deadlines."
+    )
+    sla_claim_minutes: int = Field(default=10, gt=0, description="An escalation must be claimed within this.")
+    sla_reply_minutes: int = Field(default=5, gt=0, description="A claiming agent must first reply within this.")
+    sla_supervisor_minutes: int = Field(
+        default=10, gt=0, description="After a missed deadline's reminder, supervisors are alerted this much later."
+    )
+    handle_minutes: float = Field(
+        default=6.0, gt=0, description="Average minutes an agent spends per conversation (for the expected wait)."
+    )
+    queue_notice_seconds: int = Field(
+        default=60, ge=0, description="A queued customer who keeps writing is told their place at most this often."
+    )
+    clock_file: Path | None = Field(
+        default=None, description="Tests only: a file with a clock offset in seconds shared by every process."
+    )
     max_message_chars: int = Field(default=2000, gt=0, description="Longer customer messages are politely refused.")
     log_level: str = "INFO"
+
+    @field_validator("staffed_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        """Accept HH:MM-HH:MM with the start before the end."""
+        from crm.hours import parse_hours
+
+        parse_hours(value)
+        return value
+
+    @field_validator("staff_language")
+    @classmethod
+    def _staff_language(cls, value: str) -> str:
+        """Staff texts exist in zh and en."""
+        if value not in ("zh", "en"):
+            raise ValueError("staff_language must be zh or en")
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -62,6 +105,19 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """The database URL, defaulting to an SQLite file in data_dir."""
         return self.database_url or f"sqlite:///{self.data_dir / 'parceldesk.sqlite3'}"
+
+    def queue_policy(self) -> QueuePolicy:
+        """The human queue's deadlines, estimate and staffed hours."""
+        from crm.escalations import QueuePolicy
+        from crm.hours import parse_hours
+
+        return QueuePolicy(
+            claim_minutes=self.sla_claim_minutes,
+            reply_minutes=self.sla_reply_minutes,
+            supervisor_minutes=self.sla_supervisor_minutes,
+            handle_minutes=self.handle_minutes,
+            hours=parse_hours(self.staffed_hours, self.staffed_timezone),
+        )
 
     @property
     def effective_rasa_url(self) -> str:

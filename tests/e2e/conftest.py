@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
 
+from crm.clock import CLOCK_FILE_ENV, set_clock_offset
 from crm.db import make_sessionmaker, transaction
 from crm.demo import generate_demo
 from parceldesk.engine import Engine
@@ -16,6 +18,20 @@ from parceldesk.settings import Settings
 from sandbox.client import SandboxClient
 from tests.databases import BACKENDS, TestDatabase, create_database
 from tests.e2e.harness import Stack, free_port, stack_settings, start_stack
+
+
+@pytest.fixture(scope="session", autouse=True)
+def test_clock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One clock file for the whole session: every process (and this one) reads its offset; tests move it forward."""
+    path = tmp_path_factory.mktemp("clock") / "offset"
+    set_clock_offset(path, 0)
+    previous = os.environ.get(CLOCK_FILE_ENV)
+    os.environ[CLOCK_FILE_ENV] = str(path)
+    yield path
+    if previous is None:
+        os.environ.pop(CLOCK_FILE_ENV, None)
+    else:
+        os.environ[CLOCK_FILE_ENV] = previous
 
 
 @pytest.fixture(scope="session")

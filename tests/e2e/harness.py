@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import random
 import socket
 import time
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
+from crm.clock import CLOCK_FILE_ENV
 from parceldesk.processes import (
     Service,
     Supervisor,
@@ -21,6 +23,9 @@ from parceldesk.processes import (
 )
 from parceldesk.settings import Settings
 from tests.databases import TestDatabase
+
+# The staff group of every test stack (group chat ids are negative).
+STAFF_CHAT_ID = -1001000000001
 
 T = TypeVar("T")
 
@@ -66,6 +71,15 @@ class Stack:
         """A running service by name."""
         return next(s for s in self.supervisor.services if s.name == name)
 
+    def stop_bot(self) -> None:
+        """Stop the bot process (SIGTERM, as a deployment would)."""
+        self.supervisor.stop(self.service("bot"))
+        self.supervisor.services = [s for s in self.supervisor.services if s.name != "bot"]
+
+    def start_bot(self) -> None:
+        """Start a fresh bot process against the same database and sandbox."""
+        self.supervisor.start(bot_service(self.settings, self.log_dir))
+
     def restart_action_server(self) -> None:
         """Start the action server again after a test stopped it."""
         self.supervisor.services = [s for s in self.supervisor.services if s.name != "actions"]
@@ -82,6 +96,12 @@ def stack_settings(database: TestDatabase, *, rasa_url: str, action_port: int, *
         "rasa_url": rasa_url,
         "telegram_bot_token": None,
         "rasa_timeout_seconds": 8.0,
+        # The human queue: a staff group, jobs every second, always staffed (tests must not depend on the
+        # hour they run at; the after-hours path has its own tests), the shared test clock.
+        "staff_chat_id": STAFF_CHAT_ID,
+        "handoff_job_interval_seconds": 1.0,
+        "staffed_hours": "00:00-24:00",
+        "clock_file": os.environ.get(CLOCK_FILE_ENV) or None,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 from sqlalchemy.orm import Session
 
+from bot.texts import TEXTS as BOT_TEXTS
 from crm.tracking import template_values, track
 from parceldesk.settings import PROJECT_ROOT
 
@@ -49,3 +50,18 @@ def tracking_reply(session: Session, number: str, language: str) -> list[str]:
 def has_chinese(text: str) -> bool:
     """True if the text contains Chinese characters."""
     return bool(_CJK.search(text))
+
+
+def pattern(template: str) -> re.Pattern[str]:
+    """A regex matching a text template with any values in its {placeholders}."""
+    parts = re.split(r"\{[a-z_]+\}", template)
+    return re.compile("^" + "(.*?)".join(re.escape(part) for part in parts) + "$", re.DOTALL)
+
+
+def is_text(body: str | None, key: str, language: str) -> bool:
+    """Whether a message is the bot text `key` in `language`, whatever its values."""
+    if body is None:
+        return False
+    # A template ending in an empty value ("...\n{summary}") is sent without its trailing line break.
+    regex = pattern(BOT_TEXTS[key][language])
+    return bool(regex.match(body) or regex.match(body + "\n"))

@@ -7,22 +7,36 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.orm import Session
 
-from bot.texts import TEXTS
+from crm import escalations
+from crm.models import Escalation
 from sandbox.client import SandboxClient
 from tests.databases import TestDatabase
 from tests.e2e.harness import Stack, free_port, new_user_id, silent_server, stack_settings, start_stack
+from tests.e2e.replies import is_text
 
 
-def is_holding(text: str) -> bool:
-    """True for the bot's holding reply in either language."""
-    return text in TEXTS["holding"].values()
+def is_holding(text: str, language: str | None = None) -> bool:
+    """True for the bot's holding reply (which now also says the conversation went to the human queue)."""
+    languages = [language] if language else ["zh", "en"]
+    return any(
+        is_text(text, key, lang) for key in ("holding", "holding_queued", "holding_after_hours") for lang in languages
+    )
+
+
+def queued_for(database: TestDatabase, chat_id: int) -> Escalation | None:
+    """The open escalation of a chat, if any."""
+    with Session(database.engine) as session:
+        return escalations.active_for_chat(session, chat_id)
 
 
 @pytest.fixture()
 def stopped_rasa_stack(e2e_database: TestDatabase, action_port: int, logs_dir: Path) -> Iterator[Stack]:
     """A bot whose Rasa server is not running (nothing listens on its port)."""
-    settings = stack_settings(e2e_database, rasa_url=f"http://127.0.0.1:{free_port()}", action_port=action_port)
+    settings = stack_settings(
+        e2e_database, rasa_url=f"http://127.0.0.1:{free_port()}", action_port=action_port, queue_notice_seconds=0
+    )
     running = start_stack(settings, e2e_database, logs_dir / "rasa-stopped", with_actions=False)
     yield running
     running.supervisor.stop_all()
@@ -39,17 +53,21 @@ def hung_rasa_stack(e2e_database: TestDatabase, action_port: int, logs_dir: Path
 
 
 async def test_rasa_stopped_gives_holding_reply(stopped_rasa_stack: Stack) -> None:
-    """With Rasa down the customer gets the holding reply within a few seconds."""
+    """With Rasa down the customer gets the holding reply within seconds and the chat goes to the human queue."""
     async with SandboxClient(stopped_rasa_stack.sandbox_url) as sandbox:
         user = new_user_id()
         started = time.monotonic()
         await sandbox.send_text(user, "where is my parcel XJ202611180042")
         (reply,) = await sandbox.wait_for_bot_messages(user, count=1, timeout=15)
-        assert is_holding(reply["text"])
+        assert is_holding(reply["text"], "en")
         assert time.monotonic() - started < 10
+        escalation = queued_for(stopped_rasa_stack.database, user)
+        assert escalation is not None and escalation.reason == "bot_failure"
+        # Queued now: the next message is kept for the agent (not sent to the dead Rasa) and acknowledged.
         await sandbox.send_text(user, "我的快递到哪了")
         (second,) = await sandbox.wait_for_bot_messages(user, count=1, after_message_id=reply["message_id"])
-        assert second["text"] == TEXTS["holding"]["zh"]
+        assert is_text(second["text"], "handoff_still_queued", "zh")
+        assert queued_for(stopped_rasa_stack.database, user).id == escalation.id  # type: ignore[union-attr]
 
 
 async def test_rasa_hanging_gives_holding_reply_after_timeout(hung_rasa_stack: Stack) -> None:

@@ -1,0 +1,112 @@
+"""Repeating jobs of the human queue: announce new escalations, enforce deadlines.
+
+They read everything from the database on every run, so a restarted bot picks up exactly where it was:
+unannounced escalations get announced, deadlines that passed while it was down are acted on once.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.services import services
+from bot.staffdesk import Case, case_of, case_values, claim_keyboard, staff_text, tell_staff
+from crm import escalations
+from crm.clock import utcnow
+from crm.staff import supervisors
+
+logger = logging.getLogger(__name__)
+
+JOB_NAME = "handoff"
+
+
+async def handoff_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """One pass: announce what is new, then remind and escalate what is late (never two passes at once)."""
+    svc = services(context)
+    async with svc.handoff_lock:
+        await announce_new(context)
+        await enforce_deadlines(context)
+
+
+async def announce_new(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Post each unannounced escalation to the staff group with a Claim button."""
+    svc = services(context)
+    group = svc.settings.staff_chat_id
+    if group is None:
+        return
+    cases = await svc.db(lambda s: [case_of(s, e) for e in escalations.unannounced(s)])
+    for case in cases:
+        message_id = await post_with_claim(context, group, "staff_announce", case)
+        if message_id is None:
+            continue  # retried on the next pass
+        await svc.db(lambda s, case=case, message_id=message_id: escalations.mark_announced(s, case.id, group,
+                                                                                             message_id))
+        logger.info("escalation %s announced", case.id)
+
+
+async def post_with_claim(context: ContextTypes.DEFAULT_TYPE, group: int, key: str, case: Case,
+                          **extra: object) -> int | None:
+    """Send an announcement with the Claim button; its message id, or None if Telegram refused."""
+    body = staff_text(context, key, **{**case_values(context, case), **extra})
+    try:
+        sent = await context.bot.send_message(group, body[:4096], reply_markup=claim_keyboard(context, case.id))
+    except TelegramError as exc:
+        logger.error("announcing escalation %s in the staff group failed: %s", case.id, exc)
+        return None
+    return sent.message_id
+
+
+async def enforce_deadlines(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Re-announce unclaimed escalations past their deadline, remind silent agents, then alert supervisors."""
+    svc = services(context)
+    policy = svc.settings.queue_policy()
+    now = utcnow()
+
+    def due(session: Session) -> list[tuple[str, Case]]:
+        return [(action.kind, case_of(session, action.escalation)) for action in escalations.sla_due(
+            session, policy, now=now)]
+
+    for kind, case in await svc.db(due):
+        await act(context, kind, case)
+        await svc.db(lambda s, case=case, kind=kind: escalations.mark_sla_done(s, case.id, kind))
+        logger.info("escalation %s: %s", case.id, kind)
+
+
+def minutes_since(case: Case, kind: str) -> int:
+    """How long the customer has been waiting for what the deadline is about."""
+    start = case.claimed_at if kind.endswith("reply") and case.claimed_at else case.created_at
+    return max(0, int((utcnow() - start).total_seconds() // 60))
+
+
+async def act(context: ContextTypes.DEFAULT_TYPE, kind: str, case: Case) -> None:
+    """Carry out one SLA action (a failed send is logged; the action is not repeated forever)."""
+    svc = services(context)
+    group = svc.settings.staff_chat_id
+    minutes = minutes_since(case, kind)
+    if kind == "remind_claim":
+        if group is not None:
+            message_id = await post_with_claim(context, group, "staff_reannounce", case, minutes=minutes)
+            if message_id is not None:
+                await svc.db(lambda s: escalations.mark_announced(s, case.id, group, message_id))
+        return
+    if kind == "remind_reply":
+        if case.holder_telegram_id is not None:
+            await tell_staff(context, case.holder_telegram_id, "staff_remind_agent", id=case.id, minutes=minutes)
+        return
+    key = "staff_alert_claim" if kind == "alert_claim" else "staff_alert_reply"
+    values = {**case_values(context, case), "minutes": minutes}
+    people = await svc.db(lambda s: [(m.telegram_user_id, m.name) for m in supervisors(s)])
+    for telegram_user_id, _name in people:
+        if not await tell_staff(context, telegram_user_id, key, **values):
+            logger.warning("supervisor %s could not be told about escalation %s", telegram_user_id, case.id)
+    if group is not None:
+        names = ", ".join(name for _id, name in people) or "-"
+        body = staff_text(context, key, **values) + "\n" + staff_text(context, "staff_alert_group_suffix", names=names)
+        keyboard = claim_keyboard(context, case.id) if kind == "alert_claim" else None
+        try:
+            await context.bot.send_message(group, body[:4096], reply_markup=keyboard)
+        except TelegramError as exc:
+            logger.error("alerting the staff group about escalation %s failed: %s", case.id, exc)

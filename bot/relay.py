@@ -1,0 +1,211 @@
+"""The handoff relay: while a human has a conversation, the bot carries messages instead of answering them.
+
+- A customer whose chat has an open (queued) escalation: the message is stored on the escalation and the
+  customer is told their place in the queue (at most once per queue_notice_seconds).
+- A customer whose escalation is claimed: the message (text, photo, anything) is copied to the agent's
+  private chat with the bot, under a header naming the conversation.
+- A staff member with a current conversation writing in their private chat: the message is copied to the
+  customer (no header: it reads as the company speaking).
+Nothing here reaches Rasa. Everything is logged to the database before it is relayed.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+from telegram import Message, Update
+from telegram.error import TelegramError
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+from bot import handlers
+from bot.handlers import chat_language, say
+from bot.services import services
+from bot.staffdesk import Case, Member, case_of, copy_customer_message, member_of
+from bot.texts import text
+from crm import chatlog, escalations
+from crm.clock import local
+from crm.escalations import Placement, QueueError, Reason
+from crm.models import EscalationStatus, Staff
+from crm.staff import staff_member
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Route:
+    """Where a private message goes: from an agent to their customer, or from a customer in the queue."""
+
+    from_agent: bool
+    case: Case
+    member: Member | None = None
+
+
+def find_route(session: Session, chat_id: int, user_id: int) -> Route | None:
+    """The handoff route of a private message, or None when the bot should answer it as usual."""
+    staff = staff_member(session, user_id)
+    if staff is not None:
+        current = escalations.current_for_agent(session, staff)
+        if current is not None and current.chat_id != chat_id:
+            return Route(True, case_of(session, current), member_of(staff))
+    active = escalations.active_for_chat(session, chat_id)
+    return Route(False, case_of(session, active)) if active is not None else None
+
+
+def content_of(message: Message) -> tuple[str, str | None, str | None]:
+    """A message's kind, text (or caption) and file id, for the escalation's log."""
+    kind = "text" if message.text is not None else "other"
+    for candidate in ("photo", "sticker", "voice", "video", "video_note", "audio", "document", "location", "contact"):
+        if getattr(message, candidate):
+            kind = candidate
+            break
+    file_id = None
+    if message.photo:
+        file_id = message.photo[-1].file_id
+    elif message.document:
+        file_id = message.document.file_id
+    elif message.sticker:
+        file_id = message.sticker.file_id
+    elif message.voice:
+        file_id = message.voice.file_id
+    return kind, message.text if message.text is not None else message.caption, file_id
+
+
+async def route_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Carry private messages of conversations a human has (or is about to have); others go on to the bot."""
+    message = update.effective_message
+    chat = update.effective_chat
+    user = update.effective_user
+    if message is None or chat is None or user is None or chat.type != "private":
+        return
+    route = await services(context).db(lambda s: find_route(s, chat.id, user.id))
+    if route is None:
+        return
+    if route.from_agent:
+        await relay_from_agent(context, route, message)
+    else:
+        await relay_from_customer(update, context, route.case, message)
+    # The customer/agent message is dealt with: close its log entry and keep it away from Rasa.
+    await handlers.mark_handled(update, context)
+    raise ApplicationHandlerStop
+
+
+async def relay_from_customer(update: Update, context: ContextTypes.DEFAULT_TYPE, case: Case, message: Message) -> None:
+    """Store a customer's message on their escalation; pass it to the agent, or remind them of their place."""
+    svc = services(context)
+    kind, body, file_id = content_of(message)
+    await svc.db(
+        lambda s: escalations.record_customer_message(
+            s, case.id, content_kind=kind, text=body, file_id=file_id, chat_id=message.chat_id,
+            message_id=message.message_id,
+        )
+    )
+    if case.status == EscalationStatus.CLAIMED.value:
+        await copy_customer_message(context, case, kind, body, message.chat_id, message.message_id)
+        return
+    language = await chat_language(context, message.chat_id, body, update)
+    interval = svc.settings.queue_notice_seconds
+    policy = svc.settings.queue_policy()
+
+    def notice(session: Session) -> Placement | None:
+        if not escalations.take_notice_turn(session, case.id, interval):
+            return None
+        escalation = session.get(escalations.Escalation, case.id)
+        return escalations.placement(session, escalation, policy) if escalation else None
+
+    placement = await svc.db(notice)
+    if placement is not None:
+        await tell_placement(context, message.chat_id, language, placement, fresh=False)
+
+
+async def relay_from_agent(context: ContextTypes.DEFAULT_TYPE, route: Route, message: Message) -> None:
+    """Copy an agent's message (text, photo, ...) to their customer and log it (the first one meets the SLA)."""
+    case, member = route.case, route.member
+    assert member is not None
+    kind, body, file_id = content_of(message)
+    try:
+        await context.bot.copy_message(case.chat_id, message.chat_id, message.message_id)
+    except TelegramError as exc:
+        logger.warning("relaying an agent %s to escalation %s failed: %s", kind, case.id, exc)
+        return
+
+    def log(session: Session) -> None:
+        staff = session.get(Staff, member.id)
+        escalations.record_agent_message(
+            session, case.id, staff, content_kind=kind, text=body, file_id=file_id, chat_id=message.chat_id,
+            message_id=message.message_id,
+        )
+        chatlog.record_outbound(session, chat_id=case.chat_id, text=body, kind=f"agent_{kind}")
+
+    try:
+        await services(context).db(log)
+    except QueueError as exc:
+        logger.warning("agent message for escalation %s not logged: %s", case.id, exc)
+
+
+async def tell_placement(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, language: str, placement: Placement, *, fresh: bool
+) -> None:
+    """Tell a customer their place and expected wait (or when staff are back, outside staffed hours)."""
+    if placement.staffed:
+        key = "handoff_queued" if fresh else "handoff_still_queued"
+        await say(context, chat_id, key, language, position=placement.position or 1,
+                  wait_minutes=placement.wait_minutes)
+    else:
+        key = "handoff_after_hours" if fresh else "handoff_still_after_hours"
+        await say(context, chat_id, key, language, opens_at=local(placement.opens_at).strftime("%H:%M"))
+
+
+async def human_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/human: put the conversation in the human queue (or say where it stands if it already is)."""
+    chat = update.effective_chat
+    user = update.effective_user
+    if chat is None or chat.type != "private":
+        await handlers.unknown_command(update, context)
+        return
+    svc = services(context)
+    language = await chat_language(context, chat.id, None, update)
+    policy = svc.settings.queue_policy()
+
+    def work(session: Session) -> tuple[Placement, Case]:
+        handlers.get_or_create_chat(session, chat.id, kind=chat.type)
+        placement = escalations.open_escalation(
+            session, chat.id, Reason.REQUEST_HUMAN, policy=policy, language=language,
+            telegram_user_id=user.id if user else None,
+        )
+        escalation = session.get(escalations.Escalation, placement.escalation_id)
+        return placement, case_of(session, escalation)
+
+    placement, case = await svc.db(work)
+    if placement.status == EscalationStatus.CLAIMED:
+        await say(context, chat.id, "handoff_with_agent", language, agent=case.holder_name)
+        return
+    await tell_placement(context, chat.id, language, placement, fresh=placement.created)
+    handlers.kick_handoff_jobs(context)
+
+
+async def rating_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A 1-5 rating button after a handoff: store it on the escalation (once) and thank the customer."""
+    query = update.callback_query
+    chat = update.effective_chat
+    if chat is None:
+        await query.answer()
+        return
+    try:
+        _, raw_id, raw_rating = (query.data or "").split(":")
+        case_id, rating = int(raw_id), int(raw_rating)
+    except ValueError:
+        await query.answer()
+        return
+    language = await chat_language(context, chat.id, None, update)
+    stored = await services(context).db(lambda s: escalations.record_rating(s, case_id, chat.id, rating))
+    if not stored:
+        await query.answer(text("rating_done", language))
+        return
+    await query.answer()
+    try:
+        await query.edit_message_reply_markup(None)
+    except TelegramError:
+        pass  # leftover buttons are harmless: a second press is refused above
+    await say(context, chat.id, "rating_thanks", language, rating=rating)

@@ -1,0 +1,659 @@
+"""Staff-facing Telegram handlers: claim, hand over, profile, notes, transfer, resolve, queue, roles.
+
+Relay design: new escalations are announced in the staff group with a Claim button; the winner talks to
+the customer through their PRIVATE chat with the bot (bot/relay.py), where the commands below act on the
+agent's current conversation. Only registered, active staff get past `staff_or_refuse`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot import handlers
+from bot.handlers import send, sender_id
+from bot.rasa import RasaUnavailable
+from bot.rendering import OutgoingMessage, split_text
+from bot.services import services
+from bot.texts import LANGUAGE_NAMES, REASON_LABELS, label, text
+from crm import chatlog, escalations
+from crm.clock import as_utc, local, utcnow
+from crm.escalations import KNOWN_INTENTS, QueueError
+from crm.models import Escalation, EscalationEvent, Staff, StaffRole
+from crm.profiles import CustomerProfile, view_profile
+from crm.staff import deactivate_staff, is_admin, list_staff, register_staff, staff_member
+
+logger = logging.getLogger(__name__)
+
+BACKLOG_ON_TRANSFER = 5
+
+
+@dataclass(frozen=True)
+class Case:
+    """A detached snapshot of an escalation, safe to use after its session closed."""
+
+    id: int
+    chat_id: int
+    status: str
+    language: str
+    reason: str
+    priority: int
+    tier: str | None
+    customer_name: str | None
+    summary: str
+    created_at: datetime
+    due_at: datetime | None
+    claimed_at: datetime | None
+    holder_telegram_id: int | None
+    holder_name: str | None
+    announce_chat_id: int | None
+    announce_message_id: int | None
+
+
+@dataclass(frozen=True)
+class Member:
+    """A detached snapshot of a staff member."""
+
+    id: int
+    telegram_user_id: int
+    name: str
+    role: StaffRole
+
+
+def case_of(session: Session, escalation: Escalation) -> Case:
+    """Snapshot an escalation with its holder's name (inside a session)."""
+    holder = session.get(Staff, escalation.claimed_by_id) if escalation.claimed_by_id else None
+    return Case(
+        id=escalation.id,
+        chat_id=escalation.chat_id,
+        status=escalation.status.value,
+        language=escalation.language,
+        reason=escalation.reason,
+        priority=escalation.priority,
+        tier=escalation.tier,
+        customer_name=escalation.customer_name,
+        summary=escalation.summary or "",
+        created_at=as_utc(escalation.created_at),
+        due_at=as_utc(escalation.first_response_due_at) if escalation.first_response_due_at else None,
+        claimed_at=as_utc(escalation.claimed_at) if escalation.claimed_at else None,
+        holder_telegram_id=holder.telegram_user_id if holder else None,
+        holder_name=holder.name if holder else None,
+        announce_chat_id=escalation.announce_chat_id,
+        announce_message_id=escalation.announce_message_id,
+    )
+
+
+def member_of(staff: Staff) -> Member:
+    """Snapshot a staff member."""
+    return Member(staff.id, staff.telegram_user_id, staff.name, staff.role)
+
+
+def staff_text(context: ContextTypes.DEFAULT_TYPE, key: str, /, **values: object) -> str:
+    """A text for staff, in the staff language of this deployment."""
+    return text(key, services(context).settings.staff_language, **values)
+
+
+def customer_label(case: Case) -> str:
+    """How staff see the customer: the customer record's name, else the chat."""
+    return case.customer_name or f"Telegram {case.chat_id}"
+
+
+def case_values(context: ContextTypes.DEFAULT_TYPE, case: Case) -> dict[str, object]:
+    """The values the staff texts about one conversation use."""
+    language = services(context).settings.staff_language
+    return {
+        "id": case.id,
+        "reason": label(REASON_LABELS, case.reason, language),
+        "customer": customer_label(case),
+        "tier": case.tier or "-",
+        "language": label(LANGUAGE_NAMES, case.language, language),
+        "priority": case.priority,
+        "due": local(case.due_at).strftime("%H:%M") if case.due_at else "-",
+        "summary": case.summary,
+        "agent": case.holder_name or "-",
+    }
+
+
+def claim_keyboard(context: ContextTypes.DEFAULT_TYPE, case_id: int) -> InlineKeyboardMarkup:
+    """The Claim button of an announcement."""
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(staff_text(context, "staff_claim_button"), callback_data=f"claim:{case_id}")]]
+    )
+
+
+def conversation_keyboard(context: ContextTypes.DEFAULT_TYPE, case_id: int) -> InlineKeyboardMarkup:
+    """Resolve and Profile buttons for the agent's private chat."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(staff_text(context, "staff_resolve_button"), callback_data=f"resolve:{case_id}"),
+                InlineKeyboardButton(staff_text(context, "staff_profile_button"), callback_data=f"profile:{case_id}"),
+            ]
+        ]
+    )
+
+
+def tag_keyboard(case_id: int) -> InlineKeyboardMarkup:
+    """One button per known intent, to tag what the customer really meant."""
+    buttons = [InlineKeyboardButton(intent, callback_data=f"tag:{case_id}:{intent}") for intent in KNOWN_INTENTS]
+    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+
+
+async def tell_staff(
+    context: ContextTypes.DEFAULT_TYPE, chat_id: int, key: str, keyboard: InlineKeyboardMarkup | None = None, /,
+    **values: object,
+) -> bool:
+    """Send a staff text (split if long); False when Telegram refused (e.g. no private chat yet)."""
+    parts = split_text(staff_text(context, key, **values))
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        if await send(context, chat_id, OutgoingMessage(part, keyboard if last else None)) is None:
+            return False
+    return True
+
+
+async def staff_or_refuse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Member | None:
+    """The sender as an active staff member; anyone else gets the polite unknown-command reply."""
+    user = update.effective_user
+    found = await services(context).db(lambda s: staff_member(s, user.id)) if user else None
+    if found is None:
+        await handlers.unknown_command(update, context)
+        return None
+    return member_of(found)
+
+
+async def current_case(context: ContextTypes.DEFAULT_TYPE, member: Member) -> Case | None:
+    """The conversation the agent's private chat is relayed to, if any."""
+
+    def find(session: Session) -> Case | None:
+        staff = session.get(Staff, member.id)
+        escalation = escalations.current_for_agent(session, staff) if staff else None
+        return case_of(session, escalation) if escalation else None
+
+    return await services(context).db(find)
+
+
+async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """True in a private chat; in a group, explains why the command is private and returns False."""
+    chat = update.effective_chat
+    if chat is not None and chat.type == "private":
+        return True
+    if chat is not None:
+        await tell_staff(context, chat.id, "staff_private_only")
+    return False
+
+
+# ---------------------------------------------------------------------------------------------- claiming
+
+
+async def claim_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Claim a conversation from its announcement: exactly one agent wins; the others are told who has it."""
+    query = update.callback_query
+    user = update.effective_user
+    svc = services(context)
+    try:
+        case_id = int((query.data or "").split(":", 1)[1])
+    except (IndexError, ValueError):
+        await query.answer(staff_text(context, "staff_no_such_escalation"))
+        return
+
+    def work(session: Session) -> tuple[escalations.ClaimOutcome, Case | None, Member | None]:
+        outcome = escalations.claim(session, case_id, user.id, policy=svc.settings.queue_policy())
+        case = case_of(session, outcome.escalation) if outcome.escalation else None
+        return outcome, case, member_of(outcome.holder) if outcome.holder else None
+
+    outcome, case, holder = await svc.db(work)
+    if outcome.problem == "not_staff":
+        await query.answer(staff_text(context, "staff_claim_not_staff"), show_alert=True)
+        return
+    if case is None:
+        await query.answer(staff_text(context, "staff_no_such_escalation"))
+        return
+    if not outcome.won:
+        key = "staff_claim_resolved" if outcome.problem == "resolved" else "staff_claim_taken"
+        await query.answer(staff_text(context, key, id=case.id, agent=holder.name if holder else "-"), show_alert=True)
+        return
+    logger.info("escalation %s claimed by staff %s", case.id, holder.id if holder else "?")
+    delivered = await hand_over(context, case, backlog_since=None)
+    answer = "staff_claim_won" if delivered else "staff_no_private_chat"
+    await query.answer(staff_text(context, answer, id=case.id), show_alert=not delivered)
+    await mark_claimed_in_group(context, case, query.message.chat_id if query.message else None,
+                                query.message.message_id if query.message else None)
+    await handlers.say(context, case.chat_id, "handoff_agent_joined", case.language, agent=case.holder_name)
+
+
+async def mark_claimed_in_group(
+    context: ContextTypes.DEFAULT_TYPE, case: Case, pressed_chat: int | None, pressed_message: int | None
+) -> None:
+    """Edit the announcement(s) to say who has the conversation (and drop the Claim button)."""
+    targets = {(pressed_chat, pressed_message), (case.announce_chat_id, case.announce_message_id)}
+    body = staff_text(context, "staff_claimed_by", **case_values(context, case))
+    for chat_id, message_id in targets:
+        if chat_id is None or message_id is None:
+            continue
+        try:
+            await context.bot.edit_message_text(body, chat_id=chat_id, message_id=message_id)
+        except TelegramError as exc:
+            logger.warning("could not edit announcement of escalation %s: %s", case.id, exc)
+
+
+async def hand_over(context: ContextTypes.DEFAULT_TYPE, case: Case, *, backlog_since: datetime | None,
+                    last: int | None = None) -> bool:
+    """Brief the holding agent in their private chat: summary, notes, and what the customer wrote meanwhile."""
+    agent = case.holder_telegram_id
+    if agent is None:
+        return False
+    delivered = await tell_staff(
+        context, agent, "staff_handover", conversation_keyboard(context, case.id), **case_values(context, case)
+    )
+    if not delivered:
+        return False
+
+    def history(session: Session) -> tuple[list[EscalationEvent], list[EscalationEvent]]:
+        messages = escalations.customer_messages(session, case.id, since=backlog_since)
+        return messages[-last:] if last else messages, escalations.notes(session, case.id)
+
+    messages, notes = await services(context).db(history)
+    if notes:
+        lines = "\n".join(f"• {note.body}" for note in notes)
+        await tell_staff(context, agent, "staff_notes_header", notes=lines)
+    for event in messages:
+        await copy_customer_message(context, case, event.content_kind or "text", event.body, event.source_chat_id,
+                                    event.source_message_id)
+    return True
+
+
+async def copy_customer_message(
+    context: ContextTypes.DEFAULT_TYPE, case: Case, kind: str, body: str | None, source_chat_id: int | None,
+    source_message_id: int | None,
+) -> None:
+    """Put one customer message in the agent's private chat, under a header naming the conversation."""
+    agent = case.holder_telegram_id
+    if agent is None:
+        return
+    header = staff_text(context, "staff_customer_header", id=case.id, customer=customer_label(case))
+    if kind == "text" or source_chat_id is None or source_message_id is None:
+        for part in split_text(f"{header}\n{body or ''}"):
+            await send(context, agent, OutgoingMessage(part))
+        return
+    try:
+        if kind == "photo":
+            caption = f"{header}\n{body}" if body else header
+            await context.bot.copy_message(agent, source_chat_id, source_message_id, caption=caption[:1024])
+        else:
+            # Stickers and voice notes take no caption: the header goes first.
+            await send(context, agent, OutgoingMessage(header))
+            await context.bot.copy_message(agent, source_chat_id, source_message_id)
+    except TelegramError as exc:
+        logger.warning("copying a customer %s of escalation %s to the agent failed: %s", kind, case.id, exc)
+        return
+    await services(context).db(
+        lambda s: chatlog.record_outbound(s, chat_id=agent, text=body, kind=f"relay_{kind}")
+    )
+
+
+# ---------------------------------------------------------------------------------------------- commands
+
+
+async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/queue: the waiting list by priority with waiting times, and who handles what (staff only)."""
+    member = await staff_or_refuse(update, context)
+    if member is None:
+        return
+    now = utcnow()
+
+    def read(session: Session) -> tuple[list[tuple[int, Case, int, int]], list[Case]]:
+        waiting = [
+            (entry.position, case_of(session, entry.escalation), entry.waiting_minutes, entry.score)
+            for entry in escalations.waiting_queue(session, now=now)
+        ]
+        return waiting, [case_of(session, e) for e in escalations.claimed_list(session)]
+
+    waiting, claimed = await services(context).db(read)
+    language = services(context).settings.staff_language
+    header = text("staff_queue_header", language, count=len(waiting)) if waiting else None
+    lines = [header or text("staff_queue_empty", language)]
+    for position, case, minutes, score in waiting:
+        values = case_values(context, case)
+        lines.append(
+            text("staff_queue_line", language, position=position, id=case.id, score=score, minutes=minutes,
+                 reason=values["reason"], lang=values["language"])
+        )
+    if claimed:
+        lines.append(text("staff_queue_claimed_header", language, count=len(claimed)))
+        for case in claimed:
+            minutes = int((now - case.claimed_at).total_seconds() // 60) if case.claimed_at else 0
+            line = text("staff_queue_claimed_line", language, id=case.id, agent=case.holder_name, minutes=minutes)
+            lines.append(line)
+    for part in split_text("\n".join(lines)):
+        await send(context, update.effective_chat.id, OutgoingMessage(part))
+
+
+async def profile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/profile [id]: the customer's profile, recent shipments and complaints (staff only, private, audited)."""
+    member = await staff_or_refuse(update, context)
+    if member is None or not await private_only(update, context):
+        return
+    case_id: int | None = None
+    if context.args:
+        try:
+            case_id = int(context.args[0].lstrip("#"))
+        except ValueError:
+            case_id = None
+    if case_id is None:
+        case = await current_case(context, member)
+        if case is None:
+            await tell_staff(context, update.effective_chat.id, "staff_no_conversation")
+            return
+        case_id = case.id
+    await show_profile(context, update.effective_chat.id, case_id, member)
+
+
+async def show_profile(context: ContextTypes.DEFAULT_TYPE, chat_id: int, case_id: int, member: Member) -> None:
+    """Render a customer profile into a staff member's chat (the service writes the audit entry)."""
+
+    def read(session: Session) -> str:
+        staff = session.get(Staff, member.id)
+        profile = view_profile(session, case_id, staff)
+        return render_profile(context, profile)
+
+    try:
+        body = await services(context).db(read)
+    except QueueError as exc:
+        await tell_staff(context, chat_id, str(exc))
+        return
+    for part in split_text(body):
+        await send(context, chat_id, OutgoingMessage(part))
+
+
+def render_profile(context: ContextTypes.DEFAULT_TYPE, profile: CustomerProfile) -> str:
+    """The profile text (runs inside the session: it reads the profile's rows)."""
+    language = services(context).settings.staff_language
+    if profile.customer is None or profile.segment is None:
+        return text("staff_profile_unknown", language, id=profile.escalation_id, past=profile.past_escalations)
+    customer = profile.customer
+    who = "\n".join(
+        part
+        for part in (
+            f"{customer.name} · {customer.code} · {customer.kind.value}",
+            f"☎ {customer.phone}" + (f" · ✉ {customer.email}" if customer.email else ""),
+            f"{customer.city} · {customer.address}",
+        )
+        if part
+    )
+    none = text("staff_none", language)
+    shipments = "\n".join(
+        f"• {s.tracking_number} · {s.status.value} · {local(s.shipped_at).strftime('%Y-%m-%d')} · ¥{s.fee}"
+        for s in profile.shipments
+    ) or none
+    complaints = "\n".join(
+        f"• {c.code} · {c.category.value} · {c.status.value}" + (" · serious" if c.serious else "")
+        for c in profile.complaints
+    ) or none
+    segment = profile.segment
+    return text(
+        "staff_profile", language, id=profile.escalation_id, customer=who, tier=segment.tier, r=segment.recency,
+        f=segment.frequency, m=segment.monetary, count=segment.shipments, spent=segment.spent,
+        past=profile.past_escalations, shipments=shipments, complaints=complaints,
+    )
+
+
+async def note_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/note <text>: an internal note on the current conversation (staff only, never shown to the customer)."""
+    member = await staff_or_refuse(update, context)
+    if member is None or not await private_only(update, context):
+        return
+    chat_id = update.effective_chat.id
+    body = " ".join(context.args or []).strip()
+    if not body:
+        await tell_staff(context, chat_id, "staff_note_usage")
+        return
+    case = await current_case(context, member)
+    if case is None:
+        await tell_staff(context, chat_id, "staff_no_conversation")
+        return
+
+    def work(session: Session) -> None:
+        escalations.add_note(session, case.id, session.get(Staff, member.id), body)
+
+    await services(context).db(work)
+    await tell_staff(context, chat_id, "staff_note_saved", id=case.id)
+
+
+async def transfer_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/transfer <telegram id>: hand the current conversation to another staff member (staff only)."""
+    member = await staff_or_refuse(update, context)
+    if member is None or not await private_only(update, context):
+        return
+    chat_id = update.effective_chat.id
+    try:
+        target = int((context.args or [""])[0])
+    except ValueError:
+        await tell_staff(context, chat_id, "staff_transfer_usage")
+        return
+    case = await current_case(context, member)
+    if case is None:
+        await tell_staff(context, chat_id, "staff_no_conversation")
+        return
+    svc = services(context)
+
+    def work(session: Session) -> Case:
+        escalation, _ = escalations.transfer(
+            session, case.id, session.get(Staff, member.id), target, policy=svc.settings.queue_policy()
+        )
+        return case_of(session, escalation)
+
+    try:
+        moved = await svc.db(work)
+    except QueueError as exc:
+        await tell_staff(context, chat_id, str(exc))
+        return
+    await tell_staff(context, chat_id, "staff_transferred", id=moved.id, agent=moved.holder_name)
+    await hand_over(context, moved, backlog_since=None, last=BACKLOG_ON_TRANSFER)
+    await handlers.say(context, moved.chat_id, "handoff_transferred", moved.language, agent=moved.holder_name)
+    await mark_claimed_in_group(context, moved, None, None)
+
+
+async def resolve_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/resolve [intent]: close the current conversation, give it back to the bot, ask for a rating."""
+    member = await staff_or_refuse(update, context)
+    if member is None or not await private_only(update, context):
+        return
+    chat_id = update.effective_chat.id
+    intent = (context.args or [None])[0]
+    if intent is not None and intent not in KNOWN_INTENTS:
+        await tell_staff(context, chat_id, "staff_unknown_intent", intents=", ".join(KNOWN_INTENTS))
+        return
+    case = await current_case(context, member)
+    if case is None:
+        await tell_staff(context, chat_id, "staff_no_conversation")
+        return
+    await finish(context, chat_id, case.id, member, intent)
+
+
+async def resolve_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The Resolve button in the agent's private chat."""
+    query = update.callback_query
+    member = await staff_or_refuse_callback(update, context)
+    if member is None:
+        return
+    await query.answer()
+    try:
+        case_id = int((query.data or "").split(":", 1)[1])
+    except (IndexError, ValueError):
+        return
+    await finish(context, update.effective_chat.id, case_id, member, None)
+
+
+async def profile_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The Profile button in the agent's private chat."""
+    query = update.callback_query
+    member = await staff_or_refuse_callback(update, context)
+    if member is None:
+        return
+    await query.answer()
+    try:
+        case_id = int((query.data or "").split(":", 1)[1])
+    except (IndexError, ValueError):
+        return
+    await show_profile(context, update.effective_chat.id, case_id, member)
+
+
+async def tag_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An intent tag button after resolving: store what the customer really meant."""
+    query = update.callback_query
+    member = await staff_or_refuse_callback(update, context)
+    if member is None:
+        return
+    try:
+        _, raw_id, intent = (query.data or "").split(":", 2)
+        case_id = int(raw_id)
+    except ValueError:
+        await query.answer()
+        return
+
+    def work(session: Session) -> None:
+        escalations.tag_intent(session, case_id, session.get(Staff, member.id), intent)
+
+    try:
+        await services(context).db(work)
+    except QueueError as exc:
+        await query.answer(staff_text(context, str(exc), intents=", ".join(KNOWN_INTENTS)), show_alert=True)
+        return
+    await query.answer()
+    try:
+        await query.edit_message_reply_markup(None)
+    except TelegramError:
+        pass  # the buttons staying is harmless
+    await tell_staff(context, update.effective_chat.id, "staff_tagged", id=case_id, intent=intent)
+
+
+async def staff_or_refuse_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Member | None:
+    """The presser as staff; anyone else gets the expired-button answer (staff buttons mean nothing to them)."""
+    user = update.effective_user
+    found = await services(context).db(lambda s: staff_member(s, user.id)) if user else None
+    if found is None:
+        await update.callback_query.answer(text("button_expired", handlers.client_language(update) or "zh"))
+        return None
+    return member_of(found)
+
+
+async def finish(context: ContextTypes.DEFAULT_TYPE, agent_chat: int, case_id: int, member: Member,
+                 intent: str | None) -> None:
+    """Resolve: close the escalation, resume Rasa for the conversation, ask the customer for a rating."""
+    svc = services(context)
+
+    def work(session: Session) -> tuple[Case, Case | None]:
+        staff = session.get(Staff, member.id)
+        escalation = escalations.resolve(session, case_id, staff, intent=intent)
+        following = escalations.current_for_agent(session, staff)
+        return case_of(session, escalation), case_of(session, following) if following else None
+
+    try:
+        case, following = await svc.db(work)
+    except QueueError as exc:
+        await tell_staff(context, agent_chat, str(exc))
+        return
+    logger.info("escalation %s resolved by staff %s", case.id, member.id)
+    await resume_rasa(context, case.chat_id, case.id)
+    await ask_rating(context, case)
+    if intent:
+        await tell_staff(context, agent_chat, "staff_resolved_tagged", id=case.id, intent=intent)
+    else:
+        await tell_staff(context, agent_chat, "staff_resolved", tag_keyboard(case.id), id=case.id)
+    if following is not None:
+        await tell_staff(context, agent_chat, "staff_next_conversation", id=following.id,
+                         customer=customer_label(following))
+    if case.announce_chat_id and case.announce_message_id:
+        try:
+            await context.bot.edit_message_text(
+                staff_text(context, "staff_resolved_group", id=case.id, agent=member.name),
+                chat_id=case.announce_chat_id, message_id=case.announce_message_id,
+            )
+        except TelegramError as exc:
+            logger.warning("could not edit announcement of escalation %s: %s", case.id, exc)
+
+
+async def resume_rasa(context: ContextTypes.DEFAULT_TYPE, chat_id: int, case_id: int) -> bool:
+    """Un-pause the Rasa conversation; on failure the bot retries before the customer's next message."""
+    svc = services(context)
+    try:
+        await svc.rasa_client.resume(sender_id(chat_id))
+    except RasaUnavailable as exc:
+        logger.warning("resuming the Rasa conversation of escalation %s failed (will retry): %s", case_id, exc)
+        return False
+    await svc.db(lambda s: escalations.mark_resumed(s, case_id))
+    return True
+
+
+async def ask_rating(context: ContextTypes.DEFAULT_TYPE, case: Case) -> None:
+    """Ask the customer to rate the human help, 1-5, with buttons."""
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"{'⭐' * n}", callback_data=f"rate:{case.id}:{n}") for n in range(1, 6)]]
+    )
+    # Five stars do not fit one row on small phones; two rows keep every button readable.
+    keyboard = InlineKeyboardMarkup([list(keyboard.inline_keyboard[0][:3]), list(keyboard.inline_keyboard[0][3:])])
+    prompt = text("handoff_resolved_rate", case.language)
+    if await send(context, case.chat_id, OutgoingMessage(prompt, keyboard)) is not None:
+        await services(context).db(lambda s: escalations.mark_rating_requested(s, case.id))
+
+
+# ---------------------------------------------------------------------------------------------- roles
+
+
+async def staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/staff list | add <id> <role> [name] | remove <id>: manage roles (admins only; every change audited)."""
+    member = await staff_or_refuse(update, context)
+    if member is None:
+        return
+    chat_id = update.effective_chat.id
+    if member.role != StaffRole.ADMIN:
+        await tell_staff(context, chat_id, "staff_admin_only")
+        return
+    args = context.args or []
+    verb = args[0].lower() if args else ""
+    svc = services(context)
+    if verb == "list":
+        rows = await svc.db(lambda s: [(m.telegram_user_id, m.name, m.role.value) for m in list_staff(s)])
+        lines = [staff_text(context, "staff_list_header")] + [f"• {uid} · {name} · {role}" for uid, name, role in rows]
+        await send(context, chat_id, OutgoingMessage("\n".join(lines)))
+        return
+    try:
+        target = int(args[1])
+    except (IndexError, ValueError):
+        await tell_staff(context, chat_id, "staff_admin_usage")
+        return
+    if verb == "add":
+        try:
+            role = StaffRole(args[2].lower())
+        except (IndexError, ValueError):
+            await tell_staff(context, chat_id, "staff_admin_usage")
+            return
+        name = " ".join(args[3:]).strip()
+
+        def add(session: Session) -> str:
+            actor = session.get(Staff, member.id)
+            if not is_admin(actor):
+                raise QueueError("staff_admin_only")
+            existing = staff_member(session, target)
+            chosen = name or (existing.name if existing else str(target))
+            return register_staff(session, target, chosen, role, actor=actor).name
+
+        try:
+            saved = await svc.db(add)
+        except QueueError as exc:
+            await tell_staff(context, chat_id, str(exc))
+            return
+        await tell_staff(context, chat_id, "staff_role_set", name=saved, user=target, role=role.value)
+        return
+    if verb == "remove":
+        removed = await svc.db(lambda s: deactivate_staff(s, target, actor=s.get(Staff, member.id)))
+        await tell_staff(context, chat_id, "staff_removed" if removed else "staff_unknown_member", user=target)
+        return
+    await tell_staff(context, chat_id, "staff_admin_usage")
