@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlsplit
 
 from telegram import Update
 
@@ -25,6 +26,8 @@ def run_bot(settings: Settings) -> None:
         application.run_webhook(
             listen=settings.webhook_listen,
             port=settings.webhook_port,
+            # Telegram posts to the public URL; a reverse proxy forwards that path to us unchanged.
+            url_path=urlsplit(settings.webhook_url).path.lstrip("/"),
             webhook_url=settings.webhook_url,
             secret_token=secret,
             allowed_updates=Update.ALL_TYPES,
