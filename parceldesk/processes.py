@@ -142,6 +142,13 @@ def bot_service(settings: Settings, log_dir: Path, **extra_env: str) -> Service:
     env = child_env(settings, **extra_env)
     if not settings.uses_sandbox and settings.telegram_bot_token is not None:
         env["TELEGRAM_BOT_TOKEN"] = settings.telegram_bot_token.get_secret_value()
+    if settings.webhook_url:
+        # Secrets travel by environment, never on the command line (visible in ps).
+        env["PARCELDESK_WEBHOOK_URL"] = settings.webhook_url
+        env["PARCELDESK_WEBHOOK_LISTEN"] = settings.webhook_listen
+        env["PARCELDESK_WEBHOOK_PORT"] = str(settings.webhook_port)
+        if settings.webhook_secret is not None:
+            env["PARCELDESK_WEBHOOK_SECRET"] = settings.webhook_secret.get_secret_value()
     return Service(
         name="bot", command=[sys.executable, "-m", "bot"], env=env, log_path=log_dir / "bot.log", startup_timeout=20
     )
