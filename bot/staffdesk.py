@@ -477,32 +477,31 @@ async def resolve_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await finish(context, chat_id, case.id, member, intent)
 
 
-async def resolve_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The Resolve button in the agent's private chat."""
+async def pressed_case(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Member, int] | None:
+    """The staff member and escalation id of a "<action>:<id>" button, or None (non-staff are refused)."""
     query = update.callback_query
     member = await staff_or_refuse_callback(update, context)
     if member is None:
-        return
+        return None
     await query.answer()
     try:
-        case_id = int((query.data or "").split(":", 1)[1])
+        return member, int((query.data or "").split(":", 1)[1])
     except (IndexError, ValueError):
-        return
-    await finish(context, update.effective_chat.id, case_id, member, None)
+        return None
+
+
+async def resolve_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The Resolve button in the agent's private chat."""
+    pressed = await pressed_case(update, context)
+    if pressed is not None:
+        await finish(context, update.effective_chat.id, pressed[1], pressed[0], None)
 
 
 async def profile_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """The Profile button in the agent's private chat."""
-    query = update.callback_query
-    member = await staff_or_refuse_callback(update, context)
-    if member is None:
-        return
-    await query.answer()
-    try:
-        case_id = int((query.data or "").split(":", 1)[1])
-    except (IndexError, ValueError):
-        return
-    await show_profile(context, update.effective_chat.id, case_id, member)
+    pressed = await pressed_case(update, context)
+    if pressed is not None:
+        await show_profile(context, update.effective_chat.id, pressed[1], pressed[0])
 
 
 async def tag_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
