@@ -8,7 +8,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -252,29 +251,31 @@ def ensure_model(settings: Settings, engine: Engine, progress: Progress | None =
     target = model_path(settings, digest)
     if target.exists() and not force:
         return target
-    with _locked(settings.cache_dir / "locks" / f"model-{digest}.lock"):
+    if progress:
+        progress(f"training the model for content hash {digest} (a few minutes cold)")
+    args = ["train", "--config", "config.yml", "--domain", "domain.yml", "--data", "nlu/data"]
+    return _train_cached(settings, engine, target, args, progress=progress, force=force)
+
+
+def _train_cached(
+    settings: Settings, engine: Engine, target: Path, args: list[str], *, progress: Progress | None, force: bool = False
+) -> Path:
+    """Run a `rasa train …` into a scratch folder and move the model to `target`, once, under a lock."""
+    name = target.name.removesuffix(".tar.gz")
+    with _locked(settings.cache_dir / "locks" / f"{name}.lock"):
         if target.exists() and not force:
             return target
-        out = settings.cache_dir / "models" / f"training-{digest}"
+        out = settings.cache_dir / "models" / f"training-{name}"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        if progress:
-            progress(f"training the model for content hash {digest} (about two minutes cold)")
         engine.run(
-            [
-                "train",
-                "--config", "config.yml",
-                "--domain", "domain.yml",
-                "--data", "nlu/data",
-                "--out", str(out),
-                "--fixed-model-name", f"parceldesk-{digest}",
-            ],
+            [*args, "--out", str(out), "--fixed-model-name", name],
             progress=progress,
-            log=settings.cache_dir / "models" / f"train-{digest}.log",
+            log=settings.cache_dir / "models" / f"train-{name}.log",
         )
-        produced = out / f"parceldesk-{digest}.tar.gz"
+        produced = out / f"{name}.tar.gz"
         if not produced.exists():
-            raise EngineError(f"rasa train finished but wrote no model at {produced}")
+            raise EngineError(f"rasa {' '.join(args[:2])} finished but wrote no model at {produced}")
         produced.replace(target)
         shutil.rmtree(out, ignore_errors=True)
     return target
@@ -286,11 +287,6 @@ def write_endpoints(settings: Settings) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(f"action_endpoint:\n  url: \"{settings.action_server_url}\"\n", encoding="utf-8")
     return path
-
-
-def current_python() -> str:
-    """The application environment's interpreter."""
-    return sys.executable
 
 
 def nlu_model_path(settings: Settings, config: Path) -> Path:
@@ -305,25 +301,8 @@ def ensure_nlu_model(settings: Settings, engine: Engine, config: Path, progress:
     target = nlu_model_path(settings, config)
     if target.exists():
         return target
-    with _locked(settings.cache_dir / "locks" / f"{target.name}.lock"):
-        if target.exists():
-            return target
-        out = settings.cache_dir / "models" / f"training-{target.stem}"
-        shutil.rmtree(out, ignore_errors=True)
-        out.mkdir(parents=True)
-        name = target.name.removesuffix(".tar.gz")
-        engine.run(
-            ["train", "nlu", "--config", str(config), "--domain", "domain.yml", "--nlu", "nlu/data",
-             "--out", str(out), "--fixed-model-name", name],
-            progress=progress,
-            log=settings.cache_dir / "models" / f"train-{name}.log",
-        )
-        produced = out / f"{name}.tar.gz"
-        if not produced.exists():
-            raise EngineError(f"rasa train nlu finished but wrote no model at {produced}")
-        produced.replace(target)
-        shutil.rmtree(out, ignore_errors=True)
-    return target
+    args = ["train", "nlu", "--config", str(config), "--domain", "domain.yml", "--nlu", "nlu/data"]
+    return _train_cached(settings, engine, target, args, progress=progress)
 
 
 def parse_texts(engine: Engine, model: Path, texts: list[str]) -> list[dict[str, object]]:
