@@ -9,7 +9,11 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
+from actions.common import telegram_user
 from actions.database import run_in_session
+from crm.identity import owned_shipment
+from crm.labels import SERVICE_LABELS, label
+from crm.models import Shipment
 from crm.tracking import ShipmentView, template_values, track
 from crm.waybills import WaybillCandidate, find_candidates
 
@@ -28,6 +32,17 @@ def _candidates_from(tracker: Tracker) -> list[WaybillCandidate]:
                 known.add(candidate.normalized)
                 found.append(candidate)
     return found
+
+
+def owner_details(shipment: Shipment, language: str) -> dict[str, str]:
+    """The extra lines a verified owner sees: recipient, address, service and weight."""
+    return {
+        "recipient_name": shipment.recipient_name,
+        "recipient_city": shipment.recipient_city,
+        "recipient_address": shipment.recipient_address,
+        "service_label": label(SERVICE_LABELS, shipment.service_level, language),
+        "weight": f"{shipment.weight_kg:g}",
+    }
 
 
 class ActionTrackShipment(Action):
@@ -50,11 +65,19 @@ class ActionTrackShipment(Action):
             return []
         candidates = candidates[:MAX_NUMBERS_PER_MESSAGE]
         valid = [candidate.normalized for candidate in candidates if candidate.valid]
+        user = telegram_user(tracker)
 
-        def lookup(session: Session) -> dict[str, ShipmentView | None]:
-            return {number: track(session, number) for number in valid}
+        def lookup(session: Session) -> tuple[dict[str, ShipmentView | None], dict[str, dict[str, str]]]:
+            views = {number: track(session, number) for number in valid}
+            # Anyone with the number sees the status; only its verified owner sees names and addresses.
+            details = {}
+            for number in valid:
+                owned = owned_shipment(session, user, number) if user is not None else None
+                if owned is not None:
+                    details[number] = owner_details(owned, language)
+            return views, details
 
-        views = await run_in_session(lookup) if valid else {}
+        views, details = await run_in_session(lookup) if valid else ({}, {})
         for candidate in candidates:
             if not candidate.valid:
                 dispatcher.utter_message(response="utter_track_malformed", candidate=candidate.raw)
@@ -66,4 +89,6 @@ class ActionTrackShipment(Action):
             dispatcher.utter_message(
                 response=f"utter_track_{view.status.value}", **template_values(view, language)
             )
+            if candidate.normalized in details:
+                dispatcher.utter_message(response="utter_track_owner_details", **details[candidate.normalized])
         return [SlotSet("tracking_number", valid[-1])] if valid else []

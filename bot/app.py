@@ -16,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, jobs, relay, staffdesk
+from bot import handlers, identity, jobs, relay, staffdesk
 from bot.rasa import RasaClient
 from bot.services import BotServices
 from bot.texts import COMMAND_DESCRIPTIONS
@@ -82,6 +82,7 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
     application.add_handler(CommandHandler("help", handlers.help_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("language", handlers.language_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("human", relay.human_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("link", identity.link_command), group=MAIN_GROUP)
     # Staff commands answer non-staff with the same polite unknown-command reply as any unknown command.
     application.add_handler(CommandHandler("queue", staffdesk.queue_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("profile", staffdesk.profile_command), group=MAIN_GROUP)
@@ -99,6 +100,9 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
     application.add_handler(CallbackQueryHandler(handlers.button_pressed, pattern=r"."), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(handlers.stale_button), group=MAIN_GROUP)
     application.add_handler(MessageHandler(text_message & ~filters.COMMAND, handlers.customer_text), group=MAIN_GROUP)
+    application.add_handler(
+        MessageHandler(customer_message & filters.CONTACT, identity.contact_shared), group=MAIN_GROUP
+    )
     application.add_handler(
         MessageHandler(
             customer_message & ~filters.TEXT & ~filters.StatusUpdate.ALL & ~filters.ATTACHMENT, handlers.empty_text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
@@ -271,13 +272,24 @@ async def converse(update: Update, context: ContextTypes.DEFAULT_TYPE, chat_id: 
         )
 
 
+PHOTO_SLOT = "complaint_photo"
+
+
 async def non_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Answer photos, stickers, voice and other non-text messages with a useful hint."""
+    """Pass a photo to a complaint form that asked for one; answer other media with a useful hint."""
     chat = update.effective_chat
     if chat is None:
         return
     message = update.effective_message
     language = await chat_language(context, chat.id, message.caption if message else None, update)
+    if message is not None and message.photo:
+        svc = services(context)
+        if await svc.rasa_client.requested_slot(sender_id(chat.id)) == PHOTO_SLOT:
+            # The largest size is last; Rasa gets its file id as an entity of the damage complaint.
+            file_id = message.photo[-1].file_id
+            payload = "/complain_damage" + json.dumps({"photo_file_id": file_id})
+            await converse(update, context, chat.id, payload, language)
+            return
     await say(context, chat.id, "unsupported_media", language)
 
 

@@ -113,6 +113,17 @@ class RasaClient:
         ]
         return ParseResult(name, confidence, entities, fell_back)
 
+    async def requested_slot(self, sender: str) -> str | None:
+        """The slot an active form of the conversation is asking for (None when no form waits for an answer)."""
+        try:
+            body = await self._get(f"/conversations/{sender}/tracker", params={"include_events": "NONE"})
+        except RasaUnavailable:
+            return None
+        if not isinstance(body, dict) or not (body.get("active_loop") or {}).get("name"):
+            return None
+        slot = (body.get("slots") or {}).get("requested_slot")
+        return str(slot) if slot else None
+
     async def model_version(self) -> str | None:
         """The fingerprint of the loaded model (cached until the model changes)."""
         try:

@@ -5,7 +5,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+)
 
 from bot.rasa import RasaButton, RasaReply
 
@@ -14,6 +20,10 @@ logger = logging.getLogger(__name__)
 TELEGRAM_TEXT_LIMIT = 4096
 CALLBACK_DATA_LIMIT = 64
 BUTTONS_PER_ROW = 2
+# Titles longer than this (e.g. "XJ202611180042 · In transit") get a row each, or phones cut them off.
+SHORT_TITLE = 14
+
+ReplyMarkup = InlineKeyboardMarkup | ReplyKeyboardMarkup | ReplyKeyboardRemove
 
 
 @dataclass(frozen=True)
@@ -21,7 +31,7 @@ class OutgoingMessage:
     """A Telegram message ready to send."""
 
     text: str
-    keyboard: InlineKeyboardMarkup | None = None
+    keyboard: ReplyMarkup | None = None
 
 
 def keyboard_for(buttons: list[RasaButton]) -> InlineKeyboardMarkup | None:
@@ -34,8 +44,24 @@ def keyboard_for(buttons: list[RasaButton]) -> InlineKeyboardMarkup | None:
         usable.append(InlineKeyboardButton(button.title, callback_data=button.payload))
     if not usable:
         return None
-    rows = [usable[i : i + BUTTONS_PER_ROW] for i in range(0, len(usable), BUTTONS_PER_ROW)]
+    per_row = BUTTONS_PER_ROW if all(len(button.text) <= SHORT_TITLE for button in usable) else 1
+    rows = [usable[i : i + per_row] for i in range(0, len(usable), per_row)]
     return InlineKeyboardMarkup(rows)
+
+
+def contact_keyboard(label: str) -> ReplyKeyboardMarkup:
+    """Telegram's share-contact button: the only way to prove a phone number belongs to the sender."""
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(label, request_contact=True)]], resize_keyboard=True, one_time_keyboard=True
+    )
+
+
+def markup_for(reply: RasaReply) -> ReplyMarkup | None:
+    """The keyboard of a reply: Rasa buttons inline, or the share-contact button a response asks for."""
+    request_contact = (reply.custom or {}).get("request_contact")
+    if request_contact:
+        return contact_keyboard(str(request_contact))
+    return keyboard_for(reply.buttons)
 
 
 def split_text(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> list[str]:
@@ -65,10 +91,11 @@ def render(replies: list[RasaReply]) -> list[OutgoingMessage]:
         body = reply.text or ""
         if reply.image:
             body = f"{body}\n{reply.image}".strip()
-        if not body and not reply.buttons:
+        markup = markup_for(reply)
+        if not body and markup is None:
             continue
         parts = split_text(body or "…")
         for part in parts[:-1]:
             messages.append(OutgoingMessage(part))
-        messages.append(OutgoingMessage(parts[-1], keyboard_for(reply.buttons)))
+        messages.append(OutgoingMessage(parts[-1], markup))
     return messages

@@ -7,13 +7,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": (
             "您好，欢迎使用迅捷速运在线客服！我可以帮您：\n"
             "• 查询快递：直接发送运单号，例如 XJ202611180042\n"
-            "• 更多服务正在陆续开通\n"
+            "• 查看我的包裹、修改派送地址或日期（需先用 /link 验证手机号）\n"
+            "• 投诉（延误、破损、丢件、错派、快递员、费用）和查询投诉进度\n"
+            "• 预约上门取件、评价服务、常见问题（运费、时效、禁寄物品等）\n"
             "发送 /help 查看帮助，/language 切换语言。"
         ),
         "en": (
             "Hello, welcome to XunJie Express customer service! I can help you:\n"
             "• Track a parcel: just send its waybill number, e.g. XJ202611180042\n"
-            "• More services are on their way\n"
+            "• See your parcels, change a delivery address or day (verify your phone first with /link)\n"
+            "• Complaints (late, damaged, lost, wrong delivery, courier, charges) and their progress\n"
+            "• Book a pickup, rate our service, common questions (fees, delivery times, prohibited items…)\n"
             "Send /help for help, /language to change the language."
         ),
     },
@@ -23,6 +27,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "• 发送运单号即可查件：本公司单号为 XJ 加 12 位数字（如 XJ202611180042），"
             "国际件为 2 个字母 + 9 位数字 + 2 个字母（如 EE123456785CN）。空格和横线都没关系。\n"
             "• 一条消息里可以放多个单号。\n"
+            "• /link 验证手机号后，可以查看“我的包裹”、看到包裹详情并修改派送。\n"
+            "• 投诉、预约取件、评价都可以直接用文字告诉我，例如“我的包裹破损了”。\n"
             "• /language 选择中文或英文回复。\n"
             "• /human 或发送“转人工”联系人工客服。\n"
             "• 请用文字描述您的问题，我们会尽力帮您。"
@@ -32,6 +38,9 @@ TEXTS: dict[str, dict[str, str]] = {
             "• Send a waybill number to track it: ours are XJ followed by 12 digits (e.g. XJ202611180042); "
             "international ones are 2 letters, 9 digits, 2 letters (e.g. EE123456785CN). Spaces and hyphens are fine.\n"
             "• You can send several numbers in one message.\n"
+            "• /link verifies your phone number; then you can see \"my parcels\", their details, "
+            "and change deliveries.\n"
+            "• Complaints, pickups and feedback: just tell me, e.g. \"my parcel arrived damaged\".\n"
             "• /language chooses Chinese or English replies.\n"
             "• /human (or just ask for a person) brings in our customer service team.\n"
             "• Please describe your question in words and we will do our best to help."
@@ -57,10 +66,38 @@ TEXTS: dict[str, dict[str, str]] = {
             "Your message is saved; please try again in a moment, or wait for a member of our team to contact you."
         ),
     },
+    "link_prompt": {
+        "zh": (
+            "为了保护您的隐私，请点击下方的“📱 验证手机号”按钮，把您 Telegram 账号的手机号发给我们。"
+            "我们会与下单时留的手机号核对，号码只用于验证身份。"
+        ),
+        "en": (
+            "To protect your privacy, please tap \"📱 Verify my phone number\" below to share your Telegram "
+            "phone number. We match it with the number on your orders and use it only to verify you."
+        ),
+    },
+    "link_button": {"zh": "📱 验证手机号", "en": "📱 Verify my phone number"},
+    "link_done": {
+        "zh": "{name}，您好！手机号验证成功，您的账号已绑定。现在可以发送“我的包裹”查看您的包裹，或修改派送。",
+        "en": "Thank you, {name}: your phone number is verified and your account is linked. "
+        "You can now ask for \"my parcels\" or change a delivery.",
+    },
+    "link_not_found": {
+        "zh": "抱歉，没有找到与这个手机号关联的客户资料。请确认是下单时留的手机号；如需帮助，可以发送“转人工”。",
+        "en": "Sorry, I couldn't find a customer with this phone number. Please make sure it is the number on "
+        "your orders; if you need help, just ask for a person.",
+    },
+    "link_not_own": {
+        "zh": "为了保护客户隐私，只能验证您本人的手机号。请点击“📱 验证手机号”按钮分享您自己的联系方式。",
+        "en": "To protect our customers' privacy, I can only verify your own phone number. Please tap "
+        "\"📱 Verify my phone number\" to share your own contact.",
+    },
     "unsupported_media": {
-        "zh": "抱歉，我目前只能看懂文字消息。请用文字描述您的问题，或直接发送运单号查件。",
-        "en": "Sorry, I can only read text messages for now. Please describe your question in words, "
-        "or send a waybill number to track a parcel.",
+        "zh": "抱歉，我目前只能看懂文字消息。请用文字描述您的问题，或直接发送运单号查件。"
+        "如果包裹破损需要投诉，请先告诉我“包裹破损了”，我会请您上传照片。",
+        "en": "Sorry, I can only read text messages here. Please describe your question in words, "
+        "or send a waybill number to track a parcel. If a parcel arrived damaged, tell me so first "
+        "and I'll ask you for the photo.",
     },
     "empty": {
         "zh": "您好，好像收到了一条空消息。请问有什么可以帮您？可以直接发送运单号查件。",
@@ -336,6 +373,7 @@ COMMAND_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "help": {"zh": "使用帮助", "en": "How to use this chat"},
     "language": {"zh": "选择语言", "en": "Choose the language"},
     "human": {"zh": "转人工客服", "en": "Talk to a person"},
+    "link": {"zh": "验证手机号，查看我的包裹", "en": "Verify your phone to see your parcels"},
 }
 
 REASON_LABELS: dict[str, dict[str, str]] = {

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
-from crm.models import EventKind, ServiceLevel, ShipmentStatus
+from crm.models import ComplaintCategory, ComplaintStatus, EventKind, ServiceLevel, ShipmentStatus
 
 # Customers write Chinese or English; every customer-facing text exists in both.
 LANGUAGES = ("zh", "en")
@@ -48,8 +48,47 @@ SERVICE_LABELS: dict[ServiceLevel, Labels] = {
     ServiceLevel.ECONOMY: {"zh": "经济快递", "en": "Economy"},
 }
 
+COMPLAINT_CATEGORY_LABELS: dict[ComplaintCategory, Labels] = {
+    ComplaintCategory.DELAY: {"zh": "延误", "en": "Late parcel"},
+    ComplaintCategory.DAMAGE: {"zh": "破损", "en": "Damaged parcel"},
+    ComplaintCategory.LOSS: {"zh": "丢件", "en": "Lost parcel"},
+    ComplaintCategory.WRONG_DELIVERY: {"zh": "错派", "en": "Wrong delivery"},
+    ComplaintCategory.COURIER_CONDUCT: {"zh": "快递员服务", "en": "Courier conduct"},
+    ComplaintCategory.BILLING: {"zh": "费用问题", "en": "Charges and billing"},
+}
+
+COMPLAINT_STATUS_LABELS: dict[ComplaintStatus, Labels] = {
+    ComplaintStatus.OPEN: {"zh": "已受理，待处理", "en": "Received, waiting for a case handler"},
+    ComplaintStatus.IN_PROGRESS: {"zh": "处理中", "en": "Being handled"},
+    ComplaintStatus.RESOLVED: {"zh": "已解决", "en": "Resolved"},
+    ComplaintStatus.CLOSED: {"zh": "已关闭", "en": "Closed"},
+}
+
+# Button titles when the bot offers what it thinks the customer meant (action_clarify).
+INTENT_LABELS: dict[str, Labels] = {
+    "greet": {"zh": "打个招呼", "en": "Just saying hello"},
+    "goodbye": {"zh": "结束对话", "en": "End the chat"},
+    "thank": {"zh": "表示感谢", "en": "Say thanks"},
+    "bot_challenge": {"zh": "问我是不是机器人", "en": "Ask whether I'm a bot"},
+    "track_shipment": {"zh": "📦 查件", "en": "📦 Track a parcel"},
+    "list_shipments": {"zh": "🗂 查看我的包裹", "en": "🗂 See my parcels"},
+    "change_delivery": {"zh": "🏠 修改派送地址或日期", "en": "🏠 Change a delivery"},
+    "schedule_pickup": {"zh": "🚚 预约上门取件", "en": "🚚 Book a pickup"},
+    "complain_delay": {"zh": "投诉：包裹延误", "en": "Complain: late parcel"},
+    "complain_damage": {"zh": "投诉：包裹破损", "en": "Complain: damaged parcel"},
+    "complain_loss": {"zh": "投诉：包裹丢失", "en": "Complain: lost parcel"},
+    "complain_wrong_delivery": {"zh": "投诉：送错了", "en": "Complain: wrong delivery"},
+    "complain_courier": {"zh": "投诉：快递员", "en": "Complain: courier"},
+    "complain_billing": {"zh": "投诉：费用", "en": "Complain: charges"},
+    "complaint_status": {"zh": "📝 查询投诉进度", "en": "📝 Complaint status"},
+    "give_feedback": {"zh": "⭐ 评价服务", "en": "⭐ Rate our service"},
+    "request_human": {"zh": "👤 人工客服", "en": "👤 Talk to a person"},
+}
+
 # Reason codes are stored in shipments.status_reason and tracking_events.reason.
 REASON_LABELS: dict[str, Labels] = {
+    # A delivery change the customer asked for in the chat (crm.delivery).
+    "customer_request": {"zh": "应您的要求变更了派送", "en": "Delivery changed at your request"},
     "weather": {"zh": "受天气影响，干线运输延误", "en": "Line-haul delayed by bad weather"},
     "hub_backlog": {"zh": "转运中心货量积压，正在加紧处理", "en": "Backlog at the hub, being cleared"},
     "traffic_control": {

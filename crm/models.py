@@ -423,3 +423,30 @@ class ChatMessage(Base):
     fell_back: Mapped[bool | None] = mapped_column(Boolean)
     handled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class PickupStatus(str, enum.Enum):
+    """Pickup order workflow: requested by the customer, scheduled by dispatch, then picked up or cancelled."""
+
+    REQUESTED = "requested"
+    SCHEDULED = "scheduled"
+    PICKED_UP = "picked_up"
+    CANCELLED = "cancelled"
+
+
+class PickupOrder(TimestampMixin, Base):
+    """A customer's request for a courier to collect a parcel (human-readable code like P-1042)."""
+
+    __tablename__ = "pickup_orders"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    customer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)
+    chat_id: Mapped[int | None] = mapped_column(BigInteger, index=True)
+    telegram_user_id: Mapped[int | None] = mapped_column(BigInteger)
+    address: Mapped[str] = mapped_column(String(300))
+    window_start: Mapped[datetime]
+    window_end: Mapped[datetime]
+    contents: Mapped[str] = mapped_column(String(200))
+    status: Mapped[PickupStatus] = mapped_column(_enum(PickupStatus), default=PickupStatus.REQUESTED, index=True)
+    language: Mapped[str] = mapped_column(String(8), default="zh")

@@ -1,0 +1,95 @@
+"""Helpers shared by the actions: the conversation's language, who is talking, and reading the latest message."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Tracker
+
+from crm.clock import local
+from crm.waybills import find_candidates
+
+# A form starts with the customer's own words; with at least this much left after removing numbers
+# they are taken as the description of what happened instead of asking again.
+DESCRIPTIVE_CJK_CHARS = 8
+DESCRIPTIVE_WORDS = 5
+CJK = re.compile(r"[\u3400-\u9fff]")
+WORD = re.compile(r"[A-Za-z']+")
+SENDER_PREFIX = "tg-"
+
+def conversation_ids(tracker: Tracker) -> tuple[int | None, int | None]:
+    """The Telegram chat id and user id of a conversation: from the message metadata, else the sender id."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    chat_id = metadata.get("chat_id")
+    user_id = metadata.get("telegram_user_id")
+    if chat_id is None and tracker.sender_id.startswith(SENDER_PREFIX):
+        try:
+            chat_id = int(tracker.sender_id.removeprefix(SENDER_PREFIX))
+        except ValueError:
+            chat_id = None
+    return (int(chat_id) if chat_id is not None else None, int(user_id) if user_id is not None else None)
+
+
+def language_of(tracker: Tracker) -> str:
+    """The reply language the bot set for this conversation (zh or en)."""
+    return "zh" if tracker.get_slot("language") == "zh" else "en"
+
+
+def telegram_user(tracker: Tracker) -> int | None:
+    """The Telegram user id of the sender of the latest message, if the bot passed it."""
+    return conversation_ids(tracker)[1]
+
+
+def chat_of(tracker: Tracker) -> int | None:
+    """The Telegram chat id of the conversation."""
+    return conversation_ids(tracker)[0]
+
+
+def latest_text(tracker: Tracker) -> str:
+    """The latest user message text ('' for none); button payloads start with '/'."""
+    return str((tracker.latest_message or {}).get("text") or "").strip()
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    """The intent of the latest user message."""
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def is_payload(text: str) -> bool:
+    """Whether a message is a button payload such as '/give_feedback{"rating": "4"}' rather than typed text."""
+    return text.startswith("/")
+
+
+def entity_value(tracker: Tracker, entity: str) -> str | None:
+    """The latest message's value of an entity (button payloads carry them), or None."""
+    values = list(tracker.get_latest_entity_values(entity))
+    return str(values[-1]) if values else None
+
+
+def without_numbers(text: str) -> str:
+    """The text with tracking numbers removed (what is left says what happened)."""
+    for candidate in find_candidates(text):
+        text = text.replace(candidate.raw, " ")
+    return text
+
+
+def is_descriptive(text: str) -> bool:
+    """Whether a message says what happened, beyond 'I want to complain' (enough Chinese or English words)."""
+    if is_payload(text):
+        return False
+    rest = without_numbers(text)
+    return len(CJK.findall(rest)) >= DESCRIPTIVE_CJK_CHARS or len(WORD.findall(rest)) >= DESCRIPTIVE_WORDS
+
+
+def local_time(moment: datetime | None) -> str:
+    """A date and time in the company's time zone, as customers read it."""
+    if moment is None:
+        return "—"
+    return local(moment).strftime("%Y-%m-%d %H:%M")
+
+
+def button(title: str, payload: str) -> dict[str, Any]:
+    """A Rasa button."""
+    return {"title": title, "payload": payload}

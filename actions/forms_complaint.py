@@ -1,0 +1,276 @@
+"""The complaint form: ask only for what is missing, check the parcel, open the ticket, escalate serious ones."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
+
+from actions.common import (
+    chat_of,
+    entity_value,
+    is_descriptive,
+    is_payload,
+    language_of,
+    latest_intent,
+    latest_text,
+    local_time,
+    telegram_user,
+)
+from actions.database import run_in_session
+from actions.forms_common import NONE, asked_for, clear_form_slots, interrupts, requested_slot
+from actions.handoff import queue_conversation
+from crm.complaints import find_complaint, normalize_code, open_complaint, recent_complaints
+from crm.escalations import Reason
+from crm.labels import COMPLAINT_CATEGORY_LABELS, COMPLAINT_STATUS_LABELS, label
+from crm.models import Complaint, ComplaintCategory, ComplaintStatus
+from crm.tracking import find_shipment
+from crm.waybills import find_candidates
+
+# A parcel is what these complaints are about; courier conduct and billing may concern none.
+NEEDS_PARCEL = {ComplaintCategory.DELAY, ComplaintCategory.DAMAGE, ComplaintCategory.LOSS,
+                ComplaintCategory.WRONG_DELIVERY}
+COMPLAINT_INTENTS = {
+    "complain_delay", "complain_damage", "complain_loss", "complain_wrong_delivery", "complain_courier",
+    "complain_billing",
+}
+STATUS_LIMIT = 3
+
+
+def category_of(tracker: Tracker) -> ComplaintCategory:
+    """The complaint's category from the complaint_category slot (a delay when somehow unset)."""
+    try:
+        return ComplaintCategory(tracker.get_slot("complaint_category") or ComplaintCategory.DELAY.value)
+    except ValueError:
+        return ComplaintCategory.DELAY
+
+
+class ValidateComplaintForm(FormValidationAction):
+    """Fill the complaint form from what the customer already said; ask only for the rest."""
+
+    def name(self) -> str:
+        """Action name as used in domain.yml."""
+        return "validate_complaint_form"
+
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
+        """Tracking number only for parcel complaints; a photo only for damage."""
+        category = category_of(tracker)
+        slots = []
+        if category in NEEDS_PARCEL:
+            slots.append("tracking_number")
+        slots.append("complaint_description")
+        if category is ComplaintCategory.DAMAGE:
+            slots.append("complaint_photo")
+        return slots
+
+    async def extract_tracking_number(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Re-check a number from an earlier turn when the form starts; take any answer to the question."""
+        if requested_slot(tracker) is None:
+            # The form is starting: a number said before is the parcel we talk about, but validate it again.
+            current = tracker.get_slot("tracking_number")
+            return {"tracking_number": current} if current else {}
+        if not asked_for(tracker, "tracking_number") or interrupts(tracker):
+            return {}
+        if entity_value(tracker, "tracking_number"):
+            return {}  # already set by the entity mapping
+        # Anything else typed in answer is checked (and politely refused) by validate_tracking_number.
+        return {"tracking_number": latest_text(tracker) or None}
+
+    async def validate_tracking_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A well-formed number of a parcel we know; otherwise explain and ask again."""
+        if not value:
+            return {"tracking_number": None}
+        candidates = find_candidates(str(value))
+        if not candidates:
+            dispatcher.utter_message(response="utter_track_malformed", candidate=str(value)[:40])
+            return {"tracking_number": None}
+        candidate = candidates[0]
+        if not candidate.valid:
+            dispatcher.utter_message(response="utter_track_malformed", candidate=candidate.raw)
+            return {"tracking_number": None}
+        exists = await run_in_session(lambda s: find_shipment(s, candidate.normalized) is not None)
+        if not exists:
+            dispatcher.utter_message(response="utter_complaint_parcel_not_found", tracking_number=candidate.normalized)
+            return {"tracking_number": None}
+        return {"tracking_number": candidate.normalized}
+
+    async def extract_complaint_description(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The customer's own words: the first message when it says what happened, else the answer."""
+        text = latest_text(tracker)
+        if tracker.get_slot("complaint_description"):
+            return {}
+        if requested_slot(tracker) is None:
+            return {"complaint_description": text} if latest_intent(tracker) in COMPLAINT_INTENTS and \
+                is_descriptive(text) else {}
+        if not asked_for(tracker, "complaint_description") or interrupts(tracker) or is_payload(text):
+            return {}
+        return {"complaint_description": text}
+
+    async def extract_complaint_photo(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A photo the bot passed on, or "none" when the customer has no photo."""
+        photo = entity_value(tracker, "photo_file_id")
+        if photo:
+            return {"complaint_photo": photo}
+        if not asked_for(tracker, "complaint_photo") or interrupts(tracker, no_is_an_answer=True):
+            return {}
+        if latest_intent(tracker) == "deny":
+            return {"complaint_photo": NONE}
+        # Text instead of a photo: ask again (the slot stays empty, the form goes on asking).
+        return {"complaint_photo": None}
+
+
+@dataclass(frozen=True)
+class Filed:
+    """What the customer is told about a new complaint."""
+
+    complaint_id: int
+    code: str
+    serious: bool
+    due_at: datetime
+
+
+class ActionSubmitComplaint(Action):
+    """Open the ticket; say what happens next and by when; serious tickets go to the human queue."""
+
+    def name(self) -> str:
+        """Action name as used in domain.yml."""
+        return "action_submit_complaint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Create the complaint through crm; a serious one also opens an escalation and pauses the bot."""
+        language = language_of(tracker)
+        category = category_of(tracker)
+        number = tracker.get_slot("tracking_number") if category in NEEDS_PARCEL else None
+        if number is None and category not in NEEDS_PARCEL:
+            # Courier or billing complaints keep a number the customer mentioned in the same message.
+            mentioned = [c.normalized for c in find_candidates(str(tracker.get_slot("complaint_description") or ""))]
+            number = mentioned[0] if mentioned else None
+        photo = tracker.get_slot("complaint_photo")
+        chat_id, user_id = chat_of(tracker), telegram_user(tracker)
+
+        def file(session: Session) -> Filed:
+            outcome = open_complaint(
+                session,
+                category=category,
+                description=str(tracker.get_slot("complaint_description") or ""),
+                chat_id=chat_id,
+                telegram_user_id=user_id,
+                tracking_number=number,
+                photo_file_id=photo if photo and photo != NONE else None,
+                language=language,
+            )
+            return Filed(outcome.complaint.id, outcome.code, outcome.serious, outcome.due_at)
+
+        filed = await run_in_session(file)
+        category_label = label(COMPLAINT_CATEGORY_LABELS, category, language)
+        events: list[EventType] = [*clear_form_slots()]
+        if filed.serious:
+            dispatcher.utter_message(
+                response="utter_complaint_serious", code=filed.code, category_label=category_label,
+                due=local_time(filed.due_at),
+            )
+            events += await queue_conversation(dispatcher, tracker, Reason.SERIOUS_COMPLAINT,
+                                               complaint_id=filed.complaint_id)
+            return events
+        dispatcher.utter_message(
+            response="utter_complaint_created", code=filed.code, category_label=category_label,
+            tracking_number=number or "—", due=local_time(filed.due_at),
+        )
+        return events
+
+
+@dataclass(frozen=True)
+class ComplaintLine:
+    """A complaint as the customer may see it."""
+
+    code: str
+    category: ComplaintCategory
+    status: ComplaintStatus
+    created_at: datetime
+    due_at: datetime | None
+    resolved_at: datetime | None
+    resolution: str | None
+
+    @classmethod
+    def of(cls, complaint: Complaint) -> ComplaintLine:
+        """Copy what is shown out of the database row."""
+        return cls(complaint.code, complaint.category, complaint.status, complaint.created_at, complaint.due_at,
+                   complaint.resolved_at, complaint.resolution)
+
+
+def utter_status(dispatcher: CollectingDispatcher, line: ComplaintLine, language: str) -> None:
+    """One complaint's progress: open ones with the due time, finished ones with the outcome."""
+    values = {
+        "code": line.code,
+        "category_label": label(COMPLAINT_CATEGORY_LABELS, line.category, language),
+        "status_label": label(COMPLAINT_STATUS_LABELS, line.status, language),
+    }
+    if line.status in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
+        dispatcher.utter_message(
+            response="utter_complaint_status_resolved", resolved_at=local_time(line.resolved_at),
+            resolution=line.resolution or "—", **values,
+        )
+    else:
+        dispatcher.utter_message(
+            response="utter_complaint_status", created_at=local_time(line.created_at), due=local_time(line.due_at),
+            **values,
+        )
+
+
+class ActionComplaintStatus(Action):
+    """Report the progress of a complaint by its code, or of the customer's latest complaints."""
+
+    def name(self) -> str:
+        """Action name as used in domain.yml."""
+        return "action_complaint_status"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Other people's complaints answer exactly like unknown codes."""
+        language = language_of(tracker)
+        chat_id, user_id = chat_of(tracker), telegram_user(tracker)
+        raw = entity_value(tracker, "complaint_id")
+        code = normalize_code(raw) if raw else None
+        if raw and code is None:
+            dispatcher.utter_message(response="utter_complaint_not_found", code=raw[:20])
+            return []
+        if code is not None:
+            def one(session: Session) -> list[ComplaintLine]:
+                found = find_complaint(session, code, chat_id=chat_id, telegram_user_id=user_id)
+                return [ComplaintLine.of(found)] if found is not None else []
+
+            lines = await run_in_session(one)
+            if not lines:
+                dispatcher.utter_message(response="utter_complaint_not_found", code=code)
+                return []
+        else:
+            def latest(session: Session) -> list[ComplaintLine]:
+                found = recent_complaints(session, chat_id=chat_id, telegram_user_id=user_id, limit=STATUS_LIMIT)
+                return [ComplaintLine.of(c) for c in found]
+
+            lines = await run_in_session(latest)
+            if not lines:
+                dispatcher.utter_message(response="utter_no_complaints")
+                return []
+        for line in lines:
+            utter_status(dispatcher, line, language)
+        return []

@@ -1,0 +1,127 @@
+"""The pickup form: address, time window and contents; books a pickup order with an id."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+from sqlalchemy.orm import Session
+
+from actions.common import button, chat_of, entity_value, is_payload, language_of, latest_text, telegram_user
+from actions.database import run_in_session
+from actions.forms_common import asked_for, clear_form_slots, interrupts
+from crm.pickups import book_pickup, parse_window, pickup_windows
+
+MIN_ADDRESS_CHARS = 5
+
+
+class ValidatePickupForm(FormValidationAction):
+    """Take the address and contents as typed, the window from its buttons."""
+
+    def name(self) -> str:
+        """Action name as used in domain.yml."""
+        return "validate_pickup_form"
+
+    async def extract_pickup_address(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The address typed in answer to the question."""
+        text = latest_text(tracker)
+        if not asked_for(tracker, "pickup_address") or interrupts(tracker) or is_payload(text):
+            return {}
+        return {"pickup_address": text}
+
+    async def validate_pickup_address(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """An address long enough for the courier to find."""
+        if len(str(value or "").strip()) < MIN_ADDRESS_CHARS:
+            dispatcher.utter_message(response="utter_pickup_address_too_short")
+            return {"pickup_address": None}
+        return {"pickup_address": str(value).strip()}
+
+    async def extract_pickup_window(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """The window key of a pressed button; typed text is refused (the buttons are asked again)."""
+        chosen = entity_value(tracker, "pickup_window")
+        if chosen:
+            return {"pickup_window": chosen}
+        if not asked_for(tracker, "pickup_window") or interrupts(tracker):
+            return {}
+        return {"pickup_window": latest_text(tracker) or None}
+
+    async def validate_pickup_window(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A window that is still bookable."""
+        window = parse_window(str(value or ""))
+        if window is None:
+            dispatcher.utter_message(response="utter_pickup_window_invalid")
+            return {"pickup_window": None}
+        return {"pickup_window": window.key}
+
+    async def extract_pickup_contents(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """What is sent, as typed."""
+        text = latest_text(tracker)
+        if not asked_for(tracker, "pickup_contents") or interrupts(tracker) or is_payload(text):
+            return {}
+        return {"pickup_contents": text[:200]}
+
+
+class ActionAskPickupWindow(Action):
+    """Ask for the pickup window with the next bookable windows as buttons."""
+
+    def name(self) -> str:
+        """Action name as used in domain.yml."""
+        return "action_ask_pickup_window"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Buttons '/schedule_pickup{"pickup_window": "<key>"}'."""
+        language = language_of(tracker)
+        buttons = [
+            button(window.label(language), f'/schedule_pickup{{"pickup_window": "{window.key}"}}')
+            for window in pickup_windows()
+        ]
+        dispatcher.utter_message(response="utter_ask_pickup_window", buttons=buttons)
+        return []
+
+
+class ActionSubmitPickup(Action):
+    """Book the pickup order and confirm it with its id and window."""
+
+    def name(self) -> str:
+        """Action name as used in domain.yml."""
+        return "action_submit_pickup"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """Create the order through crm.pickups; a window that expired meanwhile is asked again."""
+        language = language_of(tracker)
+        window = parse_window(str(tracker.get_slot("pickup_window") or ""))
+        if window is None:
+            dispatcher.utter_message(response="utter_pickup_window_invalid")
+            return clear_form_slots()
+        address = str(tracker.get_slot("pickup_address") or "")
+        contents = str(tracker.get_slot("pickup_contents") or "")
+        chat_id, user_id = chat_of(tracker), telegram_user(tracker)
+
+        def book(session: Session) -> str:
+            order = book_pickup(
+                session, chat_id=chat_id, telegram_user_id=user_id, address=address, window=window,
+                contents=contents, language=language,
+            )
+            return order.code
+
+        code = await run_in_session(book)
+        dispatcher.utter_message(response="utter_pickup_booked", code=code, window=window.label(language),
+                                 contents=contents)
+        return clear_form_slots()

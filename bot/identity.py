@@ -1,0 +1,53 @@
+"""Linking a Telegram account to a customer: the share-contact button and what it sends back."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+from telegram import ReplyKeyboardRemove, Update
+from telegram.ext import ContextTypes
+
+from bot.handlers import chat_language, send
+from bot.rendering import OutgoingMessage, contact_keyboard
+from bot.services import services
+from bot.texts import text
+from crm.identity import first_name, link_contact
+
+logger = logging.getLogger(__name__)
+
+
+async def link_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Explain why we ask, and show Telegram's share-contact button."""
+    chat_id = update.effective_chat.id
+    language = await chat_language(context, chat_id, None, update)
+    keyboard = contact_keyboard(text("link_button", language))
+    await send(context, chat_id, OutgoingMessage(text("link_prompt", language), keyboard))
+
+
+async def contact_shared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Link the account when the shared contact is the sender's own and its phone matches a customer."""
+    message = update.effective_message
+    chat_id = update.effective_chat.id
+    user = update.effective_user
+    contact = message.contact
+    language = await chat_language(context, chat_id, None, update)
+    # Telegram fills contact.user_id with the sender's id only for their own contact (request_contact);
+    # a forwarded or typed-in contact of someone else must not unlock that person's parcels.
+    if user is None or contact.user_id != user.id:
+        logger.info("chat %s shared a contact that is not the sender's own; not linking", chat_id)
+        keyboard = contact_keyboard(text("link_button", language))
+        await send(context, chat_id, OutgoingMessage(text("link_not_own", language), keyboard))
+        return
+
+    def link(session: Session) -> str | None:
+        customer = link_contact(session, telegram_user_id=user.id, phone=contact.phone_number, chat_id=chat_id)
+        return first_name(customer) if customer is not None else None
+
+    name = await services(context).db(link)
+    if name is None:
+        logger.info("chat %s shared a phone number that matches no customer", chat_id)
+        await send(context, chat_id, OutgoingMessage(text("link_not_found", language), ReplyKeyboardRemove()))
+        return
+    logger.info("chat %s linked to a customer", chat_id)
+    await send(context, chat_id, OutgoingMessage(text("link_done", language, name=name), ReplyKeyboardRemove()))
