@@ -16,6 +16,14 @@ from crm.waybills import find_candidates
 DESCRIPTIVE_CJK_CHARS = 8
 DESCRIPTIVE_WORDS = 5
 CJK = re.compile(r"[\u3400-\u9fff]")
+# Asking to complain or to give feedback says nothing yet about what happened: not counted.
+REQUEST_WORDS = re.compile(
+    r"我(?:要|想|想要|需要)?(?:投诉|投訴|反馈|反映|评价)|投诉一下|"
+    r"\b(?:i\s+)?(?:want|would like|wanna|need|'d like)\s+to\s+(?:make\s+|file\s+|lodge\s+)?(?:a\s+)?"
+    r"(?:complain(?:t)?|give feedback|leave (?:a )?(?:review|feedback))(?:\s+about)?\b|"
+    r"\b(?:make|file|lodge)\s+a\s+complaint\b|\bcomplain(?:ing)?\s+about\b",
+    re.IGNORECASE,
+)
 WORD = re.compile(r"[A-Za-z']+")
 SENDER_PREFIX = "tg-"
 
@@ -79,7 +87,7 @@ def is_descriptive(text: str) -> bool:
     """Whether a message says what happened, beyond 'I want to complain' (enough Chinese or English words)."""
     if is_payload(text):
         return False
-    rest = without_numbers(text)
+    rest = REQUEST_WORDS.sub(" ", without_numbers(text))
     return len(CJK.findall(rest)) >= DESCRIPTIVE_CJK_CHARS or len(WORD.findall(rest)) >= DESCRIPTIVE_WORDS
 
 

@@ -16,7 +16,7 @@ from actions.common import button, entity_value, is_payload, language_of, latest
 from actions.database import run_in_session
 from actions.forms_common import asked_for, clear_form_slots, interrupts, requested_slot
 from crm.clock import local, utcnow
-from crm.delivery import CHANGEABLE, DeliveryChangeError, change_delivery, delivery_days
+from crm.delivery import CHANGEABLE, DeliveryChangeError, change_delivery, clean_address, delivery_days
 from crm.identity import owned_shipment
 from crm.labels import STATUS_LABELS, label
 from crm.waybills import find_candidates
@@ -28,15 +28,25 @@ DAY_WORDS = (
 )
 RELATIVE_DAYS = {"明天": 1, "tomorrow": 1, "后天": 2, "day after tomorrow": 2, "大后天": 3}
 ISO_DAY = re.compile(r"(20\d\d)[-/.年](\d{1,2})[-/.月](\d{1,2})")
+ADDRESS_PROBLEMS = {
+    "address_too_short": "utter_delivery_address_too_short",
+    "address_too_long": "utter_address_too_long",
+}
 WEEKDAY_NAMES = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 
 
 def kind_in(text: str) -> str | None:
-    """'address' or 'day' when the customer's words say which; None when unclear."""
+    """'address' or 'day' when the customer's words say which; None when unclear.
+
+    A day word wins over "送到" / "deliver to" ("明天再送到吧" moves the day); only an explicit
+    地址 / address makes it an address change when both appear.
+    """
     lowered = text.lower()
-    if any(word in lowered for word in ADDRESS_WORDS):
+    says_address = any(word in lowered for word in ADDRESS_WORDS)
+    says_day = any(word in lowered for word in DAY_WORDS)
+    if says_address and (not says_day or "地址" in lowered or "address" in lowered):
         return "address"
-    if any(word in lowered for word in DAY_WORDS):
+    if says_day:
         return "day"
     return None
 
@@ -164,11 +174,12 @@ class ValidateChangeDeliveryForm(FormValidationAction):
     async def validate_delivery_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """An address long enough to deliver to."""
-        if len(str(value or "").strip()) < 5:
-            dispatcher.utter_message(response="utter_delivery_address_too_short")
+        """An address the delivery station can use (crm.delivery's length rules)."""
+        try:
+            return {"delivery_address": clean_address(str(value or ""))}
+        except DeliveryChangeError as error:
+            dispatcher.utter_message(response=ADDRESS_PROBLEMS.get(error.key, "utter_delivery_address_too_short"))
             return {"delivery_address": None}
-        return {"delivery_address": str(value).strip()}
 
     async def extract_delivery_day(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -247,9 +258,9 @@ class ActionSubmitDeliveryChange(Action):
 
         try:
             outcome, status = await run_in_session(apply)
-        except DeliveryChangeError:
-            # The day or address went stale between question and answer (e.g. past midnight): start over.
-            dispatcher.utter_message(response="utter_delivery_day_invalid")
+        except DeliveryChangeError as error:
+            # The day went stale between question and answer (e.g. past midnight), or the address broke a rule.
+            dispatcher.utter_message(response=ADDRESS_PROBLEMS.get(error.key, "utter_delivery_day_invalid"))
             return clear_form_slots()
         if outcome == "not_found":
             dispatcher.utter_message(response="utter_track_not_found", tracking_number=number)

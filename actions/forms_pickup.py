@@ -13,9 +13,14 @@ from sqlalchemy.orm import Session
 from actions.common import button, chat_of, entity_value, is_payload, language_of, latest_text, telegram_user
 from actions.database import run_in_session
 from actions.forms_common import asked_for, clear_form_slots, interrupts
-from crm.pickups import book_pickup, parse_window, pickup_windows
+from crm.pickups import PickupError, book_pickup, clean_address, parse_window, pickup_windows
 
-MIN_ADDRESS_CHARS = 5
+# What the customer is told when crm.pickups refuses a booking (PickupError keys).
+PICKUP_PROBLEMS = {
+    "address_too_short": "utter_pickup_address_too_short",
+    "address_too_long": "utter_address_too_long",
+    "window_unavailable": "utter_pickup_window_invalid",
+}
 
 
 class ValidatePickupForm(FormValidationAction):
@@ -37,11 +42,12 @@ class ValidatePickupForm(FormValidationAction):
     async def validate_pickup_address(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        """An address long enough for the courier to find."""
-        if len(str(value or "").strip()) < MIN_ADDRESS_CHARS:
-            dispatcher.utter_message(response="utter_pickup_address_too_short")
+        """An address the courier can use (crm.pickups' length rules)."""
+        try:
+            return {"pickup_address": clean_address(str(value or ""))}
+        except PickupError as error:
+            dispatcher.utter_message(response=PICKUP_PROBLEMS.get(error.key, "utter_pickup_address_too_short"))
             return {"pickup_address": None}
-        return {"pickup_address": str(value).strip()}
 
     async def extract_pickup_window(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -121,7 +127,12 @@ class ActionSubmitPickup(Action):
             )
             return order.code
 
-        code = await run_in_session(book)
+        try:
+            code = await run_in_session(book)
+        except PickupError as error:
+            # Checked at each question already; this is the window passing while the customer typed.
+            dispatcher.utter_message(response=PICKUP_PROBLEMS.get(error.key, "utter_pickup_window_invalid"))
+            return clear_form_slots()
         dispatcher.utter_message(response="utter_pickup_booked", code=code, window=window.label(language),
                                  contents=contents)
         return clear_form_slots()

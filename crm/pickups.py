@@ -162,6 +162,16 @@ def _clean(raw: str) -> str:
     return re.sub(r"\s+", " ", raw or "").strip()
 
 
+def clean_address(raw: str) -> str:
+    """A pickup address as typed, whitespace collapsed; PickupError when too short or too long."""
+    address = _clean(raw)
+    if len(address) < MIN_ADDRESS_LENGTH:
+        raise PickupError("address_too_short")
+    if len(address) > MAX_ADDRESS_LENGTH:
+        raise PickupError("address_too_long")
+    return address
+
+
 def book_pickup(
     session: Session,
     *,
@@ -175,11 +185,7 @@ def book_pickup(
 ) -> PickupOrder:
     """Book a courier for a window (PickupError for a bad address, missing contents or a window already begun)."""
     now = as_utc(now or utcnow())
-    address = _clean(address)
-    if len(address) < MIN_ADDRESS_LENGTH:
-        raise PickupError("address_too_short")
-    if len(address) > MAX_ADDRESS_LENGTH:
-        raise PickupError("address_too_long")
+    address = clean_address(address)
     contents = _clean(contents)
     if not contents:
         raise PickupError("contents_missing")

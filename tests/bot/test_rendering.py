@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from telegram import ReplyKeyboardMarkup
+
 from bot.rasa import RasaButton, RasaReply
 from bot.rendering import TELEGRAM_TEXT_LIMIT, render, split_text
 
@@ -39,3 +41,22 @@ def test_one_huge_line_is_split_hard() -> None:
 def test_empty_replies_are_skipped() -> None:
     """A reply with neither text nor buttons sends nothing."""
     assert render([RasaReply(None)]) == []
+
+
+def test_long_button_titles_get_a_row_each() -> None:
+    """Titles like "XJ202611180042 · In transit" would be cut off two to a row on a phone."""
+    reply = RasaReply(
+        "parcels", [RasaButton("XJ202611180042 · In transit", "/a"), RasaButton("XJ202611170007 · Delivered", "/b")]
+    )
+    (message,) = render([reply])
+    assert [[b.callback_data for b in row] for row in message.keyboard.inline_keyboard] == [["/a"], ["/b"]]
+
+
+def test_request_contact_becomes_the_share_contact_keyboard() -> None:
+    """A response's custom request_contact is shown as Telegram's share-contact button (one-time, resized)."""
+    (message,) = render([RasaReply("verify please", custom={"request_contact": "📱 Verify my phone number"})])
+    assert isinstance(message.keyboard, ReplyKeyboardMarkup)
+    (row,) = message.keyboard.keyboard
+    (button,) = row
+    assert button.text == "📱 Verify my phone number" and button.request_contact is True
+    assert message.keyboard.one_time_keyboard and message.keyboard.resize_keyboard
