@@ -8,7 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import latest_intent
+from actions.common import entity_value, latest_intent, latest_text
 
 # Every slot a form fills (tracking_number stays: it is "the parcel we are talking about").
 FORM_SLOTS = (
@@ -55,6 +55,22 @@ def interrupts(tracker: Tracker, *, no_is_an_answer: bool = False) -> bool:
     if no_is_an_answer and intent == "deny":
         return False
     return intent in INTERRUPTING
+
+
+def tracking_number_answer(tracker: Tracker) -> dict[str, Any]:
+    """The extract_tracking_number of the forms that ask for a parcel.
+
+    When the form starts, a number said in an earlier turn is the parcel we talk about, but it is returned so
+    that validate_tracking_number checks it again; when the form asked for the number, any typed answer is
+    returned so that the validation can refuse it politely (a number in the message is already set by the
+    entity mapping).
+    """
+    if requested_slot(tracker) is None:
+        current = tracker.get_slot("tracking_number")
+        return {"tracking_number": current} if current else {}
+    if not asked_for(tracker, "tracking_number") or interrupts(tracker) or entity_value(tracker, "tracking_number"):
+        return {}
+    return {"tracking_number": latest_text(tracker) or None}
 
 
 class ActionCancelForm(Action):

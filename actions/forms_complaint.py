@@ -24,7 +24,7 @@ from actions.common import (
     telegram_user,
 )
 from actions.database import run_in_session
-from actions.forms_common import NONE, asked_for, clear_form_slots, interrupts, requested_slot
+from actions.forms_common import NONE, asked_for, clear_form_slots, interrupts, requested_slot, tracking_number_answer
 from actions.handoff import queue_conversation
 from crm.complaints import find_complaint, normalize_code, open_complaint, recent_complaints
 from crm.escalations import Reason
@@ -75,16 +75,7 @@ class ValidateComplaintForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Re-check a number from an earlier turn when the form starts; take any answer to the question."""
-        if requested_slot(tracker) is None:
-            # The form is starting: a number said before is the parcel we talk about, but validate it again.
-            current = tracker.get_slot("tracking_number")
-            return {"tracking_number": current} if current else {}
-        if not asked_for(tracker, "tracking_number") or interrupts(tracker):
-            return {}
-        if entity_value(tracker, "tracking_number"):
-            return {}  # already set by the entity mapping
-        # Anything else typed in answer is checked (and politely refused) by validate_tracking_number.
-        return {"tracking_number": latest_text(tracker) or None}
+        return tracking_number_answer(tracker)
 
     async def validate_tracking_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from actions.common import button, entity_value, is_payload, language_of, latest_text, telegram_user
 from actions.database import run_in_session
-from actions.forms_common import asked_for, clear_form_slots, interrupts, requested_slot
+from actions.forms_common import asked_for, clear_form_slots, interrupts, requested_slot, tracking_number_answer
 from crm.clock import local, utcnow
 from crm.delivery import CHANGEABLE, DeliveryChangeError, change_delivery, clean_address, delivery_days
 from crm.identity import owned_shipment
@@ -110,12 +110,7 @@ class ValidateChangeDeliveryForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         """Re-check a number from an earlier turn when the form starts; take any answer to the question."""
-        if requested_slot(tracker) is None:
-            current = tracker.get_slot("tracking_number")
-            return {"tracking_number": current} if current else {}
-        if not asked_for(tracker, "tracking_number") or interrupts(tracker) or entity_value(tracker, "tracking_number"):
-            return {}
-        return {"tracking_number": latest_text(tracker) or None}
+        return tracking_number_answer(tracker)
 
     async def validate_tracking_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
