@@ -107,6 +107,12 @@ class RasaClient:
         fell_back = name == "nlu_fallback"
         if fell_back and len(ranking) > 1:
             name, confidence = ranking[1].get("name"), ranking[1].get("confidence")
+        # A retrieval intent is logged with the sub-intent the ResponseSelector picked ("faq/shipping_fee"),
+        # as `parceldesk nlu parse` reports it: that is the label the learning loop works with.
+        selector = (latest.get("response_selector") or {}).get(name or "", {})
+        key = (selector.get("response") or {}).get("intent_response_key") if isinstance(selector, dict) else None
+        if key:
+            name = str(key)
         entities = [
             {"entity": e.get("entity"), "value": e.get("value"), "extractor": e.get("extractor")}
             for e in latest.get("entities") or []

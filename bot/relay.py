@@ -95,10 +95,11 @@ async def relay_from_customer(update: Update, context: ContextTypes.DEFAULT_TYPE
     """Store a customer's message on their escalation; pass it to the agent, or remind them of their place."""
     svc = services(context)
     kind, body, file_id = content_of(message)
+    logged = svc.inbound_rows.get(update.update_id)
     await svc.db(
         lambda s: escalations.record_customer_message(
             s, case.id, content_kind=kind, text=body, file_id=file_id, chat_id=message.chat_id,
-            message_id=message.message_id,
+            message_id=message.message_id, log_message_id=logged,
         )
     )
     if case.status == EscalationStatus.CLAIMED.value:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -10,6 +11,10 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from crm.models import ChatMessage, Direction
+
+# How far back the messages that led to an escalation are linked to it (the conversation, not the whole chat).
+ESCALATION_LOOKBACK = timedelta(minutes=30)
+ESCALATION_LOOKBACK_MESSAGES = 10
 
 
 @dataclass(frozen=True)
@@ -103,3 +108,32 @@ def history(session: Session, chat_id: int, *, limit: int = 50) -> list[ChatMess
         .limit(limit)
     )
     return list(reversed(session.scalars(statement).all()))
+
+
+def link_recent_to_escalation(session: Session, chat_id: int, escalation_id: int) -> int:
+    """Mark the customer's latest messages (those that led to an escalation) as gone to a human; returns how many."""
+    rows = session.scalars(
+        select(ChatMessage)
+        .where(
+            ChatMessage.chat_id == chat_id,
+            ChatMessage.direction == Direction.INBOUND,
+            ChatMessage.escalation_id.is_(None),
+        )
+        .order_by(ChatMessage.id.desc())
+        .limit(ESCALATION_LOOKBACK_MESSAGES)
+    ).all()
+    if not rows:
+        return 0
+    # Database timestamps compared with each other only (the test clock moves crm.clock, not the database's).
+    newest = rows[0].created_at
+    linked = [row for row in rows if newest - row.created_at <= ESCALATION_LOOKBACK]
+    for row in linked:
+        row.escalation_id = escalation_id
+    return len(linked)
+
+
+def link_to_escalation(session: Session, message_id: int, escalation_id: int) -> None:
+    """Mark one logged message (written while the conversation was with the human queue) as escalated."""
+    row = session.get(ChatMessage, message_id)
+    if row is not None:
+        row.escalation_id = escalation_id

@@ -15,6 +15,7 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from crm import chatlog
 from crm.clock import as_utc, utcnow
 from crm.hours import StaffedHours, parse_hours
 from crm.models import (
@@ -236,6 +237,8 @@ def open_escalation(
             raise
         return _append(session, existing, reason, complaint_id, policy, now)
     _event(session, escalation, EscalationEventKind.OPENED, now, content_kind=reason.value)
+    # The learning loop ranks what customers wrote before they needed a person.
+    chatlog.link_recent_to_escalation(session, chat_id, escalation.id)
     return placement(session, escalation, policy, now=now, created=True)
 
 
@@ -543,12 +546,14 @@ def mark_resumed(session: Session, escalation_id: int, *, now: datetime | None =
 
 def record_customer_message(
     session: Session, escalation_id: int, *, content_kind: str, text: str | None, file_id: str | None,
-    chat_id: int, message_id: int | None, now: datetime | None = None,
+    chat_id: int, message_id: int | None, now: datetime | None = None, log_message_id: int | None = None,
 ) -> EscalationEvent:
     """Add a customer's message to their escalation (kept for the agent, also while queued)."""
     escalation = session.get(Escalation, escalation_id)
     if escalation is None:
         raise QueueError("staff_no_such_escalation")
+    if log_message_id is not None:
+        chatlog.link_to_escalation(session, log_message_id, escalation.id)
     return _event(
         session, escalation, EscalationEventKind.CUSTOMER_MESSAGE, now or utcnow(), content_kind=content_kind,
         body=text, file_id=file_id, source_chat_id=chat_id, source_message_id=message_id,

@@ -423,6 +423,66 @@ class ChatMessage(Base):
     fell_back: Mapped[bool | None] = mapped_column(Boolean)
     handled: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    # The human escalation this message's conversation went to: set on the messages that led to it and on
+    # those the customer wrote while it was open (the learning loop ranks these for labelling).
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id", ondelete="SET NULL"), index=True)
+    # The intent an agent tagged this message with (/tag during or after a takeover). A hint for the review
+    # queue, not yet training data: an admin confirms it (crm/review.py).
+    agent_intent: Mapped[str | None] = mapped_column(String(64))
+    agent_tagged_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    agent_tagged_at: Mapped[datetime | None]
+
+
+class TrainingLabel(Base):
+    """An admin's verdict on what a logged customer message meant (the learning loop's training data)."""
+
+    __tablename__ = "training_labels"
+    __table_args__ = (Index("ix_training_labels_message_active", "message_id", "active"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("chat_messages.id", ondelete="CASCADE"))
+    intent: Mapped[str] = mapped_column(String(64))
+    # Why the message was put in front of a labeller; the export writes one file per source.
+    source: Mapped[str] = mapped_column(String(32))
+    # A correction supersedes the earlier label of the same message; the old row stays for history.
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    labelled_by: Mapped[str] = mapped_column(String(100))
+    labelled_by_telegram_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime]
+    superseded_at: Mapped[datetime | None]
+
+
+class ModelStatus(str, enum.Enum):
+    """Life of a trained intent model in the registry."""
+
+    CANDIDATE = "candidate"
+    LIVE = "live"
+    REJECTED = "rejected"
+    RETIRED = "retired"
+
+
+class ModelVersion(Base):
+    """One trained model: where it is, what it was trained on, how it scored, and whether it is live."""
+
+    __tablename__ = "model_versions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version: Mapped[str] = mapped_column(String(80), unique=True)
+    model_path: Mapped[str] = mapped_column(String(500))
+    data_hash: Mapped[str] = mapped_column(String(64), index=True)
+    metrics: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[ModelStatus] = mapped_column(_enum(ModelStatus), default=ModelStatus.CANDIDATE, index=True)
+    # Why the gate rejected it, or how it was rolled back (free text for people).
+    notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    promoted_at: Mapped[datetime | None]
+    promoted_by: Mapped[str | None] = mapped_column(String(100))
+    retired_at: Mapped[datetime | None]
+    # Set when a rollback took this model out of service: it is never a rollback target itself.
+    rolled_back_at: Mapped[datetime | None]
+    # 1 while live, NULL otherwise: the unique constraint makes "at most one live model" a database
+    # guarantee (SQLite and PostgreSQL both allow many NULLs), even if two promotions race.
+    live_slot: Mapped[int | None] = mapped_column(Integer, unique=True)
 
 
 class PickupStatus(str, enum.Enum):

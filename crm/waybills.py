@@ -93,6 +93,12 @@ def find_candidates(text: str) -> list[WaybillCandidate]:
     return result
 
 
+def candidate_spans(text: str) -> list[tuple[int, int]]:
+    """Where waybill-like fragments are in a text (start, end), valid or not, in order (for masking around them)."""
+    spans = [match.span() for pattern in (_XJ_CANDIDATE, _S10_CANDIDATE) for match in pattern.finditer(text)]
+    return sorted(spans)
+
+
 def make_s10(service: str, serial: int, country: str) -> str:
     """Build a valid S10 number, e.g. make_s10('EE', 12345678, 'CN') -> 'EE123456785CN'."""
     digits = f"{serial:08d}"

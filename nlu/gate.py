@@ -1,0 +1,146 @@
+"""The promotion gate: a candidate model replaces the live one only if it is not worse on the held-out set.
+
+Rules (both models scored on the same held-out examples):
+- overall intent accuracy must not drop;
+- no intent's F1 may drop by more than `margin` points (F1 × 100; default 2.0).
+An intent the live model knew and the candidate does not score at all counts as F1 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.table import Table
+
+from nlu.evaluation import IntentScore, Scores
+
+DEFAULT_MARGIN = 2.0
+# Scores are rounded to 4 decimals; anything smaller than this is rounding, not a drop.
+EPSILON = 1e-9
+
+
+@dataclass(frozen=True)
+class IntentChange:
+    """One intent's F1 for the live model and the candidate, in points (0-100)."""
+
+    intent: str
+    live_f1: float | None
+    candidate_f1: float
+    support: int
+
+    @property
+    def delta(self) -> float | None:
+        """Candidate minus live, in F1 points (None for an intent the live model was not scored on)."""
+        return None if self.live_f1 is None else self.candidate_f1 - self.live_f1
+
+
+@dataclass(frozen=True)
+class GateResult:
+    """The gate's decision with its reasons and the side-by-side numbers."""
+
+    promote: bool
+    reasons: list[str]
+    margin: float
+    live_accuracy: float | None
+    candidate_accuracy: float
+    live_macro_f1: float | None
+    candidate_macro_f1: float
+    intents: list[IntentChange] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        """One bilingual line: promote or reject."""
+        return "✓ 上线候选模型 / promote the candidate" if self.promote else "✗ 拒绝候选模型 / reject the candidate"
+
+    def table(self) -> Table:
+        """A rich table: overall and per-intent figures of both models, drops beyond the margin marked."""
+        table = Table(title=f"{self.verdict} (F1 margin {self.margin:g} points)")
+        for column in ("measure / 指标", "live / 线上", "candidate / 候选", "Δ"):
+            table.add_column(column, justify="left" if column.startswith("measure") else "right")
+        for label, old, new, scale in (
+            ("accuracy / 准确率", self.live_accuracy, self.candidate_accuracy, 100),
+            ("macro-F1", self.live_macro_f1, self.candidate_macro_f1, 100),
+        ):
+            table.add_row(label, _points(old, scale), _points(new, scale), _delta(old, new, scale))
+        for change in self.intents:
+            style = "red" if change.delta is not None and change.delta < -self.margin - EPSILON else None
+            table.add_row(
+                f"F1 {change.intent} ({change.support})",
+                "–" if change.live_f1 is None else f"{change.live_f1:.1f}",
+                f"{change.candidate_f1:.1f}",
+                "–" if change.delta is None else f"{change.delta:+.1f}",
+                style=style,
+            )
+        return table
+
+    def __rich__(self) -> Table:
+        """Render as the side-by-side table."""
+        return self.table()
+
+    def markdown(self) -> str:
+        """The same comparison as a markdown table, followed by the verdict and its reasons."""
+        lines = ["| measure | live | candidate | Δ |", "|---|---|---|---|"]
+        lines.append(
+            f"| accuracy | {_points(self.live_accuracy, 100)} | {_points(self.candidate_accuracy, 100)} | "
+            f"{_delta(self.live_accuracy, self.candidate_accuracy, 100)} |"
+        )
+        lines.append(
+            f"| macro-F1 | {_points(self.live_macro_f1, 100)} | {_points(self.candidate_macro_f1, 100)} | "
+            f"{_delta(self.live_macro_f1, self.candidate_macro_f1, 100)} |"
+        )
+        for change in self.intents:
+            live_f1 = "–" if change.live_f1 is None else f"{change.live_f1:.1f}"
+            delta = "–" if change.delta is None else f"{change.delta:+.1f}"
+            lines.append(f"| F1 {change.intent} ({change.support}) | {live_f1} | {change.candidate_f1:.1f} | {delta} |")
+        lines += ["", f"**{self.verdict}**"] + [f"- {reason}" for reason in self.reasons]
+        return "\n".join(lines) + "\n"
+
+
+def _points(value: float | None, scale: int) -> str:
+    """A 0-1 score as points with one decimal ('–' when missing)."""
+    return "–" if value is None else f"{value * scale:.1f}"
+
+
+def _delta(old: float | None, new: float, scale: int) -> str:
+    """Signed difference in points ('–' when there is nothing to compare with)."""
+    return "–" if old is None else f"{(new - old) * scale:+.1f}"
+
+
+def _f1(scores: dict[str, IntentScore], intent: str) -> float:
+    """An intent's F1 in points (0 when the model was not scored on it)."""
+    found = scores.get(intent)
+    return found.f1 * 100 if found is not None else 0.0
+
+
+def decide(live: Scores | None, candidate: Scores, *, margin: float = DEFAULT_MARGIN) -> GateResult:
+    """Promote or reject a candidate against the live model's scores on the same held-out set."""
+    if margin < 0:
+        raise ValueError("the F1 margin is a number of points, 0 or more")
+    if live is None:
+        changes = [
+            IntentChange(intent, None, s.f1 * 100, s.support) for intent, s in sorted(candidate.per_intent.items())
+        ]
+        return GateResult(True, ["没有线上模型，候选模型直接上线 / no live model yet: the first candidate goes live"],
+                          margin, None, candidate.accuracy, None, candidate.macro_f1, changes)
+    reasons: list[str] = []
+    if live.examples != candidate.examples:
+        reasons.append(
+            f"两个模型的评估集不同 / the models were not scored on the same held-out set "
+            f"({live.examples} vs {candidate.examples} examples)"
+        )
+    if candidate.accuracy < live.accuracy - EPSILON:
+        reasons.append(
+            f"整体准确率下降 / overall accuracy dropped: {live.accuracy:.1%} → {candidate.accuracy:.1%}"
+        )
+    changes: list[IntentChange] = []
+    for intent in sorted(set(live.per_intent) | set(candidate.per_intent)):
+        support = (candidate.per_intent.get(intent) or live.per_intent[intent]).support
+        change = IntentChange(intent, _f1(live.per_intent, intent), _f1(candidate.per_intent, intent), support)
+        changes.append(change)
+        if change.delta is not None and change.delta < -margin - EPSILON:
+            reasons.append(
+                f"意图 {intent} 的 F1 下降超过 {margin:g} 分 / F1 of {intent} dropped more than {margin:g} points: "
+                f"{change.live_f1:.1f} → {change.candidate_f1:.1f}"
+            )
+    return GateResult(not reasons, reasons, margin, live.accuracy, candidate.accuracy, live.macro_f1,
+                      candidate.macro_f1, changes)
