@@ -397,9 +397,12 @@ def check_label(intent: str, valid: Sequence[str]) -> str:
 
 def label_messages(
     session: Session, message_ids: Iterable[int], intent: str, *, source: str, labeller: Labeller,
-    valid: Sequence[str], now: datetime | None = None,
+    valid: Sequence[str], now: datetime | None = None, keep_source: bool = False,
 ) -> LabelOutcome:
-    """Label messages with an intent; an earlier active label of the same message is superseded (a correction)."""
+    """Label messages with an intent; an earlier active label of the same message is superseded (a correction).
+
+    With keep_source, a corrected message stays in the source of its earlier label (why it was reviewed).
+    """
     check_label(intent, valid)
     if source not in SOURCES:
         raise ValueError(f"unknown label source {source!r}")
@@ -409,14 +412,17 @@ def label_messages(
     previous = session.scalars(
         select(TrainingLabel).where(TrainingLabel.message_id.in_(ids), TrainingLabel.active.is_(True))
     ).all() if ids else []
+    earlier_source: dict[int, str] = {}
     for label in previous:
         label.active = False
         label.superseded_at = now
         corrected += label.intent != intent
+        earlier_source[label.message_id] = label.source
     for message_id in ids:
+        chosen = earlier_source.get(message_id, source) if keep_source else source
         session.add(
             TrainingLabel(
-                message_id=message_id, intent=intent, source=source, active=True, labelled_by=labeller.name,
+                message_id=message_id, intent=intent, source=chosen, active=True, labelled_by=labeller.name,
                 labelled_by_telegram_id=labeller.telegram_user_id, created_at=now,
             )
         )
@@ -550,7 +556,8 @@ def apply_batch(
             else:
                 report.not_found.append((line.line, masked))
             continue
-        outcome = label_messages(session, ids, line.intent, source=source, labeller=labeller, valid=valid, now=now)
+        outcome = label_messages(session, ids, line.intent, source=source, labeller=labeller, valid=valid, now=now,
+                                 keep_source=True)
         labelled_now.update(ids)
         report.labelled.append((line.line, masked, line.intent, outcome.labelled))
     return report

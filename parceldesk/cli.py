@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from parceldesk.cli_learn import learn_app
 from parceldesk.cli_staff import desk_app
 from parceldesk.settings import Settings, load_settings
 
@@ -24,6 +25,7 @@ app.add_typer(staff_app, name="staff")
 app.add_typer(nlu_app, name="nlu")
 app.add_typer(engine_app, name="engine")
 app.add_typer(desk_app, name="desk")
+app.add_typer(learn_app, name="learn")
 
 console = Console()
 err = Console(stderr=True)

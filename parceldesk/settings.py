@@ -11,6 +11,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from crm.escalations import QueuePolicy
+    from crm.review import ReviewPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_TOKEN = "123456789:sandbox-token-not-secret"
@@ -77,6 +78,12 @@ class Settings(BaseSettings):
     )
     max_message_chars: int = Field(default=2000, gt=0, description="Longer customer messages are politely refused.")
     log_level: str = "INFO"
+    learn_low_confidence: float = Field(
+        default=0.7, ge=0, le=1, description="Review queue: answers below this confidence are worth labelling."
+    )
+    learn_similarity: float = Field(
+        default=0.88, gt=0, le=1, description="Review queue: texts at least this alike (difflib ratio) share a label."
+    )
 
     @field_validator("staffed_hours")
     @classmethod
@@ -118,6 +125,12 @@ class Settings(BaseSettings):
             handle_minutes=self.handle_minutes,
             hours=parse_hours(self.staffed_hours, self.staffed_timezone),
         )
+
+    def review_policy(self, *, include_all: bool = False) -> ReviewPolicy:
+        """What the learning loop's review queue counts as worth labelling."""
+        from crm.review import ReviewPolicy
+
+        return ReviewPolicy(self.learn_low_confidence, self.learn_similarity, include_all=include_all)
 
     @property
     def effective_rasa_url(self) -> str:
