@@ -16,7 +16,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, identity, jobs, relay, staffdesk
+from bot import handlers, identity, jobs, relay, review, staffdesk
 from bot.rasa import RasaClient
 from bot.services import BotServices
 from bot.texts import COMMAND_DESCRIPTIONS
@@ -90,6 +90,8 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
     application.add_handler(CommandHandler("transfer", staffdesk.transfer_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("resolve", staffdesk.resolve_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("staff", staffdesk.staff_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("tag", review.tag_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("review", review.review_command), group=MAIN_GROUP)
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(handlers.language_chosen, pattern=r"^lang:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(staffdesk.claim_pressed, pattern=r"^claim:"), group=MAIN_GROUP)
@@ -97,6 +99,7 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
     application.add_handler(CallbackQueryHandler(staffdesk.profile_pressed, pattern=r"^profile:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(staffdesk.tag_pressed, pattern=r"^tag:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(relay.rating_pressed, pattern=r"^rate:"), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(review.review_pressed, pattern=r"^rv:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(handlers.button_pressed, pattern=r"."), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(handlers.stale_button), group=MAIN_GROUP)
     application.add_handler(MessageHandler(text_message & ~filters.COMMAND, handlers.customer_text), group=MAIN_GROUP)

@@ -301,6 +301,54 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Unknown intent. Known intents: {intents}",
     },
     "staff_not_yours": {"zh": "这个会话不是由您负责的。", "en": "That conversation is not yours."},
+    # ---------------------------------------------------------------- the learning loop (/tag, /review)
+    "staff_tag_usage": {
+        "zh": "用法：/tag 意图名 —— 给您当前（或刚结束的）会话中客户最新的一条消息标注真正的意图。可用意图：{intents}",
+        "en": (
+            "Usage: /tag <intent> tags the customer's latest message in your current (or just resolved) "
+            "conversation with what they really meant. Intents: {intents}"
+        ),
+    },
+    "staff_tag_unknown_intent": {
+        "zh": "没有“{intent}”这个意图。可用意图：{intents}",
+        "en": "There is no intent “{intent}”. Valid intents: {intents}",
+    },
+    "staff_tag_saved": {
+        "zh": "✓ #{id} 客户消息“{text}”已标注为 {intent}，谢谢！管理员审核后会用于训练。",
+        "en": (
+            "✓ #{id}: the customer's message “{text}” is tagged {intent}, thank you! "
+            "An admin reviews it for training."
+        ),
+    },
+    "staff_tag_no_message": {
+        "zh": "这个会话里还没有客户的文字消息可以标注。",
+        "en": "There is no customer text in this conversation to tag yet.",
+    },
+    # Said to anyone on the staff who is not an admin, whatever the staff language: both languages at once.
+    "review_admin_only": {
+        "zh": "抱歉，只有管理员可以标注训练数据。\nSorry, only admins can label training data.",
+        "en": "抱歉，只有管理员可以标注训练数据。\nSorry, only admins can label training data.",
+    },
+    "review_empty": {"zh": "✓ 没有待标注的消息了。", "en": "✓ Nothing left to label."},
+    "review_group": {
+        "zh": (
+            "📝 待标注 {index}/{total} · {count} 条消息 · 原因：{reasons}\n{texts}\n"
+            "模型猜测：{guess}（置信度 {confidence}）"
+        ),
+        "en": (
+            "📝 To label {index}/{total} · {count} messages · why: {reasons}\n{texts}\n"
+            "Model's guess: {guess} (confidence {confidence})"
+        ),
+    },
+    "review_labelled": {"zh": "✓ 已将 {count} 条消息标注为 {intent}。", "en": "✓ {count} messages labelled {intent}."},
+    "review_gone": {"zh": "这组消息已经被标注过了。", "en": "That group has already been labelled."},
+    "review_stopped": {
+        "zh": "好的，先标到这里。发送 /review 继续。",
+        "en": "OK, stopping here. Send /review to go on.",
+    },
+    "review_skip_button": {"zh": "⏭ 跳过", "en": "⏭ Skip"},
+    "review_all_button": {"zh": "☰ 全部意图", "en": "☰ All intents"},
+    "review_stop_button": {"zh": "⏹ 结束", "en": "⏹ Stop"},
     "staff_no_such_escalation": {"zh": "找不到这个会话。", "en": "There is no such conversation."},
     "staff_already_resolved": {"zh": "这个会话已经结束了。", "en": "That conversation is already resolved."},
     "staff_next_conversation": {
@@ -381,6 +429,12 @@ REASON_LABELS: dict[str, dict[str, str]] = {
     "bot_failure": {"zh": "机器人故障", "en": "the bot failed"},
     "serious_complaint": {"zh": "严重投诉", "en": "serious complaint"},
     "repeated_misses": {"zh": "机器人连续两次没听懂", "en": "the bot misunderstood twice"},
+}
+REVIEW_REASON_LABELS: dict[str, dict[str, str]] = {
+    "agent_tagged": {"zh": "客服已标注", "en": "agent-tagged"},
+    "fallback": {"zh": "机器人没听懂", "en": "fallback"},
+    "escalated": {"zh": "转了人工", "en": "went to a person"},
+    "low_confidence": {"zh": "置信度低", "en": "low confidence"},
 }
 LANGUAGE_NAMES: dict[str, dict[str, str]] = {
     "zh": {"zh": "中文", "en": "Chinese"},
