@@ -10,16 +10,42 @@ from pathlib import Path
 
 from rich.console import Console
 
-from nlu.evaluation import Prediction, Scores, confusion_table, markdown_table, per_intent_table, score
+from nlu.evaluation import (
+    Prediction,
+    Scores,
+    confusion_table,
+    markdown_table,
+    per_intent_table,
+    score,
+    threshold_sweep,
+    threshold_table,
+)
 from nlu.examples import Example, load_examples
 from parceldesk.engine import ensure_engine, ensure_nlu_model, parse_texts
 from parceldesk.settings import PROJECT_ROOT, Settings
 
 EVAL_DIR = PROJECT_ROOT / "nlu" / "eval"
+SWEEP_THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 PIPELINES = {
     "parceldesk": PROJECT_ROOT / "config.yml",
+    "parceldesk-sparse": PROJECT_ROOT / "nlu" / "baselines" / "sparse_config.yml",
     "rasa-stock": PROJECT_ROOT / "nlu" / "baselines" / "stock_config.yml",
 }
+
+
+def select_pipelines(choices: list[str]) -> dict[str, Path]:
+    """Known pipeline names or project config files, in the order given; ValueError names what is unknown."""
+    selected: dict[str, Path] = {}
+    for choice in choices:
+        if choice in PIPELINES:
+            selected[choice] = PIPELINES[choice]
+            continue
+        path = (PROJECT_ROOT / choice).resolve()
+        if not path.is_file() or PROJECT_ROOT not in path.parents:
+            known = ", ".join(PIPELINES)
+            raise ValueError(f"unknown pipeline {choice!r}: use one of {known} or a config file inside the project")
+        selected[path.stem] = path
+    return selected
 
 
 def heldout_examples(paths: list[Path]) -> list[Example]:
@@ -44,7 +70,9 @@ def evaluate(
             )
         with console.status(f"{name}: parsing {len(examples)} held-out utterances…"):
             records = parse_texts(engine, model, [e.text for e in examples])
-        results[name] = score(examples, [Prediction.from_json(r) for r in records])
+        predictions = [Prediction.from_json(r) for r in records]
+        results[name] = score(examples, predictions)
+        results[name].sweep = threshold_sweep(examples, predictions, SWEEP_THRESHOLDS)
         console.print(f"[green]✓[/] {name}: accuracy {results[name].accuracy:.1%} ({time.monotonic() - started:.0f}s)")
     return results
 
@@ -62,6 +90,9 @@ def write_report(results: dict[str, Scores], examples: int, output: Path) -> str
         + per_intent_table(first)
         + f"\n## Most frequent confusions ({next(iter(results))})\n\n"
         + confusion_table(first)
+        + f"\n## Fallback threshold ({next(iter(results))})\n\n"
+        + "What each confidence threshold would do (the top confidence only; the ambiguity rule is ignored).\n\n"
+        + threshold_table(first.sweep)
     )
     output.with_suffix(".md").write_text(markdown, encoding="utf-8")
     output.with_suffix(".json").write_text(

@@ -19,12 +19,38 @@ class Prediction:
     intent: str | None
     confidence: float | None
     entities: tuple[tuple[str, str], ...]
+    # The classifier's own top intent before the fallback threshold (None: same as intent).
+    best_intent: str | None = None
+    best_confidence: float | None = None
+    runner_up_confidence: float | None = None
 
     @classmethod
     def from_json(cls, record: dict[str, Any]) -> Prediction:
         """From one line of `parceldesk nlu parse` output."""
         entities = tuple((str(e.get("entity")), str(e.get("value"))) for e in record.get("entities") or [])
-        return cls(str(record["text"]), record.get("intent"), record.get("confidence"), entities)
+        return cls(
+            str(record["text"]),
+            record.get("intent"),
+            record.get("confidence"),
+            entities,
+            record.get("best_intent"),
+            record.get("best_confidence"),
+            record.get("runner_up_confidence"),
+        )
+
+    @property
+    def top_intent(self) -> str | None:
+        """What the classifier ranked first, fallback or not."""
+        return self.best_intent or self.intent
+
+    @property
+    def top_confidence(self) -> float:
+        """The confidence of top_intent (0 when unknown)."""
+        value = self.best_confidence if self.best_intent else self.confidence
+        return float(value or 0.0)
+
+
+FALLBACK = "nlu_fallback"
 
 
 @dataclass
@@ -50,6 +76,14 @@ class Scores:
     tracking_exact: float = 1.0
     confusions: list[tuple[str, str, int]] = field(default_factory=list)
     per_language: dict[str, Scores] = field(default_factory=dict)
+    # Accuracy of the classifier's first choice, as if there were no fallback threshold.
+    top1_accuracy: float = 0.0
+    # Share of messages answered with nlu_fallback (the bot asks instead of guessing).
+    fallback_rate: float = 0.0
+    # Messages answered with a wrong intent: the errors a customer actually suffers.
+    wrong_answers: int = 0
+    # What other fallback thresholds would have done (filled by the benchmark, see threshold_sweep).
+    sweep: list[ThresholdRow] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -90,6 +124,8 @@ def score(examples: Sequence[Example], predictions: Sequence[Prediction], *, by_
     with_numbers = [(e, p) for e, p in zip(examples, predictions, strict=True) if _tracking_values(e.entities)]
     exact = sum(_tracking_values(e.entities) == _tracking_values(p.entities) for e, p in with_numbers)
     confusions = Counter((g, p) for g, p in zip(gold, predicted, strict=True) if g != p)
+    top1 = sum(g == p.top_intent for g, p in zip(gold, predictions, strict=True))
+    fallbacks = sum(p == FALLBACK for p in predicted)
     result = Scores(
         examples=len(examples),
         accuracy=round(correct / len(examples), 4) if examples else 0.0,
@@ -99,6 +135,9 @@ def score(examples: Sequence[Example], predictions: Sequence[Prediction], *, by_
         tracking_numbers=len(with_numbers),
         tracking_exact=round(exact / len(with_numbers), 4) if with_numbers else 1.0,
         confusions=[(g, p, n) for (g, p), n in confusions.most_common()],
+        top1_accuracy=round(top1 / len(examples), 4) if examples else 0.0,
+        fallback_rate=round(fallbacks / len(examples), 4) if examples else 0.0,
+        wrong_answers=sum(g != p and p != FALLBACK for g, p in zip(gold, predicted, strict=True)),
     )
     if by_language:
         for language in ("zh", "en"):
@@ -116,6 +155,9 @@ def markdown_table(results: dict[str, Scores]) -> str:
     rows = [
         ("examples", lambda s: str(s.examples)),
         ("intent accuracy", lambda s: f"{s.accuracy:.1%}"),
+        ("top-1 accuracy, no fallback", lambda s: f"{s.top1_accuracy:.1%}"),
+        ("fell back (asked again)", lambda s: f"{s.fallback_rate:.1%}"),
+        ("wrong answers", lambda s: str(s.wrong_answers)),
         ("macro-F1", lambda s: f"{s.macro_f1:.3f}"),
         ("errors", lambda s: str(s.errors)),
         ("accuracy zh", lambda s: f"{s.per_language['zh'].accuracy:.1%}" if "zh" in s.per_language else "–"),
@@ -140,4 +182,48 @@ def confusion_table(scores: Scores, limit: int = 15) -> str:
     """The most frequent gold→predicted confusions as a markdown table."""
     lines = ["| gold | predicted | count |", "|---|---|---|"]
     lines += [f"| {g} | {p} | {n} |" for g, p, n in scores.confusions[:limit]]
+    return "\n".join(lines) + "\n"
+
+
+@dataclass(frozen=True)
+class ThresholdRow:
+    """What a fallback threshold would do on a labelled set."""
+
+    threshold: float
+    answered: float  # share of messages the bot answers instead of asking again
+    accuracy_answered: float  # accuracy among the answered ones
+    wrong_answers: int
+    correct: float  # share of all messages answered correctly
+
+
+def threshold_sweep(
+    examples: Sequence[Example], predictions: Sequence[Prediction], thresholds: Sequence[float]
+) -> list[ThresholdRow]:
+    """Answer when the classifier's top confidence reaches the threshold, fall back otherwise (ambiguity ignored)."""
+    rows: list[ThresholdRow] = []
+    for threshold in thresholds:
+        answered = [(e, p) for e, p in zip(examples, predictions, strict=True) if p.top_confidence >= threshold]
+        right = sum(e.intent == p.top_intent for e, p in answered)
+        rows.append(
+            ThresholdRow(
+                threshold=threshold,
+                answered=round(len(answered) / len(examples), 4) if examples else 0.0,
+                accuracy_answered=round(right / len(answered), 4) if answered else 0.0,
+                wrong_answers=len(answered) - right,
+                correct=round(right / len(examples), 4) if examples else 0.0,
+            )
+        )
+    return rows
+
+
+def threshold_table(rows: Sequence[ThresholdRow]) -> str:
+    """The sweep as a markdown table."""
+    lines = [
+        "| threshold | answered | accuracy of answered | wrong answers | answered correctly |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.threshold:.2f} | {r.answered:.1%} | {r.accuracy_answered:.1%} | {r.wrong_answers} | {r.correct:.1%} |"
+        for r in rows
+    ]
     return "\n".join(lines) + "\n"

@@ -327,17 +327,29 @@ def nlu_parse(
 @nlu_app.command("evaluate")
 def nlu_evaluate(
     output: Annotated[str, typer.Option(help="Results path (writes .json and .md)")] = "nlu/results/heldout",
-    baseline: Annotated[bool, typer.Option(help="Also train and score Rasa's stock pipeline")] = True,
+    baseline: Annotated[bool, typer.Option(help="Also train and score the comparison pipelines")] = True,
+    pipeline: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--pipeline",
+            "-p",
+            help="Score only these: a known name (parceldesk, parceldesk-sparse, rasa-stock) or a config file "
+            "inside the project (e.g. nlu/experiments/use_logreg.yml). Repeatable.",
+        ),
+    ] = None,
 ) -> None:
-    """Score the intent model (and Rasa's stock pipeline) on the held-out set in nlu/eval/."""
+    """Score the intent model and the comparison pipelines (ours without the encoder, Rasa stock) on nlu/eval/."""
     from pathlib import Path
 
-    from nlu.benchmark import EVAL_DIR, PIPELINES, evaluate, heldout_examples, write_report
+    from nlu.benchmark import EVAL_DIR, PIPELINES, evaluate, heldout_examples, select_pipelines, write_report
     from parceldesk.engine import EngineError
 
     settings = settings_or_exit()
-    pipelines = PIPELINES if baseline else {"parceldesk": PIPELINES["parceldesk"]}
     try:
+        if pipeline:
+            pipelines = select_pipelines(pipeline)
+        else:
+            pipelines = PIPELINES if baseline else {"parceldesk": PIPELINES["parceldesk"]}
         results = evaluate(settings, console, eval_paths=[EVAL_DIR], pipelines=pipelines)
     except (EngineError, ValueError) as exc:
         fail(str(exc))

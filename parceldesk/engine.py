@@ -19,7 +19,14 @@ from parceldesk.settings import PROJECT_ROOT, Settings
 ENGINE_REQUIREMENTS = PROJECT_ROOT / "engine" / "requirements.txt"
 ENGINE_CONSTRAINTS = PROJECT_ROOT / "engine" / "constraints.txt"
 # Everything that changes what `rasa train` produces.
-MODEL_INPUTS = ("config.yml", "domain.yml", "nlu/data", "nlu/jieba", "engine/constraints.txt")
+MODEL_INPUTS = (
+    "config.yml",
+    "domain.yml",
+    "nlu/data",
+    "nlu/jieba",
+    "nlu/components",
+    "engine/constraints.txt",
+)
 
 Progress = Callable[[str], None]
 
@@ -120,7 +127,12 @@ def model_inputs(root: Path = PROJECT_ROOT) -> list[Path]:
     for name in MODEL_INPUTS:
         path = root / name
         if path.is_dir():
-            files.extend(p for p in path.rglob("*") if p.is_file() and not p.name.startswith("."))
+            # Bytecode caches differ between machines and Python versions: never part of the hash.
+            files.extend(
+                p
+                for p in path.rglob("*")
+                if p.is_file() and not p.name.startswith(".") and "__pycache__" not in p.parts
+            )
         elif path.is_file():
             files.append(path)
     return files
@@ -164,6 +176,8 @@ class Engine:
                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
                 "PYTHONWARNINGS": "ignore",
                 "VIRTUAL_ENV": str(self.directory),
+                # config.yml names our own Rasa components by module path (nlu.components.*).
+                "PYTHONPATH": str(PROJECT_ROOT),
                 "PATH": f"{self.directory / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}",
             }
         )
@@ -268,16 +282,18 @@ def _train_cached(
         out = settings.cache_dir / "models" / f"training-{name}"
         shutil.rmtree(out, ignore_errors=True)
         out.mkdir(parents=True)
-        engine.run(
-            [*args, "--out", str(out), "--fixed-model-name", name],
-            progress=progress,
-            log=settings.cache_dir / "models" / f"train-{name}.log",
-        )
-        produced = out / f"{name}.tar.gz"
-        if not produced.exists():
-            raise EngineError(f"rasa {' '.join(args[:2])} finished but wrote no model at {produced}")
-        produced.replace(target)
-        shutil.rmtree(out, ignore_errors=True)
+        log = settings.cache_dir / "models" / f"train-{name}.log"
+        try:
+            engine.run([*args, "--out", str(out), "--fixed-model-name", name], progress=progress, log=log)
+            produced = out / f"{name}.tar.gz"
+            if not produced.exists():
+                raise EngineError(f"rasa {' '.join(args[:2])} finished but wrote no model at {produced}")
+            produced.replace(target)
+        except EngineError as exc:
+            raise EngineError(f"{exc}\n(full training log: {log})") from exc
+        finally:
+            # A failed run leaves half-written files; the next attempt starts clean anyway.
+            shutil.rmtree(out, ignore_errors=True)
     return target
 
 
@@ -285,7 +301,7 @@ def write_endpoints(settings: Settings) -> Path:
     """An endpoints file pointing Rasa at our action server (ports are settings, so it is generated)."""
     path = settings.cache_dir / "run" / f"endpoints-{settings.action_port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f"action_endpoint:\n  url: \"{settings.action_server_url}\"\n", encoding="utf-8")
+    path.write_text(f'action_endpoint:\n  url: "{settings.action_server_url}"\n', encoding="utf-8")
     return path
 
 

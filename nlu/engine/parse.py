@@ -15,15 +15,31 @@ import sys
 from typing import Any
 
 
-def full_intent(parsed: dict[str, Any]) -> tuple[str | None, float | None]:
+def with_retrieval_key(parsed: dict[str, Any], name: str | None) -> str | None:
     """The intent name, with the retrieval sub-intent when the ResponseSelector picked one."""
-    intent = parsed.get("intent") or {}
-    name, confidence = intent.get("name"), intent.get("confidence")
     selector = (parsed.get("response_selector") or {}).get(name or "", {})
     key = (selector.get("response") or {}).get("intent_response_key")
-    if key:
-        name = key
-    return name, confidence
+    return key or name
+
+
+def full_intent(parsed: dict[str, Any]) -> tuple[str | None, float | None]:
+    """The predicted intent (nlu_fallback when the FallbackClassifier fired) and its confidence."""
+    intent = parsed.get("intent") or {}
+    return with_retrieval_key(parsed, intent.get("name")), intent.get("confidence")
+
+
+def best_intent(parsed: dict[str, Any]) -> tuple[str | None, float | None, float | None]:
+    """The classifier's own top intent and confidence, and the runner-up's, ignoring nlu_fallback.
+
+    The fallback threshold is a choice made after the classifier; keeping its raw ranking lets the
+    evaluation measure accuracy without a fallback and sweep thresholds without retraining.
+    """
+    ranking = [r for r in parsed.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+    if not ranking:
+        name, confidence = full_intent(parsed)
+        return name, confidence, None
+    second = ranking[1].get("confidence") if len(ranking) > 1 else None
+    return with_retrieval_key(parsed, ranking[0].get("name")), ranking[0].get("confidence"), second
 
 
 async def main(model_path: str, out: Any) -> int:
@@ -41,7 +57,16 @@ async def main(model_path: str, out: Any) -> int:
             {"entity": e.get("entity"), "value": e.get("value"), "start": e.get("start"), "end": e.get("end")}
             for e in parsed.get("entities") or []
         ]
-        record = {"text": text, "intent": name, "confidence": confidence, "entities": entities}
+        best, best_confidence, runner_up = best_intent(parsed)
+        record = {
+            "text": text,
+            "intent": name,
+            "confidence": confidence,
+            "entities": entities,
+            "best_intent": best,
+            "best_confidence": best_confidence,
+            "runner_up_confidence": runner_up,
+        }
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
         out.flush()
     return 0

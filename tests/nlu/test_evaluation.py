@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nlu.evaluation import Prediction, markdown_table, score
+from nlu.evaluation import Prediction, markdown_table, score, threshold_sweep, threshold_table
 from nlu.examples import Example, load_examples, strip_annotations
 
 
@@ -81,3 +81,32 @@ def test_mismatched_predictions_are_refused() -> None:
         score([_ex("a", "greet")], [_pred("b", "greet")])
     with pytest.raises(ValueError, match="predictions"):
         score([_ex("a", "greet")], [])
+
+
+def test_fallbacks_are_not_wrong_answers_and_top1_ignores_the_threshold() -> None:
+    """A fallback counts as an error but not as a wrong answer; top-1 accuracy uses the classifier's own choice."""
+    examples = [_ex("a", "greet"), _ex("b", "thank"), _ex("c", "deny")]
+    predictions = [
+        Prediction("a", "greet", 0.9, ()),
+        Prediction("b", "nlu_fallback", 0.5, (), best_intent="thank", best_confidence=0.4),
+        Prediction("c", "affirm", 0.8, (), best_intent="affirm", best_confidence=0.8),
+    ]
+    scores = score(examples, predictions)
+    assert scores.accuracy == pytest.approx(1 / 3, abs=1e-4)
+    assert scores.top1_accuracy == pytest.approx(2 / 3, abs=1e-4)
+    assert scores.fallback_rate == pytest.approx(1 / 3, abs=1e-4)
+    assert scores.wrong_answers == 1
+
+
+def test_threshold_sweep_trades_answers_for_accuracy() -> None:
+    """Raising the threshold answers fewer messages and drops the unsure wrong one."""
+    examples = [_ex("a", "greet"), _ex("b", "thank"), _ex("c", "deny")]
+    predictions = [
+        Prediction("a", "greet", 0.95, ()),
+        Prediction("b", "thank", 0.7, ()),
+        Prediction("c", "affirm", 0.45, ()),
+    ]
+    low, high = threshold_sweep(examples, predictions, [0.0, 0.6])
+    assert (low.answered, low.wrong_answers, low.correct) == (1.0, 1, pytest.approx(2 / 3, abs=1e-4))
+    assert (high.answered, high.accuracy_answered, high.wrong_answers) == (pytest.approx(2 / 3, abs=1e-4), 1.0, 0)
+    assert "| 0.60 | 66.7% | 100.0% | 0 | 66.7% |" in threshold_table([high])
