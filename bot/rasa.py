@@ -131,12 +131,16 @@ class RasaClient:
         return str(slot) if slot else None
 
     async def model_version(self) -> str | None:
-        """The fingerprint of the loaded model (cached until the model changes)."""
+        """The loaded model's version: its file name without .tar.gz, as in the model registry."""
         try:
             body = await self._get("/status")
         except RasaUnavailable:
             return None
-        self._model_version = str(body.get("model_id") or body.get("model_file") or "") or None
+        model_file = str(body.get("model_file") or "")
+        # Registry versions are model file names (parceldesk-<content hash>), so logged messages can be traced
+        # to the model that answered them; model_id is Rasa's fingerprint, kept only as a fallback.
+        name = model_file.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".tar.gz")
+        self._model_version = name or str(body.get("model_id") or "") or None
         return self._model_version
 
     async def healthy(self) -> bool:

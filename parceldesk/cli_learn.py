@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from crm.review import Labeller, ReviewGroup, ReviewPolicy
+    from parceldesk.engine import Engine
     from parceldesk.settings import Settings
 
 learn_app = typer.Typer(
@@ -326,3 +327,95 @@ def learn_models(limit: Annotated[int, typer.Option(help="最多显示 / how man
                           f"{accuracy:.1%}" if isinstance(accuracy, float) else "–",
                           str(model.created_at)[:19], str(model.promoted_at or "–")[:19], model.promoted_by or "–")
     console.print(table)
+
+
+def _engine(settings: Settings) -> Engine:
+    """The Rasa engine environment (created once, cached), or a clean exit with the reason."""
+    from parceldesk.engine import EngineError, ensure_engine
+
+    try:
+        return ensure_engine(settings)
+    except EngineError as exc:
+        err.print(f"[red]✗[/] {exc}")
+        raise typer.Exit(1) from exc
+
+
+@learn_app.command("retrain")
+def learn_retrain(
+    margin: Annotated[
+        float, typer.Option(help="每个意图 F1 最多可降几个点 / most F1 points any intent may lose")
+    ] = 2.0,
+    promote: Annotated[
+        bool, typer.Option(help="通过即上线 / promote when the gate passes (--no-promote: only gate and register)")
+    ] = True,
+    by: Annotated[str | None, typer.Option("--by", help="操作人 / who promotes (default: login name)")] = None,
+) -> None:
+    """Train a candidate on nlu/data, score it and the live model on the held-out set, promote only if no worse."""
+    from parceldesk.engine import EngineError
+    from parceldesk.learning import LearningError, retrain
+
+    settings, sessions = _sessions()
+    engine = _engine(settings)
+    try:
+        with console.status("…") as status:
+            outcome = retrain(
+                settings, engine, sessions, actor=_labeller(by).name, margin=margin, promote=promote,
+                progress=lambda line: status.update(line[:120]),
+            )
+    except (LearningError, EngineError, ValueError) as exc:
+        err.print(f"[red]✗[/] {exc}")
+        raise typer.Exit(1) from exc
+    if outcome.gate is None:
+        console.print(f"[green]✓[/] {outcome.version} 已在线上 / is already live: nothing to do")
+        return
+    console.print(outcome.gate)
+    for reason in outcome.gate.reasons:
+        console.print(f"  • {reason}")
+    if outcome.promoted:
+        where = "Rasa 已切换 / the running Rasa switched" if outcome.switched else (
+            "Rasa 未运行，下次 `parceldesk run` 使用 / Rasa is not running; `parceldesk run` will serve it"
+        )
+        console.print(f"[green]✓[/] 已上线 / promoted {outcome.version} ({where})")
+    elif outcome.gate.promote:
+        console.print(f"候选已登记 / candidate registered: {outcome.version} (`parceldesk learn promote` to go live)")
+    else:
+        console.print(f"[red]✗[/] 已拒绝 / rejected {outcome.version}; 线上模型不变 / the live model stays")
+        raise typer.Exit(2)
+
+
+@learn_app.command("promote")
+def learn_promote(
+    version: Annotated[str, typer.Argument(help="模型版本 / model version (see `parceldesk learn models`)")],
+    by: Annotated[str | None, typer.Option("--by", help="操作人 / who promotes (default: login name)")] = None,
+) -> None:
+    """Make a registered model live by hand (e.g. a candidate gated with --no-promote)."""
+    from crm.model_registry import RegistryError
+    from parceldesk.learning import LearningError, promote_version
+
+    settings, sessions = _sessions()
+    try:
+        switched = promote_version(settings, sessions, version, actor=_labeller(by).name)
+    except (LearningError, RegistryError) as exc:
+        err.print(f"[red]✗[/] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]✓[/] 已上线 / promoted {version}" + (" (Rasa 已切换 / Rasa switched)" if switched else ""))
+
+
+@learn_app.command("rollback")
+def learn_rollback(
+    by: Annotated[str | None, typer.Option("--by", help="操作人 / who rolls back (default: login name)")] = None,
+) -> None:
+    """Take the live model out of service and bring back the previous one (in the running Rasa too)."""
+    from crm.model_registry import RegistryError
+    from parceldesk.learning import LearningError, rollback
+
+    settings, sessions = _sessions()
+    try:
+        outcome = rollback(settings, sessions, actor=_labeller(by).name)
+    except (LearningError, RegistryError) as exc:
+        err.print(f"[red]✗[/] {exc}")
+        raise typer.Exit(1) from exc
+    console.print(
+        f"[green]✓[/] 已回滚 / rolled back: {outcome.live} 在线 / live, {outcome.replaced} 下线 / retired"
+        + (" (Rasa 已切换 / Rasa switched)" if outcome.switched else "")
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -183,9 +184,11 @@ class Engine:
         )
         return env
 
-    def run(self, args: list[str], *, progress: Progress | None = None, log: Path | None = None) -> None:
-        """Run a rasa command from the project root, streaming its output to progress/log; raise on failure."""
-        _stream([str(self.rasa), *args], env=self.env(), cwd=PROJECT_ROOT, progress=progress, log=log)
+    def run(
+        self, args: list[str], *, progress: Progress | None = None, log: Path | None = None, cwd: Path = PROJECT_ROOT
+    ) -> None:
+        """Run a rasa command (from the project root unless told otherwise), streaming its output; raise on failure."""
+        _stream([str(self.rasa), *args], env=self.env(), cwd=cwd, progress=progress, log=log)
 
 
 @contextmanager
@@ -259,20 +262,37 @@ def model_path(settings: Settings, digest: str | None = None) -> Path:
     return settings.cache_dir / "models" / f"parceldesk-{digest or model_hash()}.tar.gz"
 
 
-def ensure_model(settings: Settings, engine: Engine, progress: Progress | None = None, *, force: bool = False) -> Path:
-    """A model trained on the current data and config: reused when the content hash matches, trained otherwise."""
-    digest = model_hash()
+def ensure_model(
+    settings: Settings,
+    engine: Engine,
+    progress: Progress | None = None,
+    *,
+    force: bool = False,
+    root: Path = PROJECT_ROOT,
+) -> Path:
+    """A model trained on the data and config under root: reused when the content hash matches, trained otherwise.
+
+    root is the project by default; the learning loop's tests train from a copy of it.
+    """
+    digest = model_hash(root)
     target = model_path(settings, digest)
     if target.exists() and not force:
         return target
     if progress:
         progress(f"training the model for content hash {digest} (a few minutes cold)")
     args = ["train", "--config", "config.yml", "--domain", "domain.yml", "--data", "nlu/data"]
-    return _train_cached(settings, engine, target, args, progress=progress, force=force)
+    return _train_cached(settings, engine, target, args, progress=progress, force=force, cwd=root)
 
 
 def _train_cached(
-    settings: Settings, engine: Engine, target: Path, args: list[str], *, progress: Progress | None, force: bool = False
+    settings: Settings,
+    engine: Engine,
+    target: Path,
+    args: list[str],
+    *,
+    progress: Progress | None,
+    force: bool = False,
+    cwd: Path = PROJECT_ROOT,
 ) -> Path:
     """Run a `rasa train …` into a scratch folder and move the model to `target`, once, under a lock."""
     name = target.name.removesuffix(".tar.gz")
@@ -284,7 +304,7 @@ def _train_cached(
         out.mkdir(parents=True)
         log = settings.cache_dir / "models" / f"train-{name}.log"
         try:
-            engine.run([*args, "--out", str(out), "--fixed-model-name", name], progress=progress, log=log)
+            engine.run([*args, "--out", str(out), "--fixed-model-name", name], progress=progress, log=log, cwd=cwd)
             produced = out / f"{name}.tar.gz"
             if not produced.exists():
                 raise EngineError(f"rasa {' '.join(args[:2])} finished but wrote no model at {produced}")
@@ -301,8 +321,20 @@ def write_endpoints(settings: Settings) -> Path:
     """An endpoints file pointing Rasa at our action server (ports are settings, so it is generated)."""
     path = settings.cache_dir / "run" / f"endpoints-{settings.action_port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(f'action_endpoint:\n  url: "{settings.action_server_url}"\n', encoding="utf-8")
+    trackers = tracker_store_path(settings)
+    # Conversations live in a SQL tracker store, not in Rasa's memory: `PUT /model` builds a new agent with
+    # a new tracker store, and an in-memory one would forget every open conversation on a model switch.
+    path.write_text(
+        f'action_endpoint:\n  url: "{settings.action_server_url}"\n'
+        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {json.dumps(str(trackers))}\n",
+        encoding="utf-8",
+    )
     return path
+
+
+def tracker_store_path(settings: Settings) -> Path:
+    """Rasa's conversation store for this Rasa port (cleared when Rasa starts, kept across model switches)."""
+    return settings.cache_dir / "run" / f"trackers-{settings.rasa_port}.db"
 
 
 def nlu_model_path(settings: Settings, config: Path) -> Path:
@@ -323,8 +355,6 @@ def ensure_nlu_model(settings: Settings, engine: Engine, config: Path, progress:
 
 def parse_texts(engine: Engine, model: Path, texts: list[str]) -> list[dict[str, object]]:
     """Parse texts with a model (one engine process for all of them); one JSON dict per text, in order."""
-    import json
-
     clean = [" ".join(text.split()) for text in texts]
     result = subprocess.run(
         [str(engine.python), str(PROJECT_ROOT / "nlu" / "engine" / "parse.py"), str(model)],

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from parceldesk.engine import Engine, write_endpoints
+from parceldesk.engine import Engine, tracker_store_path, write_endpoints
 from parceldesk.settings import PROJECT_ROOT, Settings
 
 
@@ -106,6 +106,8 @@ def action_server_service(settings: Settings, log_dir: Path) -> Service:
 def rasa_service(settings: Settings, engine: Engine, model: Path, log_dir: Path) -> Service:
     """The Rasa server with its HTTP API, REST channel only, on the configured host."""
     env = engine.env()
+    # A fresh start begins with no conversations, as before; only model switches keep them.
+    tracker_store_path(settings).unlink(missing_ok=True)
     return Service(
         name="rasa",
         command=[

@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import time
 from datetime import date
+from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
@@ -13,7 +14,7 @@ from sqlalchemy import func, select
 
 from crm.db import make_engine, make_sessionmaker, transaction, upgrade
 from crm.models import Customer
-from parceldesk.engine import ensure_engine, ensure_model
+from parceldesk.engine import ensure_engine, ensure_model, model_hash
 from parceldesk.processes import (
     Supervisor,
     action_server_service,
@@ -45,6 +46,20 @@ def prepare_database(settings: Settings, console: Console, *, demo: bool = True)
         engine.dispose()
 
 
+def registry_live_model(settings: Settings) -> Path | None:
+    """The model promoted through the learning loop, when there is one and its file is still cached."""
+    from crm import model_registry
+
+    engine = make_engine(settings.effective_database_url, schema=settings.database_schema)
+    try:
+        with make_sessionmaker(engine)() as session:
+            current = model_registry.live(session)
+            path = Path(current.model_path) if current else None
+    finally:
+        engine.dispose()
+    return path if path is not None and path.exists() else None
+
+
 def run_system(settings: Settings, console: Console) -> int:
     """Start the whole system and supervise it until Ctrl-C or a process dies; returns an exit code."""
     started = time.monotonic()
@@ -56,9 +71,17 @@ def run_system(settings: Settings, console: Console) -> int:
     with console.status("preparing the Rasa engine environment…"):
         engine = ensure_engine(settings, progress=None)
     console.print(f"[green]✓[/] engine environment: {engine.directory}")
-    with console.status("checking the model (training if the data or config changed)…") as status:
-        model = ensure_model(settings, engine, progress=lambda line: status.update(f"training: {line[:100]}"))
-    console.print(f"[green]✓[/] model: {model.name}")
+    model = registry_live_model(settings)
+    if model is not None:
+        # Once an admin has promoted a model, that one is served, whatever the data says now: new data goes
+        # live only through the gate (`parceldesk learn retrain`).
+        console.print(f"[green]✓[/] model: {model.name} (live in the model registry)")
+        if model_hash() not in model.name:
+            console.print("  [dim]the data or config changed since; `parceldesk learn retrain` gates a new model[/]")
+    else:
+        with console.status("checking the model (training if the data or config changed)…") as status:
+            model = ensure_model(settings, engine, progress=lambda line: status.update(f"training: {line[:100]}"))
+        console.print(f"[green]✓[/] model: {model.name}")
 
     log_dir = settings.data_dir / "logs"
     supervisor = Supervisor(progress=show)
