@@ -13,7 +13,9 @@ from parceldesk.settings import PROJECT_ROOT, Settings
 class RecordingEngine(Engine):
     """Stands in for `rasa train`: records the call and writes the model file Rasa would write."""
 
-    def run(self, args: list[str], *, progress: object = None, log: Path | None = None, cwd: Path | None = None) -> None:
+    def run(
+        self, args: list[str], *, progress: object = None, log: Path | None = None, cwd: Path | None = None
+    ) -> None:
         """Write <out>/<fixed-model-name>.tar.gz unless told to fail silently."""
         self.calls.append(args)
         if self.write:
