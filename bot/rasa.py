@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +15,10 @@ logger = logging.getLogger(__name__)
 
 class RasaUnavailable(Exception):
     """Rasa (or the action server behind it) failed, timed out or answered nothing."""
+
+
+# How far ahead of now the language slot event is stamped (see RasaClient.converse).
+SLOT_STAMP_LEAD_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -64,7 +69,16 @@ class RasaClient:
             async with asyncio.timeout(self.timeout):
                 await self._post(
                     f"/conversations/{sender}/tracker/events",
-                    {"event": "slot", "name": "language", "value": language},
+                    {
+                        "event": "slot",
+                        "name": "language",
+                        "value": language,
+                        # Rasa stamps an event when it parses the request, then starts the session of a new
+                        # conversation; its SQL tracker store later keeps only events stamped at or after the
+                        # session start, so the first message's language would be lost. A stamp a little
+                        # ahead keeps it in the session (events are ordered by id, not by stamp).
+                        "timestamp": time.time() + SLOT_STAMP_LEAD_SECONDS,
+                    },
                     params={"include_events": "NONE"},
                 )
                 body = await self._post(

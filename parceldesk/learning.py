@@ -66,7 +66,7 @@ def score_model(engine: Engine, model: Path, examples: Sequence[Example]) -> Sco
 
 
 def serving_model(settings: Settings) -> Path | None:
-    """The model file the running Rasa server has loaded, or None when no Rasa answers."""
+    """The file name of the model the running Rasa server has loaded, or None when no Rasa answers."""
     try:
         response = httpx.get(f"{settings.effective_rasa_url}/status", timeout=10)
         response.raise_for_status()
@@ -89,8 +89,10 @@ def switch_model(settings: Settings, model: Path) -> bool:
         raise LearningError(f"Rasa did not take model {model.name}: {exc}") from exc
     if response.status_code != 204:
         raise LearningError(f"Rasa refused model {model.name} ({response.status_code}): {response.text[:500]}")
-    if serving_model(settings) != model:
-        raise LearningError(f"Rasa answered 204 but still serves {serving_model(settings)}, not {model}")
+    serving = serving_model(settings)
+    # Rasa's /status reports the model's file name only, not its folder.
+    if serving is None or serving.name != model.name:
+        raise LearningError(f"Rasa answered 204 but serves {serving}, not {model.name}")
     return True
 
 

@@ -155,7 +155,7 @@ async def test_label_export_retrain_gate_promote_rollback(
     # 1. The first retrain has no live model to beat: it is promoted and becomes the registry's first entry.
     first = retrain(settings, engine, sessions, actor="test admin", margin=MARGIN, root=project)
     assert first.promoted and first.gate is not None and first.gate.live_accuracy is None
-    assert serving_model(settings) == first.model and live_version(sessions) == first.version
+    assert serving_model(settings) == Path(first.model.name) and live_version(sessions) == first.version
 
     # 2. A customer asks something the model does not understand; the bot logs intent and model version.
     user = new_user_id()
@@ -182,7 +182,7 @@ async def test_label_export_retrain_gate_promote_rollback(
     # 5. Retrain: the candidate passes the gate and the running Rasa switches to it, conversations kept.
     better = retrain(settings, engine, sessions, actor="test admin", margin=MARGIN, root=project)
     assert better.promoted and better.switched, better.gate.reasons if better.gate else "no gate"
-    assert serving_model(settings) == better.model and live_version(sessions) == better.version
+    assert serving_model(settings) == Path(better.model.name) and live_version(sessions) == better.version
     replies = await say(sandbox, user, PROBE)
     assert any(body in response_variants("utter_bot_challenge", "en") for body in texts(replies)), texts(replies)
     after, version = eventually(lambda: logged_intent(sessions, user, PROBE))
@@ -194,14 +194,14 @@ async def test_label_export_retrain_gate_promote_rollback(
     worse = retrain(settings, engine, sessions, actor="test admin", margin=MARGIN, root=project)
     assert not worse.promoted and worse.gate is not None and not worse.gate.promote
     assert any("track_shipment" in reason for reason in worse.gate.reasons), worse.gate.reasons
-    assert serving_model(settings) == better.model and live_version(sessions) == better.version
+    assert serving_model(settings) == Path(better.model.name) and live_version(sessions) == better.version
     with sessions() as session:
         assert model_registry.get(session, worse.version).status == ModelStatus.REJECTED
 
     # 7. Rollback restores the first model and its answers.
     undone = rollback(settings, sessions, actor="test admin")
     assert (undone.live, undone.replaced, undone.switched) == (first.version, better.version, True)
-    assert serving_model(settings) == first.model
+    assert serving_model(settings) == Path(first.model.name)
     await say(sandbox, user, PROBE)
     assert eventually(lambda: logged_intent(sessions, user, PROBE)) == (before, first.version)
 
