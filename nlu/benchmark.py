@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +22,7 @@ from nlu.evaluation import (
     threshold_table,
 )
 from nlu.examples import Example, load_examples
-from parceldesk.engine import ensure_engine, ensure_nlu_model, parse_texts
+from parceldesk.engine import Engine, ensure_engine, ensure_nlu_model, parse_texts
 from parceldesk.settings import PROJECT_ROOT, Settings
 
 EVAL_DIR = PROJECT_ROOT / "nlu" / "eval"
@@ -48,6 +49,15 @@ def select_pipelines(choices: list[str]) -> dict[str, Path]:
     return selected
 
 
+def score_model(engine: Engine, model: Path, examples: Sequence[Example]) -> Scores:
+    """Parse the examples with a model and score them (with the fallback-threshold sweep)."""
+    records = parse_texts(engine, model, [e.text for e in examples])
+    predictions = [Prediction.from_json(r) for r in records]
+    scores = score(examples, predictions)
+    scores.sweep = threshold_sweep(examples, predictions, SWEEP_THRESHOLDS)
+    return scores
+
+
 def heldout_examples(paths: list[Path]) -> list[Example]:
     """The held-out examples, whitespace-normalised like the parser sees them."""
     return [replace(e, text=" ".join(e.text.split())) for e in load_examples(paths)]
@@ -69,10 +79,7 @@ def evaluate(
                 settings, engine, config, progress=lambda line, label=name: status.update(f"{label}: {line[:90]}")
             )
         with console.status(f"{name}: parsing {len(examples)} held-out utterances…"):
-            records = parse_texts(engine, model, [e.text for e in examples])
-        predictions = [Prediction.from_json(r) for r in records]
-        results[name] = score(examples, predictions)
-        results[name].sweep = threshold_sweep(examples, predictions, SWEEP_THRESHOLDS)
+            results[name] = score_model(engine, model, examples)
         console.print(f"[green]✓[/] {name}: accuracy {results[name].accuracy:.1%} ({time.monotonic() - started:.0f}s)")
     return results
 

@@ -17,11 +17,9 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from crm import model_registry
-from nlu.benchmark import EVAL_DIR, SWEEP_THRESHOLDS, heldout_examples
-from nlu.evaluation import Prediction, Scores, score, threshold_sweep
-from nlu.examples import Example
+from nlu.benchmark import EVAL_DIR, heldout_examples, score_model
 from nlu.gate import DEFAULT_MARGIN, GateResult, decide
-from parceldesk.engine import Engine, ensure_model, model_hash, parse_texts
+from parceldesk.engine import Engine, ensure_model, model_hash
 from parceldesk.settings import PROJECT_ROOT, Settings
 
 Progress = Callable[[str], None]
@@ -54,15 +52,6 @@ class RollbackOutcome:
 def version_of(model: Path) -> str:
     """A model's registry version: its file name without .tar.gz (parceldesk-<content hash>)."""
     return model.name.removesuffix(".tar.gz")
-
-
-def score_model(engine: Engine, model: Path, examples: Sequence[Example]) -> Scores:
-    """Parse the held-out examples with a model and score them (with the fallback-threshold sweep)."""
-    records = parse_texts(engine, model, [e.text for e in examples])
-    predictions = [Prediction.from_json(r) for r in records]
-    scores = score(examples, predictions)
-    scores.sweep = threshold_sweep(examples, predictions, SWEEP_THRESHOLDS)
-    return scores
 
 
 def serving_model(settings: Settings) -> Path | None:

@@ -48,16 +48,13 @@ def prepare_database(settings: Settings, console: Console, *, demo: bool = True)
 
 def registry_live_model(settings: Settings) -> Path | None:
     """The model promoted through the learning loop, when there is one and its file is still cached."""
-    from crm import model_registry
+    from parceldesk.learning import live_model
 
     engine = make_engine(settings.effective_database_url, schema=settings.database_schema)
     try:
-        with make_sessionmaker(engine)() as session:
-            current = model_registry.live(session)
-            path = Path(current.model_path) if current else None
+        return live_model(make_sessionmaker(engine))
     finally:
         engine.dispose()
-    return path if path is not None and path.exists() else None
 
 
 def run_system(settings: Settings, console: Console) -> int:
