@@ -8,7 +8,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
-from crm.clock import local
+from core.clock import local
 from crm.waybills import find_candidates
 
 # A form starts with the customer's own words; with at least this much left after removing numbers

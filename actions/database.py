@@ -9,8 +9,8 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm.db import make_engine, make_sessionmaker, transaction
-from parceldesk.settings import Settings, load_settings
+from core.db import open_database, transaction
+from core.settings import Settings, load_settings
 
 T = TypeVar("T")
 
@@ -24,8 +24,7 @@ def action_settings() -> Settings:
 @lru_cache(maxsize=1)
 def session_factory() -> sessionmaker[Session]:
     """The process-wide sessionmaker, built from settings on first use."""
-    settings = action_settings()
-    return make_sessionmaker(make_engine(settings.effective_database_url, schema=settings.database_schema))
+    return open_database(action_settings()).sessions
 
 
 async def run_in_session(work: Callable[[Session], T]) -> T:

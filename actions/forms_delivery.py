@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from actions.common import button, entity_value, is_payload, language_of, latest_text, telegram_user
 from actions.database import run_in_session
 from actions.forms_common import asked_for, clear_form_slots, interrupts, requested_slot, tracking_number_answer
-from crm.clock import local, utcnow
+from core.clock import local, utcnow
 from crm.delivery import CHANGEABLE, DeliveryChangeError, change_delivery, clean_address, delivery_days
 from crm.identity import owned_shipment
 from crm.labels import STATUS_LABELS, label

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 from actions.common import conversation_ids
 from actions.database import action_settings, run_in_session
 from actions.forms_common import clear_form_slots
-from crm.clock import local
-from crm.escalations import Placement, Reason, open_escalation
+from core.clock import local
+from crm.escalations import Placement, QueuePolicy, Reason, open_escalation
 
 
 async def queue_conversation(
@@ -30,7 +30,7 @@ async def queue_conversation(
 
     def queue(session: Session) -> Placement:
         return open_escalation(
-            session, chat_id, reason, policy=settings.queue_policy(), language=language,
+            session, chat_id, reason, policy=QueuePolicy.from_settings(settings), language=language,
             telegram_user_id=user_id, complaint_id=complaint_id,
         )
 

@@ -1,8 +1,8 @@
 """`python -m bot`: run the Telegram bot process."""
 
 from bot.main import run_bot
-from parceldesk.logs import configure_logging
-from parceldesk.settings import load_settings
+from core.logs import configure_logging
+from core.settings import load_settings
 
 if __name__ == "__main__":
     settings = load_settings()

@@ -20,7 +20,7 @@ from bot import handlers, identity, jobs, relay, review, staffdesk
 from bot.rasa import RasaClient
 from bot.services import BotServices
 from bot.texts import COMMAND_DESCRIPTIONS
-from parceldesk.settings import Settings
+from core.settings import Settings
 
 logger = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ from bot.rasa import RasaUnavailable
 from bot.rendering import OutgoingMessage, render, split_text
 from bot.services import services
 from bot.texts import text
+from core.clock import local
 from crm import chatlog, escalations
 from crm.chats import fix_language, get_or_create_chat, reply_language
-from crm.clock import local
-from crm.escalations import Reason
+from crm.escalations import QueuePolicy, Reason
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ async def queue_after_failure(
     try:
         placement = await svc.db(
             lambda s: escalations.open_escalation(
-                s, chat_id, Reason.BOT_FAILURE, policy=svc.settings.queue_policy(), language=language,
+                s, chat_id, Reason.BOT_FAILURE, policy=QueuePolicy.from_settings(svc.settings), language=language,
                 telegram_user_id=user.id if user else None,
             )
         )

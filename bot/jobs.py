@@ -14,8 +14,9 @@ from telegram.ext import ContextTypes
 
 from bot.services import services
 from bot.staffdesk import Case, case_of, case_values, claim_keyboard, staff_text, tell_staff
+from core.clock import utcnow
 from crm import escalations
-from crm.clock import utcnow
+from crm.escalations import QueuePolicy
 from crm.staff import supervisors
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ async def post_with_claim(context: ContextTypes.DEFAULT_TYPE, group: int, key: s
 async def enforce_deadlines(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Re-announce unclaimed escalations past their deadline, remind silent agents, then alert supervisors."""
     svc = services(context)
-    policy = svc.settings.queue_policy()
+    policy = QueuePolicy.from_settings(svc.settings)
     now = utcnow()
 
     def due(session: Session) -> list[tuple[str, Case]]:

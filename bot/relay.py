@@ -24,9 +24,9 @@ from bot.handlers import chat_language, say
 from bot.services import services
 from bot.staffdesk import Case, Member, case_of, copy_customer_message, member_of
 from bot.texts import text
+from core.clock import local
 from crm import chatlog, escalations
-from crm.clock import local
-from crm.escalations import Placement, QueueError, Reason
+from crm.escalations import Placement, QueueError, QueuePolicy, Reason
 from crm.models import EscalationStatus, Staff
 from crm.staff import staff_member
 
@@ -107,7 +107,7 @@ async def relay_from_customer(update: Update, context: ContextTypes.DEFAULT_TYPE
         return
     language = await chat_language(context, message.chat_id, body, update)
     interval = svc.settings.queue_notice_seconds
-    policy = svc.settings.queue_policy()
+    policy = QueuePolicy.from_settings(svc.settings)
 
     def notice(session: Session) -> Placement | None:
         if not escalations.take_notice_turn(session, case.id, interval):
@@ -167,7 +167,7 @@ async def human_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     svc = services(context)
     language = await chat_language(context, chat.id, None, update)
-    policy = svc.settings.queue_policy()
+    policy = QueuePolicy.from_settings(svc.settings)
 
     def work(session: Session) -> tuple[Placement, Case]:
         handlers.get_or_create_chat(session, chat.id, kind=chat.type)

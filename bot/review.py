@@ -1,10 +1,10 @@
 """Staff-facing learning-loop handlers: /tag (an agent says what the customer meant), /review (admins label).
 
 /tag works in the agent's private chat on the conversation they handle (or just resolved), like the other
-agent commands. /review shows the next group of the review queue (crm/review.py) with buttons: confirm the
+agent commands. /review shows the next group of the review queue (learning/review.py) with buttons: confirm the
 model's guess, a few likely intents, all intents, skip, stop. Buttons carry the group's handle (its oldest
 message id) and the queue position, so nothing lives in bot memory: a press re-reads the queue.
-Customer texts shown here are masked (crm/masking.py).
+Customer texts shown here are masked (learning/masking.py).
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from bot.rendering import OutgoingMessage
 from bot.services import services
 from bot.staffdesk import Member, private_only, staff_or_refuse, staff_or_refuse_callback, staff_text, tell_staff
 from bot.texts import REVIEW_REASON_LABELS, label, text
-from crm import review
+from core.settings import PROJECT_ROOT
 from crm.models import Staff, StaffRole
-from crm.review import Labeller, ReviewError, ReviewGroup
 from crm.staff import is_admin
+from learning import review
+from learning.review import Labeller, ReviewError, ReviewGroup, ReviewPolicy
 from nlu.intents import cached_labelling_intents
-from parceldesk.settings import PROJECT_ROOT
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def group_keyboard(context: ContextTypes.DEFAULT_TYPE, group: ReviewGroup, posit
 async def show_group(context: ContextTypes.DEFAULT_TYPE, chat_id: int, position: int) -> None:
     """Send the group at a queue position (or say the queue is done)."""
     svc = services(context)
-    policy = svc.settings.review_policy()
+    policy = ReviewPolicy.from_settings(svc.settings)
     groups = await svc.db(lambda s: review.review_queue(s, policy))
     if position >= len(groups):
         await tell_staff(context, chat_id, "review_empty")
@@ -186,7 +186,7 @@ async def review_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def show_all_intents(update: Update, context: ContextTypes.DEFAULT_TYPE, ref: int, position: int) -> None:
     """Replace a group's buttons by one button per valid intent."""
     svc = services(context)
-    policy = svc.settings.review_policy()
+    policy = ReviewPolicy.from_settings(svc.settings)
     group = await svc.db(lambda s: review.find_group(s, policy, ref))
     if group is None:
         await drop_keyboard(update)
@@ -205,7 +205,7 @@ async def label_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, memb
     query = update.callback_query
     chat_id = update.effective_chat.id
     svc = services(context)
-    policy = svc.settings.review_policy()
+    policy = ReviewPolicy.from_settings(svc.settings)
     intents = valid_intents()
 
     def work(session: Session) -> review.LabelOutcome | None:

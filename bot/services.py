@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram.ext import ContextTypes
 
 from bot.rasa import RasaClient
-from crm.db import transaction
-from parceldesk.settings import Settings
+from core.db import transaction
+from core.settings import Settings
 
 T = TypeVar("T")
 

@@ -22,9 +22,9 @@ from bot.rasa import RasaUnavailable
 from bot.rendering import OutgoingMessage, split_text
 from bot.services import services
 from bot.texts import LANGUAGE_NAMES, REASON_LABELS, label, text
+from core.clock import as_utc, local, utcnow
 from crm import chatlog, escalations
-from crm.clock import as_utc, local, utcnow
-from crm.escalations import KNOWN_INTENTS, QueueError
+from crm.escalations import KNOWN_INTENTS, QueueError, QueuePolicy
 from crm.models import Escalation, EscalationEvent, Staff, StaffRole
 from crm.profiles import CustomerProfile, view_profile
 from crm.staff import deactivate_staff, is_admin, list_staff, register_staff, staff_member
@@ -204,7 +204,7 @@ async def claim_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
 
     def work(session: Session) -> tuple[escalations.ClaimOutcome, Case | None, Member | None]:
-        outcome = escalations.claim(session, case_id, user.id, policy=svc.settings.queue_policy())
+        outcome = escalations.claim(session, case_id, user.id, policy=QueuePolicy.from_settings(svc.settings))
         case = case_of(session, outcome.escalation) if outcome.escalation else None
         return outcome, case, member_of(outcome.holder) if outcome.holder else None
 
@@ -445,7 +445,7 @@ async def transfer_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
     def work(session: Session) -> Case:
         escalation, _ = escalations.transfer(
-            session, case.id, session.get(Staff, member.id), target, policy=svc.settings.queue_policy()
+            session, case.id, session.get(Staff, member.id), target, policy=QueuePolicy.from_settings(svc.settings)
         )
         return case_of(session, escalation)
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.clock import utcnow
+from core.clock import utcnow
 from crm.models import AuditEntry
 
 PROFILE_VIEW = "profile_view"

@@ -124,7 +124,7 @@ def link_recent_to_escalation(session: Session, chat_id: int, escalation_id: int
     ).all()
     if not rows:
         return 0
-    # Database timestamps compared with each other only (the test clock moves crm.clock, not the database's).
+    # Database timestamps compared with each other only (the test clock moves core.clock, not the database's).
     newest = rows[0].created_at
     linked = [row for row in rows if newest - row.created_at <= ESCALATION_LOOKBACK]
     for row in linked:

@@ -18,7 +18,7 @@ from types import MappingProxyType
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from crm.clock import utcnow
+from core.clock import utcnow
 from crm.identity import linked_customer
 from crm.models import Complaint, ComplaintCategory, ComplaintStatus, Customer, Shipment
 from crm.segments import customer_segment

@@ -14,7 +14,7 @@ from enum import Enum
 
 from sqlalchemy.orm import Session
 
-from crm.clock import as_utc, local, utcnow
+from core.clock import as_utc, local, utcnow
 from crm.identity import owned_shipment
 from crm.models import EventKind, Shipment, ShipmentStatus, TrackingEvent
 

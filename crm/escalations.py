@@ -15,8 +15,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from core.clock import as_utc, utcnow
+from core.settings import Settings
 from crm import chatlog
-from crm.clock import as_utc, utcnow
 from crm.hours import StaffedHours, parse_hours
 from crm.models import (
     Chat,
@@ -92,6 +93,17 @@ class QueuePolicy:
     supervisor_minutes: int = 10
     handle_minutes: float = 6.0
     hours: StaffedHours = field(default_factory=lambda: parse_hours("00:00-24:00"))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> QueuePolicy:
+        """The human queue's deadlines, estimate and staffed hours, as configured."""
+        return cls(
+            claim_minutes=settings.sla_claim_minutes,
+            reply_minutes=settings.sla_reply_minutes,
+            supervisor_minutes=settings.sla_supervisor_minutes,
+            handle_minutes=settings.handle_minutes,
+            hours=parse_hours(settings.staffed_hours, settings.staffed_timezone),
+        )
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from crm.clock import utcnow
+from core.clock import utcnow
 from crm.identity import linked_customer
 from crm.models import Feedback
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import QueryableAttribute, Session
 
-from crm.clock import as_utc
+from core.clock import as_utc
 from crm.models import Chat, Customer, CustomerKind, Shipment
 from crm.tracking import find_shipment
 

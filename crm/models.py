@@ -427,7 +427,7 @@ class ChatMessage(Base):
     # those the customer wrote while it was open (the learning loop ranks these for labelling).
     escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id", ondelete="SET NULL"), index=True)
     # The intent an agent tagged this message with (/tag during or after a takeover). A hint for the review
-    # queue, not yet training data: an admin confirms it (crm/review.py).
+    # queue, not yet training data: an admin confirms it (learning/review.py).
     agent_intent: Mapped[str | None] = mapped_column(String(64))
     agent_tagged_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     agent_tagged_at: Mapped[datetime | None]

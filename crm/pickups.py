@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from crm.clock import COMPANY_TZ, as_utc, local, utcnow
+from core.clock import COMPANY_TZ, as_utc, local, utcnow
 from crm.identity import linked_customer
 from crm.models import Customer, PickupOrder, PickupStatus
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from crm.clock import as_utc, utcnow
+from core.clock import as_utc, utcnow
 from crm.models import Shipment
 
 # (threshold, score) pairs, best first: the first threshold met gives the score, else 1.

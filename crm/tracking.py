@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from crm.clock import as_utc, local
+from core.clock import as_utc, local
 from crm.labels import EVENT_LABELS, REASON_LABELS, STATUS_LABELS, label
 from crm.models import EventKind, Shipment, ShipmentStatus
 from crm.waybills import normalize

@@ -1,6 +1,6 @@
 """`parceldesk learn …`: the learning loop's admin side — the review queue, labelling, export, the model registry.
 
-Texts shown here are masked (crm/masking.py): the admin sees what would become training data, never a
+Texts shown here are masked (learning/masking.py): the admin sees what would become training data, never a
 customer's phone number or address. Prompts are bilingual like everything a user of ParcelDesk reads.
 """
 
@@ -11,23 +11,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.panel import Panel
 from rich.table import Table
+
+from parceldesk.console import console, database_or_exit, err
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from crm.review import Labeller, ReviewGroup, ReviewPolicy
-    from parceldesk.engine import Engine
-    from parceldesk.settings import Settings
+    from core.settings import Settings
+    from learning.review import Labeller, ReviewGroup, ReviewPolicy
+    from nlu.toolchain import Engine
 
 learn_app = typer.Typer(
     help="学习闭环 / Learning loop: review and label logged messages, export training data, list models.",
     no_args_is_help=True,
 )
-console = Console()
-err = Console(stderr=True)
 
 VARIANTS_SHOWN = 5
 KEYS_HELP = (
@@ -38,17 +37,14 @@ KEYS_HELP = (
 
 def _sessions() -> tuple[Settings, sessionmaker[Session]]:
     """Settings and a sessionmaker for the configured database."""
-    from crm.db import make_engine, make_sessionmaker
-    from parceldesk.cli import settings_or_exit
-
-    settings = settings_or_exit()
-    return settings, make_sessionmaker(make_engine(settings.effective_database_url, schema=settings.database_schema))
+    settings, database = database_or_exit()
+    return settings, database.sessions
 
 
 def _intents() -> tuple[str, ...]:
     """The valid labels (domain.yml intents, faq by its sub-intents)."""
+    from core.settings import PROJECT_ROOT
     from nlu.intents import labelling_intents
-    from parceldesk.settings import PROJECT_ROOT
 
     return labelling_intents(PROJECT_ROOT)
 
@@ -56,16 +52,16 @@ def _intents() -> tuple[str, ...]:
 def _labeller(name: str | None) -> Labeller:
     """Who labels from the command line (the login name unless --by says otherwise)."""
     from crm.audit import CLI_ACTOR
-    from crm.review import Labeller
+    from learning.review import Labeller
 
     return Labeller(name or f"{CLI_ACTOR} ({getpass.getuser()})")
 
 
 def _policy(settings: Settings, threshold: float | None, include_all: bool) -> ReviewPolicy:
     """The review policy from settings, with the command line's overrides."""
-    from crm.review import ReviewPolicy
+    from learning.review import ReviewPolicy
 
-    policy = settings.review_policy(include_all=include_all)
+    policy = ReviewPolicy.from_settings(settings, include_all=include_all)
     return ReviewPolicy(threshold if threshold is not None else policy.low_confidence, policy.similarity, include_all)
 
 
@@ -107,7 +103,7 @@ def learn_list(
     """Print the review queue: most frequent first, near-duplicates grouped (texts masked)."""
     import csv
 
-    from crm.review import conflicts, review_queue
+    from learning.review import conflicts, review_queue
 
     settings, sessions = _sessions()
     with sessions() as session:
@@ -174,8 +170,8 @@ def _label_interactively(
     sessions: sessionmaker[Session], groups: list[ReviewGroup], intents: tuple[str, ...], labeller: Labeller
 ) -> tuple[int, int]:
     """Walk the queue group by group; each label is committed at once. Returns (labelled groups, messages)."""
-    from crm.db import transaction
-    from crm.review import label_group
+    from core.db import transaction
+    from learning.review import label_group
 
     _intent_list(intents)
     console.print(KEYS_HELP)
@@ -207,7 +203,7 @@ def _label_interactively(
 
 def _print_batch_report(report: object) -> None:
     """Line-by-line outcome of a batch file."""
-    from crm.review import BatchReport
+    from learning.review import BatchReport
 
     assert isinstance(report, BatchReport)
     table = Table("行 line", "结果 result", "文本 text (masked)", "意图 intent")
@@ -237,8 +233,8 @@ def learn_review(
     by: Annotated[str | None, typer.Option(help="标注人 / who labels (default: your login)")] = None,
 ) -> None:
     """Label the review queue interactively (keyboard), or apply a batch file of text,intent lines."""
-    from crm.db import transaction
-    from crm.review import apply_batch, read_batch, review_queue
+    from core.db import transaction
+    from learning.review import apply_batch, read_batch, review_queue
 
     settings, sessions = _sessions()
     intents = _intents()
@@ -274,9 +270,9 @@ def learn_export(
     ] = None,
 ) -> None:
     """Write labelled messages to nlu/data/learned/<source>.yml (masked, deduplicated, held-out texts skipped)."""
-    from crm.review import labelled_texts
-    from nlu.export import entity_patterns, export_paths, plan_export, write_export
-    from parceldesk.settings import PROJECT_ROOT
+    from core.settings import PROJECT_ROOT
+    from learning.export import entity_patterns, export_paths, plan_export, write_export
+    from learning.review import labelled_texts
 
     _settings, sessions = _sessions()
     with sessions() as session:
@@ -315,7 +311,7 @@ def learn_export(
 @learn_app.command("models")
 def learn_models(limit: Annotated[int, typer.Option(help="最多显示 / how many")] = 20) -> None:
     """The model registry: versions, status, training-data hash, accuracy, who promoted them and when."""
-    from crm.model_registry import history
+    from learning.registry import history
 
     _settings, sessions = _sessions()
     table = Table("版本 version", "状态 status", "数据 data", "准确率 accuracy", "创建 created", "上线 promoted",
@@ -331,7 +327,7 @@ def learn_models(limit: Annotated[int, typer.Option(help="最多显示 / how man
 
 def _engine(settings: Settings) -> Engine:
     """The Rasa engine environment (created once, cached), or a clean exit with the reason."""
-    from parceldesk.engine import EngineError, ensure_engine
+    from nlu.toolchain import EngineError, ensure_engine
 
     try:
         return ensure_engine(settings)
@@ -351,8 +347,8 @@ def learn_retrain(
     by: Annotated[str | None, typer.Option("--by", help="操作人 / who promotes (default: login name)")] = None,
 ) -> None:
     """Train a candidate on nlu/data, score it and the live model on the held-out set, promote only if no worse."""
-    from parceldesk.engine import EngineError
-    from parceldesk.learning import LearningError, retrain
+    from learning.retrain import LearningError, retrain
+    from nlu.toolchain import EngineError
 
     settings, sessions = _sessions()
     engine = _engine(settings)
@@ -389,8 +385,8 @@ def learn_promote(
     by: Annotated[str | None, typer.Option("--by", help="操作人 / who promotes (default: login name)")] = None,
 ) -> None:
     """Make a registered model live by hand (e.g. a candidate gated with --no-promote)."""
-    from crm.model_registry import RegistryError
-    from parceldesk.learning import LearningError, promote_version
+    from learning.registry import RegistryError
+    from learning.retrain import LearningError, promote_version
 
     settings, sessions = _sessions()
     try:
@@ -406,8 +402,8 @@ def learn_rollback(
     by: Annotated[str | None, typer.Option("--by", help="操作人 / who rolls back (default: login name)")] = None,
 ) -> None:
     """Take the live model out of service and bring back the previous one (in the running Rasa too)."""
-    from crm.model_registry import RegistryError
-    from parceldesk.learning import LearningError, rollback
+    from learning.registry import RegistryError
+    from learning.retrain import LearningError, rollback
 
     settings, sessions = _sessions()
     try:

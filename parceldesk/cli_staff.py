@@ -1,29 +1,27 @@
-"""`parceldesk desk …`: the human queue and the audit trail from the command line (roles: `parceldesk staff`)."""
+"""`parceldesk staff …` and `parceldesk desk …`: staff roles, the human queue and the audit trail."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from parceldesk.console import console, database_or_exit, fail
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from parceldesk.settings import Settings
+    from core.settings import Settings
 
 desk_app = typer.Typer(help="The human agent queue and the audit trail.", no_args_is_help=True)
-console = Console()
+staff_app = typer.Typer(help="Service-centre staff and their roles.", no_args_is_help=True)
 
 
 def _sessions() -> tuple[Settings, sessionmaker[Session]]:
     """A sessionmaker for the configured database."""
-    from crm.db import make_engine, make_sessionmaker
-    from parceldesk.cli import settings_or_exit
-
-    settings = settings_or_exit()
-    return settings, make_sessionmaker(make_engine(settings.effective_database_url, schema=settings.database_schema))
+    settings, database = database_or_exit()
+    return settings, database.sessions
 
 
 @desk_app.command("queue")
@@ -62,3 +60,54 @@ def desk_audit(
             table.add_row(str(entry.created_at), entry.actor, entry.action, f"{entry.subject_kind} {entry.subject_id}",
                           str(entry.details or ""))
     console.print(table)
+
+
+@staff_app.command("add")
+def staff_add(
+    telegram_user_id: Annotated[int, typer.Argument(help="The person's numeric Telegram user id")],
+    name: Annotated[str, typer.Argument(help="Display name")],
+    role: Annotated[str, typer.Option(help="agent, supervisor, manager or admin")] = "agent",
+) -> None:
+    """Register (or update) a staff member."""
+    from core.db import transaction
+    from crm.models import StaffRole
+    from crm.staff import register_staff
+
+    try:
+        staff_role = StaffRole(role)
+    except ValueError:
+        fail(f"unknown role {role!r}; choose one of: {', '.join(r.value for r in StaffRole)}")
+        return
+    _settings, database = database_or_exit()
+    with transaction(database.sessions) as session:
+        member = register_staff(session, telegram_user_id, name, staff_role)
+        console.print(f"[green]✓[/] {member.name} ({member.telegram_user_id}) is {member.role.value}")
+
+
+@staff_app.command("list")
+def staff_list(all_: Annotated[bool, typer.Option("--all", help="Include deactivated staff")] = False) -> None:
+    """List staff and their roles."""
+
+    from crm.staff import list_staff
+
+    _settings, database = database_or_exit()
+    table = Table("telegram id", "name", "role", "active")
+    with database.sessions() as session:
+        for member in list_staff(session, include_inactive=all_):
+            table.add_row(
+                str(member.telegram_user_id), member.name, member.role.value, "yes" if member.active else "no"
+            )
+    console.print(table)
+
+
+@staff_app.command("remove")
+def staff_remove(telegram_user_id: int) -> None:
+    """Deactivate a staff member (their history stays)."""
+    from core.db import transaction
+    from crm.staff import deactivate_staff
+
+    _settings, database = database_or_exit()
+    with transaction(database.sessions) as session:
+        if not deactivate_staff(session, telegram_user_id):
+            fail(f"no staff member with Telegram id {telegram_user_id}")
+    console.print(f"[green]✓[/] {telegram_user_id} deactivated")

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from parceldesk.engine import Engine, tracker_store_path, write_endpoints
-from parceldesk.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings
+from nlu.toolchain import Engine, tracker_store_path, write_endpoints
 
 
 class ServiceFailed(RuntimeError):

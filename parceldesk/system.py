@@ -12,9 +12,11 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
 
-from crm.db import make_engine, make_sessionmaker, transaction, upgrade
+from core.db import open_database, transaction
+from core.settings import Settings
 from crm.models import Customer
-from parceldesk.engine import ensure_engine, ensure_model, model_hash
+from crm.schema import upgrade
+from nlu.toolchain import ensure_engine, ensure_model, model_hash
 from parceldesk.processes import (
     Supervisor,
     action_server_service,
@@ -22,19 +24,23 @@ from parceldesk.processes import (
     rasa_service,
     sandbox_service,
 )
-from parceldesk.settings import Settings
 
 
 def prepare_database(settings: Settings, console: Console, *, demo: bool = True) -> None:
-    """Apply migrations and load the demo company on first start."""
-    from crm.demo import demo_is_loaded, generate_demo
+    """Apply migrations and load the demo company on first start (when the demo extra is installed)."""
+    from demo import DEMO_EXTRA_MISSING, demo_available
 
-    engine = make_engine(settings.effective_database_url, schema=settings.database_schema)
+    database = open_database(settings)
+    engine = database.engine
     try:
         with console.status("applying database migrations…"):
             upgrade(engine)
-        if demo:
-            with transaction(make_sessionmaker(engine)) as session:
+        if demo and not demo_available():
+            console.print(f"[yellow]![/] demo data not loaded: {DEMO_EXTRA_MISSING}")
+        elif demo:
+            from demo.company import demo_is_loaded, generate_demo
+
+            with transaction(database.sessions) as session:
                 # Only a brand-new database gets the demo company; real data is never mixed with it.
                 empty = session.scalar(select(func.count()).select_from(Customer)) == 0
                 if empty and not demo_is_loaded(session):
@@ -43,18 +49,18 @@ def prepare_database(settings: Settings, console: Console, *, demo: bool = True)
                     console.print(f"[green]✓[/] demo data loaded: {summary}")
         console.print(f"[green]✓[/] database ready ({engine.url.render_as_string(hide_password=True)})")
     finally:
-        engine.dispose()
+        database.dispose()
 
 
 def registry_live_model(settings: Settings) -> Path | None:
     """The model promoted through the learning loop, when there is one and its file is still cached."""
-    from parceldesk.learning import live_model
+    from learning.retrain import live_model
 
-    engine = make_engine(settings.effective_database_url, schema=settings.database_schema)
+    database = open_database(settings)
     try:
-        return live_model(make_sessionmaker(engine))
+        return live_model(database.sessions)
     finally:
-        engine.dispose()
+        database.dispose()
 
 
 def run_system(settings: Settings, console: Console) -> int:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Create or refresh the application environment (.venv, Python >= 3.11) and install ParcelDesk into it.
 # The Rasa engine environment (Python 3.10) is prepared by `parceldesk setup` / `parceldesk run`.
+# Usage: bootstrap.sh [EXTRAS]  e.g. "demo" (run: the demo company generator) or "test" (tests, includes demo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,9 +25,12 @@ if ! PY=$(find_app_python); then
   exit 1
 fi
 
+extras="${1:-test}"
 stamp_input=$(cat pyproject.toml; "$PY" --version)
 stamp=$(printf '%s' "$stamp_input" | sha256sum | cut -c1-16)
-if [ -x .venv/bin/parceldesk ] && [ "$(cat .venv/.parceldesk-stamp 2>/dev/null)" = "$stamp" ]; then
+installed=$(cat .venv/.parceldesk-stamp 2>/dev/null || true)
+# The test extra includes the demo extra: an environment set up for tests also runs the system.
+if [ -x .venv/bin/parceldesk ] && { [ "$installed" = "$stamp $extras" ] || [ "$installed" = "$stamp test" ]; }; then
   exit 0
 fi
 echo "==> setting up the application environment in .venv ($("$PY" --version))"
@@ -34,6 +38,6 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
-echo "$stamp" > .venv/.parceldesk-stamp
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[$extras]"
+echo "$stamp $extras" > .venv/.parceldesk-stamp
 echo "==> .venv ready: .venv/bin/parceldesk"

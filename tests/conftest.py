@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session
 
-from parceldesk.engine import Engine, ensure_engine, ensure_model
-from parceldesk.settings import load_settings
+from core.settings import load_settings
+from nlu.toolchain import Engine, ensure_engine, ensure_model
 from tests.databases import BACKENDS, TestDatabase, create_database
 
 logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from parceldesk.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 
 def test_ruff_finds_nothing() -> None:

@@ -1,4 +1,4 @@
-"""Alembic environment: migrations run on the engine handed in by crm.db (never a global one)."""
+"""Alembic environment: migrations run on the engine handed in by core.db (never a global one)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ def run_migrations_online() -> None:
     """Run migrations on the engine passed through the Alembic config attributes."""
     engine = context.config.attributes.get("engine")
     if engine is None:
-        raise RuntimeError("crm migrations need an engine: use crm.db.upgrade(engine) or `parceldesk db upgrade`")
+        raise RuntimeError("crm migrations need an engine: use core.db.upgrade(engine) or `parceldesk db upgrade`")
     with engine.begin() as connection:
         context.configure(
             connection=connection,

@@ -6,7 +6,7 @@ Apache-2.0), so nothing is fetched from a model hub at training or run time. The
 that is what the sparse bag-of-words features cannot do for phrasings the training data never saw.
 
 Runs inside the engine environment (Python 3.10). config.yml names it by module path, so the project root
-must be on the engine's PYTHONPATH (parceldesk.engine.Engine.env puts it there).
+must be on the engine's PYTHONPATH (nlu.toolchain.Engine.env puts it there).
 """
 
 from __future__ import annotations

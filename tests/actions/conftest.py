@@ -16,11 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from actions.database import action_settings, session_factory
-from crm.clock import local, utcnow
-from crm.db import make_sessionmaker, transaction
-from crm.demo import SHOWCASE_COMPANY_CODE, SHOWCASE_PERSON_CODE, generate_demo
+from core.clock import local, utcnow
+from core.db import make_sessionmaker, transaction
 from crm.identity import link_contact
 from crm.models import Customer, Shipment
+from demo.company import SHOWCASE_COMPANY_CODE, SHOWCASE_PERSON_CODE, generate_demo
 from tests.actions.trackers import Person
 from tests.databases import BACKENDS, create_database
 

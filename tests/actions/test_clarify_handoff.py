@@ -10,11 +10,11 @@ from sqlalchemy import select
 from actions.clarify import ActionClarify
 from actions.forms_common import ActionCancelForm
 from actions.handoff import ActionRequestHuman
-from crm.clock import local, utcnow
-from crm.demo import SHOWCASE_PERSON_PHONE
+from core.clock import local, utcnow
+from core.settings import Settings
 from crm.labels import INTENT_LABELS, label
 from crm.models import Escalation, EscalationEvent, EscalationEventKind, EscalationStatus
-from parceldesk.settings import Settings
+from demo.company import SHOWCASE_PERSON_PHONE
 from tests.actions.conftest import ActionDatabase
 from tests.actions.trackers import Person, cleared_form_slots, parse_data, payload, run, tracker
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from actions.common import local_time
 from actions.forms_complaint import ActionComplaintStatus, ActionSubmitComplaint, ValidateComplaintForm
-from crm.clock import as_utc
+from core.clock import as_utc
+from core.db import transaction
 from crm.complaints import advance, open_complaint
-from crm.db import transaction
 from crm.labels import COMPLAINT_CATEGORY_LABELS, COMPLAINT_STATUS_LABELS, label
 from crm.models import Complaint, ComplaintCategory, ComplaintStatus, Escalation, EscalationStatus
 from tests.actions.conftest import ActionDatabase

@@ -14,10 +14,10 @@ from actions.forms_delivery import (
     ValidateChangeDeliveryForm,
     day_label,
 )
-from crm.clock import local, utcnow
-from crm.demo import SHOWCASE_COMPANY_PHONE, SHOWCASE_PERSON_PHONE
+from core.clock import local, utcnow
 from crm.labels import STATUS_LABELS, label
 from crm.models import EventKind, TrackingEvent
+from demo.company import SHOWCASE_COMPANY_PHONE, SHOWCASE_PERSON_PHONE
 from tests.actions.conftest import ActionDatabase
 from tests.actions.trackers import Person, cleared_form_slots, parse_payload, payload, run, tracker, without
 

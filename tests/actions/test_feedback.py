@@ -7,8 +7,8 @@ from rasa_sdk import Tracker
 from sqlalchemy import select
 
 from actions.forms_feedback import ActionSubmitFeedback, ValidateFeedbackForm
-from crm.demo import SHOWCASE_PERSON_PHONE
 from crm.models import Feedback
+from demo.company import SHOWCASE_PERSON_PHONE
 from tests.actions.conftest import ActionDatabase
 from tests.actions.trackers import DOMAIN, Person, cleared_form_slots, payload, run, tracker
 

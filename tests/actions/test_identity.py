@@ -9,12 +9,12 @@ from sqlalchemy import select
 
 from actions.identity import LIST_LIMIT, ActionCheckLinked, ActionGreet, ActionListShipments
 from actions.tracking import ActionTrackShipment
-from crm.clock import utcnow
-from crm.db import transaction
-from crm.demo import SHOWCASE_COMPANY_PHONE, SHOWCASE_NUMBERS, SHOWCASE_PERSON_PHONE
+from core.clock import utcnow
+from core.db import transaction
 from crm.labels import SERVICE_LABELS, STATUS_LABELS, label
 from crm.models import Shipment, ShipmentStatus
 from crm.tracking import template_values, track
+from demo.company import SHOWCASE_COMPANY_PHONE, SHOWCASE_NUMBERS, SHOWCASE_PERSON_PHONE
 from tests.actions.conftest import ActionDatabase
 from tests.actions.trackers import Person, parse_payload, run, tracker
 from tests.crm.factories import make_customer, make_shipment

@@ -10,10 +10,10 @@ from rasa_sdk import Tracker
 from sqlalchemy import select
 
 from actions.forms_pickup import ActionAskPickupWindow, ActionSubmitPickup, ValidatePickupForm
-from crm.clock import as_utc, local, utcnow
-from crm.demo import SHOWCASE_PERSON_PHONE
+from core.clock import as_utc, local, utcnow
 from crm.models import PickupOrder, PickupStatus
 from crm.pickups import parse_window, pickup_windows
+from demo.company import SHOWCASE_PERSON_PHONE
 from tests.actions.conftest import ActionDatabase
 from tests.actions.trackers import Person, cleared_form_slots, parse_payload, payload, run, tracker
 

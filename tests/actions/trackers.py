@@ -25,7 +25,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.forms_common import FORM_SLOTS
-from parceldesk.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
 
 # The domain as the action server receives it (Rasa sends Domain.as_dict(): slots, forms, responses, ...).
 DOMAIN: dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))

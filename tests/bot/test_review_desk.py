@@ -24,11 +24,11 @@ from telegram.ext import Application
 from bot.app import build_application
 from bot.review import valid_intents
 from bot.texts import text
+from core.db import make_sessionmaker, transaction
+from core.settings import SANDBOX_TOKEN, Settings
 from crm import chatlog, escalations
-from crm.db import make_sessionmaker, transaction
 from crm.models import ChatMessage, Direction, Escalation, StaffRole, TrainingLabel
 from crm.staff import register_staff
-from parceldesk.settings import SANDBOX_TOKEN, Settings
 from sandbox.app import create_app
 from sandbox.client import SandboxClient
 from tests.databases import BACKENDS, TestDatabase, create_database

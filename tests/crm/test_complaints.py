@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy.orm import Session
 
-from crm.clock import as_utc
+from core.clock import as_utc
 from crm.complaints import (
     ComplaintError,
     ComplaintTerms,

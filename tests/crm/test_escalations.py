@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from core.clock import CLOCK_FILE_ENV, set_clock_offset, utcnow
+from core.db import make_sessionmaker, transaction
 from crm import audit, escalations
-from crm.clock import CLOCK_FILE_ENV, set_clock_offset, utcnow
-from crm.db import make_sessionmaker, transaction
 from crm.escalations import QueueError, QueuePolicy, Reason
 from crm.hours import parse_hours
 from crm.models import (

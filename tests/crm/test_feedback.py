@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy.orm import Session
 
-from crm.clock import as_utc
+from core.clock import as_utc
 from crm.feedback import LOW_RATING, parse_rating, record_feedback
 from crm.models import Feedback
 from tests.crm.factories import make_customer

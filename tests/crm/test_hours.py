@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from core.settings import Settings
 from crm.hours import parse_hours
-from parceldesk.settings import Settings
 
 
 def test_day_shift_and_next_opening() -> None:

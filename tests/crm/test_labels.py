@@ -7,18 +7,15 @@ import re
 import pytest
 
 from crm.labels import (
-    CITIES,
-    CITIES_BY_KEY,
     EVENT_LABELS,
-    GATEWAYS,
     INDUSTRY_LABELS,
     REASON_LABELS,
     SERVICE_LABELS,
     STATUS_LABELS,
-    find_city,
     label,
 )
 from crm.models import EventKind, ServiceLevel, ShipmentStatus
+from demo.geography import CITIES, CITIES_BY_KEY, GATEWAYS, find_city
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
 REQUIRED_REASONS = {

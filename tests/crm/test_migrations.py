@@ -7,8 +7,8 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from crm.db import current_revision, downgrade, head_revision, table_names, upgrade
 from crm.models import Base
+from crm.schema import current_revision, downgrade, head_revision, table_names, upgrade
 from tests.databases import create_database
 
 

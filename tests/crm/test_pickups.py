@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session
 
-from crm.clock import as_utc
+from core.clock import as_utc
 from crm.models import PickupOrder, PickupStatus
 from crm.pickups import (
     DEFAULT_SCHEDULE,

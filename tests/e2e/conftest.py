@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from crm.clock import CLOCK_FILE_ENV, set_clock_offset
-from crm.db import make_sessionmaker, transaction
-from crm.demo import generate_demo
-from parceldesk.engine import Engine
+from core.clock import CLOCK_FILE_ENV, set_clock_offset
+from core.db import make_sessionmaker, transaction
+from core.settings import Settings
+from demo.company import generate_demo
+from nlu.toolchain import Engine
 from parceldesk.processes import Supervisor, rasa_service
-from parceldesk.settings import Settings
 from sandbox.client import SandboxClient
 from tests.databases import BACKENDS, TestDatabase, create_database
 from tests.e2e.harness import Stack, free_port, stack_settings, start_stack

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from crm.clock import CLOCK_FILE_ENV
+from core.clock import CLOCK_FILE_ENV
+from core.settings import Settings
 from parceldesk.processes import (
     Service,
     Supervisor,
@@ -21,7 +22,6 @@ from parceldesk.processes import (
     bot_service,
     sandbox_service,
 )
-from parceldesk.settings import Settings
 from tests.databases import TestDatabase
 
 # The staff group of every test stack (group chat ids are negative).

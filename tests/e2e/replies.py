@@ -10,8 +10,8 @@ import yaml
 from sqlalchemy.orm import Session
 
 from bot.texts import TEXTS as BOT_TEXTS
+from core.settings import PROJECT_ROOT
 from crm.tracking import template_values, track
-from parceldesk.settings import PROJECT_ROOT
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
 

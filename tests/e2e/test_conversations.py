@@ -10,7 +10,6 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.texts import text
-from crm.demo import SHOWCASE_PERSON_PHONE
 from crm.escalations import Reason
 from crm.identity import first_name, linked_customer
 from crm.models import (
@@ -24,6 +23,7 @@ from crm.models import (
     TrackingEvent,
 )
 from crm.segments import customer_segment
+from demo.company import SHOWCASE_PERSON_PHONE
 from sandbox.client import SandboxClient
 from tests.e2e.harness import Stack, eventually, new_user_id
 from tests.e2e.replies import domain_text, pattern, response_variants, tracking_reply

@@ -20,12 +20,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.texts import TEXTS, text
+from core.clock import CLOCK_FILE_ENV, clock_offset, set_clock_offset
+from core.db import make_sessionmaker, transaction
 from crm import audit
-from crm.clock import CLOCK_FILE_ENV, clock_offset, set_clock_offset
-from crm.db import make_sessionmaker, transaction
-from crm.demo import SHOWCASE_PERSON_CODE
 from crm.models import AuditEntry, Customer, Escalation, EscalationEventKind, EscalationStatus, Staff, StaffRole
 from crm.staff import register_staff
+from demo.company import SHOWCASE_PERSON_CODE
 from sandbox.client import SandboxClient, WaitTimeout
 from tests.e2e.harness import STAFF_CHAT_ID, Stack, new_user_id
 from tests.e2e.replies import domain_text, has_chinese, is_text

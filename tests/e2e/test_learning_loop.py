@@ -16,18 +16,18 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm import model_registry
+from core.db import make_sessionmaker, transaction
+from core.settings import PROJECT_ROOT, Settings
 from crm.chatlog import record_inbound, record_understanding
-from crm.db import make_sessionmaker, transaction
 from crm.models import ChatMessage, Direction, ModelStatus
-from crm.review import Labeller, ReviewPolicy, label_group, label_messages, review_queue
+from learning import registry as model_registry
+from learning.export import entity_patterns, export_paths, plan_export, write_export
+from learning.retrain import retrain, rollback, serving_model
+from learning.review import Labeller, ReviewPolicy, label_group, label_messages, review_queue
 from nlu.examples import load_examples
-from nlu.export import entity_patterns, export_paths, plan_export, write_export
 from nlu.intents import labelling_intents
-from parceldesk.engine import Engine, ensure_model
-from parceldesk.learning import retrain, rollback, serving_model
+from nlu.toolchain import Engine, ensure_model
 from parceldesk.processes import Supervisor, rasa_service
-from parceldesk.settings import PROJECT_ROOT, Settings
 from sandbox.client import SandboxClient
 from tests.databases import TestDatabase
 from tests.e2e.harness import Stack, eventually, free_port, new_user_id, stack_settings, start_stack
@@ -99,7 +99,7 @@ def logged_intent(sessions: sessionmaker[Session], user: int, text: str) -> tupl
 
 def export_to(project: Path, sessions: sessionmaker[Session]) -> Path:
     """Export every active label into the scratch project's nlu/data/learned; return that folder."""
-    from crm.review import labelled_texts
+    from learning.review import labelled_texts
 
     with sessions() as session:
         labelled = labelled_texts(session)

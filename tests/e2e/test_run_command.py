@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from parceldesk.engine import Engine
-from parceldesk.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
+from nlu.toolchain import Engine
 from sandbox.client import SandboxClient
 from tests.e2e.harness import free_port, new_user_id
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from core.settings import PROJECT_ROOT
 from crm.waybills import is_valid
 from nlu.examples import load_examples
-from parceldesk.settings import PROJECT_ROOT
 
 EVAL = PROJECT_ROOT / "nlu" / "eval"
 TRAINING = PROJECT_ROOT / "nlu" / "data"

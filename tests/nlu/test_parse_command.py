@@ -6,8 +6,8 @@ import json
 import subprocess
 from pathlib import Path
 
-from parceldesk.engine import Engine
-from parceldesk.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
+from nlu.toolchain import Engine
 
 
 def test_parse_reads_stdin_and_writes_json_lines(engine_model: tuple[Engine, Path]) -> None:

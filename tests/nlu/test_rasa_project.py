@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from parceldesk.engine import Engine, EngineError
-from parceldesk.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT
+from nlu.toolchain import Engine, EngineError
 
 
 def run_rasa(engine: Engine, args: list[str], log: Path) -> str:

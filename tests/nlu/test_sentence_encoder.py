@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
-from parceldesk.engine import Engine, ensure_engine
-from parceldesk.settings import PROJECT_ROOT, load_settings
+from core.settings import PROJECT_ROOT, load_settings
+from nlu.toolchain import Engine, ensure_engine
 
 # Runs in the engine's Python 3.10: featurizes messages through the component's public Rasa API and prints
 # what the test checks (shapes, and cosine similarities between sentence vectors).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crm.masking import (
+from learning.masking import (
     EMAIL_PLACEHOLDER,
     EN_ADDRESS_PLACEHOLDER,
     LANDLINE_PLACEHOLDER,

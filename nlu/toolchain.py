@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from parceldesk.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings
 
 ENGINE_REQUIREMENTS = PROJECT_ROOT / "engine" / "requirements.txt"
 ENGINE_CONSTRAINTS = PROJECT_ROOT / "engine" / "constraints.txt"
@@ -357,7 +357,7 @@ def parse_texts(engine: Engine, model: Path, texts: list[str]) -> list[dict[str,
     """Parse texts with a model (one engine process for all of them); one JSON dict per text, in order."""
     clean = [" ".join(text.split()) for text in texts]
     result = subprocess.run(
-        [str(engine.python), str(PROJECT_ROOT / "nlu" / "engine" / "parse.py"), str(model)],
+        [str(engine.python), str(PROJECT_ROOT / "engine" / "parse.py"), str(model)],
         input="\n".join(clean) + "\n",
         capture_output=True,
         text=True,

@@ -2,7 +2,7 @@
 
 A candidate is the full Rasa model trained on the current data (cached by content hash, so its version is its
 file name, `parceldesk-<hash>`, the same name the bot logs with every message). It is scored on the held-out
-set next to the live model; `nlu.gate.decide` promotes it only when accuracy does not drop and no intent loses
+set next to the live model; `learning.gate.decide` promotes it only when accuracy does not drop and no intent loses
 more than the margin. Promotion switches the running Rasa server with `PUT /model` (conversations live in the
 SQL tracker store, so none is dropped) before the registry says so: a failed switch changes nothing.
 """
@@ -16,11 +16,11 @@ from pathlib import Path
 import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm import model_registry
-from nlu.benchmark import EVAL_DIR, heldout_examples, score_model
-from nlu.gate import DEFAULT_MARGIN, GateResult, decide
-from parceldesk.engine import Engine, ensure_model, model_hash
-from parceldesk.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings
+from learning import registry
+from learning.gate import DEFAULT_MARGIN, GateResult, decide
+from learning.heldout import EVAL_DIR, heldout_examples, score_model
+from nlu.toolchain import Engine, ensure_model, model_hash
 
 Progress = Callable[[str], None]
 
@@ -88,7 +88,7 @@ def switch_model(settings: Settings, model: Path) -> bool:
 def live_model(sessions: sessionmaker[Session]) -> Path | None:
     """The registry's live model file, if one is live and its file still exists."""
     with sessions() as session:
-        current = model_registry.live(session)
+        current = registry.live(session)
         if current is None:
             return None
         path = Path(current.model_path)
@@ -117,7 +117,7 @@ def retrain(
     version = version_of(candidate)
     data_hash = model_hash(root)
     with sessions() as session:
-        current = model_registry.live(session)
+        current = registry.live(session)
         live_version, live_path = (current.version, Path(current.model_path)) if current else (None, None)
     if live_version == version:
         say(f"{version} is already live: the data has not changed since it was promoted")
@@ -135,7 +135,7 @@ def retrain(
         live_scores = score_model(engine, live_path, examples)
     gate = decide(live_scores, candidate_scores, margin=margin)
     with sessions() as session, session.begin():
-        model_registry.register_candidate(
+        registry.register_candidate(
             session,
             version=version,
             model_path=str(candidate),
@@ -145,31 +145,31 @@ def retrain(
     if not gate.promote or not promote:
         if not gate.promote:
             with sessions() as session, session.begin():
-                model_registry.reject(session, version, reasons=gate.reasons, actor=actor)
+                registry.reject(session, version, reasons=gate.reasons, actor=actor)
         return RetrainOutcome(version, candidate, gate, promoted=False, switched=False)
     switched = switch_model(settings, candidate)
     with sessions() as session, session.begin():
-        model_registry.promote(session, version, actor=actor)
+        registry.promote(session, version, actor=actor)
     return RetrainOutcome(version, candidate, gate, promoted=True, switched=switched)
 
 
 def promote_version(settings: Settings, sessions: sessionmaker[Session], version: str, *, actor: str) -> bool:
     """Make a candidate or retired model live by hand (after a gate run without --promote); True if Rasa switched."""
     with sessions() as session:
-        path = Path(model_registry.get(session, version).model_path)
+        path = Path(registry.get(session, version).model_path)
     if not path.exists():
         raise LearningError(f"model file {path} is gone; retrain it")
     switched = switch_model(settings, path)
     with sessions() as session, session.begin():
-        model_registry.promote(session, version, actor=actor)
+        registry.promote(session, version, actor=actor)
     return switched
 
 
 def rollback(settings: Settings, sessions: sessionmaker[Session], *, actor: str) -> RollbackOutcome:
     """Bring back the previously live model, in the running Rasa first, then in the registry."""
     with sessions() as session:
-        current = model_registry.live(session)
-        target = model_registry.rollback_target(session)
+        current = registry.live(session)
+        target = registry.rollback_target(session)
         if current is None:
             raise LearningError("no model is live, so there is nothing to roll back")
         if target is None:
@@ -179,7 +179,7 @@ def rollback(settings: Settings, sessions: sessionmaker[Session], *, actor: str)
         raise LearningError(f"the previous model's file {target_path} is gone (cache cleared?); cannot roll back")
     switched = switch_model(settings, target_path)
     with sessions() as session, session.begin():
-        done = model_registry.rollback(session, actor=actor)
+        done = registry.rollback(session, actor=actor)
         live_version = done.live.version
         replaced = done.replaced.version if done.replaced else ""
     if live_version != target_version:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from parceldesk.engine import Engine, EngineError, ensure_model, ensure_nlu_model, model_hash
-from parceldesk.settings import PROJECT_ROOT, Settings
+from core.settings import PROJECT_ROOT, Settings
+from nlu.toolchain import Engine, EngineError, ensure_model, ensure_nlu_model, model_hash
 
 
 class RecordingEngine(Engine):

@@ -1,17 +1,18 @@
-"""Engines, sessions and schema migrations for the customer database."""
+"""The database engine and session factory: one engine and one sessionmaker per process, passed in."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+from core.settings import Settings
 
 
 def make_engine(url: str, *, echo: bool = False, schema: str | None = None) -> Engine:
@@ -56,46 +57,19 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def alembic_config(engine: Engine) -> Any:
-    """An Alembic config that runs this package's migrations on the given engine."""
-    from alembic.config import Config
+@dataclass(frozen=True)
+class Database:
+    """One process's engine and its sessionmaker, opened once from the settings."""
 
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS_DIR))
-    config.attributes["engine"] = engine
-    return config
+    engine: Engine
+    sessions: sessionmaker[Session]
 
-
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply migrations up to a revision (head by default)."""
-    from alembic import command
-
-    command.upgrade(alembic_config(engine), revision)
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
 
 
-def downgrade(engine: Engine, revision: str = "base") -> None:
-    """Roll migrations back to a revision (base by default)."""
-    from alembic import command
-
-    command.downgrade(alembic_config(engine), revision)
-
-
-def current_revision(engine: Engine) -> str | None:
-    """The revision the database is at, or None when it was never migrated."""
-    from alembic.runtime.migration import MigrationContext
-
-    with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
-
-
-def head_revision() -> str | None:
-    """The newest migration shipped with this code."""
-    from alembic.script import ScriptDirectory
-
-    config = alembic_config(create_engine("sqlite://"))
-    return ScriptDirectory.from_config(config).get_current_head()
-
-
-def table_names(engine: Engine) -> list[str]:
-    """Tables present in the database (for health checks and tests)."""
-    return sorted(inspect(engine).get_table_names())
+def open_database(settings: Settings) -> Database:
+    """The configured database's engine and sessionmaker (the one place a process makes them)."""
+    engine = make_engine(settings.effective_database_url, schema=settings.database_schema)
+    return Database(engine, make_sessionmaker(engine))

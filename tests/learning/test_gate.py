@@ -7,8 +7,8 @@ import io
 import pytest
 from rich.console import Console
 
-from nlu.evaluation import IntentScore, Scores
-from nlu.gate import decide
+from learning.gate import decide
+from learning.scoring import IntentScore, Scores
 
 
 def scores(accuracy: float, f1: dict[str, float], examples: int = 100) -> Scores:

@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
+from core.db import make_sessionmaker, transaction
 from crm import chatlog
-from crm.db import make_sessionmaker, transaction
 from crm.models import TrainingLabel
 from parceldesk import cli_learn
 from parceldesk.cli import app

@@ -23,8 +23,7 @@ from faker import Faker
 from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
-from crm.clock import COMPANY_TZ, as_utc
-from crm.labels import CITIES, CITIES_BY_KEY, GATEWAYS, City, Place
+from core.clock import COMPANY_TZ, as_utc
 from crm.models import (
     Customer,
     CustomerKind,
@@ -35,6 +34,7 @@ from crm.models import (
     TrackingEvent,
 )
 from crm.waybills import make_s10
+from demo.geography import CITIES, CITIES_BY_KEY, GATEWAYS, City, Place
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nlu.evaluation import Prediction, markdown_table, score, threshold_sweep, threshold_table
+from learning.scoring import Prediction, markdown_table, score, threshold_sweep, threshold_table
 from nlu.examples import Example, load_examples, strip_annotations
 
 

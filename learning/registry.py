@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crm.clock import utcnow
+from core.clock import utcnow
 from crm.models import ModelStatus, ModelVersion
 
 CLI_ACTOR = "command line"
@@ -89,7 +89,7 @@ def register_candidate(
 
 
 def record_metrics(session: Session, version: str, metrics: dict[str, Any]) -> ModelVersion:
-    """Store a model's evaluation (e.g. nlu.evaluation.Scores.to_json()); allowed in any state."""
+    """Store a model's evaluation (e.g. learning.scoring.Scores.to_json()); allowed in any state."""
     model = get(session, version)
     model.metrics = metrics
     return model

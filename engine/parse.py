@@ -1,6 +1,6 @@
 """Parse utterances with a trained Rasa model: one text per stdin line in, one JSON object per line out.
 
-Runs inside the engine environment: `<engine>/bin/python nlu/engine/parse.py MODEL.tar.gz`.
+Runs inside the engine environment: `<engine>/bin/python engine/parse.py MODEL.tar.gz`.
 Each output object: {"text", "intent", "confidence", "entities": [{"entity", "value", "start", "end"}]};
 retrieval intents are reported in full (e.g. "faq/shipping_fee").
 """

@@ -23,11 +23,12 @@ import yaml
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
+from core.settings import Settings
 from crm import escalations
-from crm.clock import utcnow
-from crm.masking import mask_personal_data
 from crm.models import ChatMessage, Direction, Escalation, EscalationStatus, Staff, TrainingLabel
 from crm.waybills import candidate_spans
+from learning.masking import mask_personal_data
 
 # Why a message is worth labelling, strongest first (the strongest reason of a group decides its source).
 AGENT_TAGGED = "agent_tagged"
@@ -65,6 +66,11 @@ class ReviewPolicy:
     similarity: float = 0.88
     # Every unlabelled customer text, not only those the model struggled with (confidently wrong answers).
     include_all: bool = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, include_all: bool = False) -> ReviewPolicy:
+        """What the learning loop's review queue counts as worth labelling, as configured."""
+        return cls(settings.learn_low_confidence, settings.learn_similarity, include_all=include_all)
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,14 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm import chatlog, escalations, review
+from core.settings import PROJECT_ROOT
+from crm import chatlog, escalations
 from crm.escalations import QueuePolicy, Reason
 from crm.models import ChatMessage, StaffRole, TrainingLabel
-from crm.review import Labeller, ReviewError, ReviewGroup, ReviewPolicy
 from crm.staff import register_staff
+from learning import review
+from learning.review import Labeller, ReviewError, ReviewGroup, ReviewPolicy
 from nlu.intents import labelling_intents
-from parceldesk.settings import PROJECT_ROOT
 
 VALID = labelling_intents(PROJECT_ROOT)
 POLICY = ReviewPolicy(low_confidence=0.7, similarity=0.88)

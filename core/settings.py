@@ -4,14 +4,9 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-if TYPE_CHECKING:
-    from crm.escalations import QueuePolicy
-    from crm.review import ReviewPolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_TOKEN = "123456789:sandbox-token-not-secret"
@@ -112,25 +107,6 @@ class Settings(BaseSettings):
     def effective_database_url(self) -> str:
         """The database URL, defaulting to an SQLite file in data_dir."""
         return self.database_url or f"sqlite:///{self.data_dir / 'parceldesk.sqlite3'}"
-
-    def queue_policy(self) -> QueuePolicy:
-        """The human queue's deadlines, estimate and staffed hours."""
-        from crm.escalations import QueuePolicy
-        from crm.hours import parse_hours
-
-        return QueuePolicy(
-            claim_minutes=self.sla_claim_minutes,
-            reply_minutes=self.sla_reply_minutes,
-            supervisor_minutes=self.sla_supervisor_minutes,
-            handle_minutes=self.handle_minutes,
-            hours=parse_hours(self.staffed_hours, self.staffed_timezone),
-        )
-
-    def review_policy(self, *, include_all: bool = False) -> ReviewPolicy:
-        """What the learning loop's review queue counts as worth labelling."""
-        from crm.review import ReviewPolicy
-
-        return ReviewPolicy(self.learn_low_confidence, self.learn_similarity, include_all=include_all)
 
     @property
     def effective_rasa_url(self) -> str:

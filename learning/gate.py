@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from rich.table import Table
 
-from nlu.evaluation import IntentScore, Scores
+from learning.scoring import IntentScore, Scores
 
 DEFAULT_MARGIN = 2.0
 # Scores are rounded to 4 decimals; anything smaller than this is rounding, not a drop.

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from rich.console import Console
 
-from nlu.evaluation import (
+from core.settings import PROJECT_ROOT, Settings
+from learning.scoring import (
     Prediction,
     Scores,
     confusion_table,
@@ -22,8 +23,7 @@ from nlu.evaluation import (
     threshold_table,
 )
 from nlu.examples import Example, load_examples
-from parceldesk.engine import Engine, ensure_engine, ensure_nlu_model, parse_texts
-from parceldesk.settings import PROJECT_ROOT, Settings
+from nlu.toolchain import Engine, ensure_engine, ensure_nlu_model, parse_texts
 
 EVAL_DIR = PROJECT_ROOT / "nlu" / "eval"
 SWEEP_THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)

@@ -1,4 +1,4 @@
-"""parceldesk.learning without a running Rasa: promotion and rollback still move the registry, refusals say why."""
+"""learning.retrain without a running Rasa: promotion and rollback still move the registry, refusals say why."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from crm import model_registry
-from crm.db import make_sessionmaker, transaction
+from core.db import make_sessionmaker, transaction
+from core.settings import Settings
 from crm.models import ModelStatus, ModelVersion
-from parceldesk.learning import LearningError, promote_version, rollback, serving_model, switch_model, version_of
-from parceldesk.settings import Settings
+from learning import registry as model_registry
+from learning.retrain import LearningError, promote_version, rollback, serving_model, switch_model, version_of
 from tests.databases import TestDatabase
 from tests.e2e.harness import free_port
 

@@ -17,9 +17,10 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from crm.db import make_engine, make_sessionmaker, transaction, upgrade
-from crm.demo import generate_demo
-from parceldesk.engine import ensure_engine, ensure_model
+from core.db import open_database, transaction
+from core.settings import Settings
+from crm.schema import upgrade
+from nlu.toolchain import ensure_engine, ensure_model
 from parceldesk.processes import (
     Service,
     Supervisor,
@@ -28,7 +29,6 @@ from parceldesk.processes import (
     rasa_service,
     sandbox_service,
 )
-from parceldesk.settings import Settings
 
 
 @dataclass
@@ -115,11 +115,13 @@ def run_benchmark(base: Settings, console: Console, *, samples: int = 30) -> Ben
             "telegram_api_url": None,
         }
     )
-    db = make_engine(settings.effective_database_url)
-    upgrade(db)
-    with transaction(make_sessionmaker(db)) as session:
+    from demo.company import generate_demo  # the bench needs the demo extra, as `parceldesk run` does
+
+    database = open_database(settings)
+    upgrade(database.engine)
+    with transaction(database.sessions) as session:
         generate_demo(session, today=date.today())
-    db.dispose()
+    database.dispose()
 
     supervisor = Supervisor()
     services = [

@@ -20,8 +20,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from crm.clock import COMPANY_TZ, as_utc, local
-from crm.demo import (
+from core.clock import COMPANY_TZ, as_utc, local
+from crm.labels import REASON_LABELS
+from crm.models import Customer, CustomerKind, EventKind, Shipment, ShipmentStatus, TrackingEvent
+from crm.tracking import template_values, track
+from crm.waybills import is_valid, is_valid_s10
+from demo.company import (
     SHOWCASE_NUMBERS,
     DemoDataError,
     DemoSummary,
@@ -30,10 +34,7 @@ from crm.demo import (
     fingerprint,
     generate_demo,
 )
-from crm.labels import REASON_LABELS, find_city
-from crm.models import Customer, CustomerKind, EventKind, Shipment, ShipmentStatus, TrackingEvent
-from crm.tracking import template_values, track
-from crm.waybills import is_valid, is_valid_s10
+from demo.geography import find_city
 from tests import databases  # not TestDatabase itself: pytest would try to collect it as a test class
 
 TODAY = date(2026, 11, 18)
@@ -299,8 +300,8 @@ def test_identical_across_processes_and_backends(database: databases.TestDatabas
     """A separate process (other hash seed, fresh SQLite file) gives the same fingerprint as this backend."""
     script = (
         "import sys; from datetime import date; from sqlalchemy.orm import Session\n"
-        "from crm.db import make_engine, upgrade\n"
-        "from crm.demo import generate_demo, fingerprint\n"
+        "from core.db import make_engine\nfrom crm.schema import upgrade\n"
+        "from demo.company import generate_demo, fingerprint\n"
         "engine = make_engine(sys.argv[1]); upgrade(engine)\n"
         "with Session(engine) as session:\n"
         "    generate_demo(session, today=date(2026, 11, 18), seed=11, customers=40, shipments=200)\n"

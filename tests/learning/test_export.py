@@ -9,12 +9,13 @@ from pathlib import Path
 import yaml
 from sqlalchemy.orm import Session
 
-from crm import chatlog, review
-from crm.review import LabelledText, Labeller
+from core.settings import PROJECT_ROOT
+from crm import chatlog
+from learning import review
+from learning.export import ExportPlan, annotate, entity_patterns, example_key, export_paths, plan_export, write_export
+from learning.review import LabelledText, Labeller
 from nlu.examples import load_examples
-from nlu.export import ExportPlan, annotate, entity_patterns, example_key, export_paths, plan_export, write_export
 from nlu.intents import labelling_intents
-from parceldesk.settings import PROJECT_ROOT
 
 HAND_WRITTEN, HELD_OUT, _LEARNED, REGEX = export_paths(PROJECT_ROOT)
 PATTERNS = entity_patterns(REGEX)

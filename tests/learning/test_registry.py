@@ -10,9 +10,9 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from crm import model_registry as registry
-from crm.model_registry import RegistryError
 from crm.models import ModelStatus, ModelVersion
+from learning import registry
+from learning.registry import RegistryError
 
 
 def candidate(session: Session, name: str) -> str:

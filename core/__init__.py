@@ -1,0 +1,1 @@
+"""The floor: settings, logging, the database engine and session factory, the clock. Imports nothing of ours."""

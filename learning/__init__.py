@@ -1,0 +1,1 @@
+"""The learning loop: review queue, labels, masking, model registry, export, held-out scoring, gate, retrain."""

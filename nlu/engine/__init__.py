@@ -1,1 +1,0 @@
-"""Scripts that run INSIDE the Rasa engine environment (Python 3.10); the application never imports them."""
