@@ -9,6 +9,7 @@ from typing import Any
 from rasa_sdk import Tracker
 
 from core.clock import local
+from crm.chats import chat_of_sender
 from crm.waybills import find_candidates
 
 # A form starts with the customer's own words; with at least this much left after removing numbers
@@ -25,18 +26,14 @@ REQUEST_WORDS = re.compile(
     re.IGNORECASE,
 )
 WORD = re.compile(r"[A-Za-z']+")
-SENDER_PREFIX = "tg-"
 
 def conversation_ids(tracker: Tracker) -> tuple[int | None, int | None]:
     """The Telegram chat id and user id of a conversation: from the message metadata, else the sender id."""
     metadata = (tracker.latest_message or {}).get("metadata") or {}
     chat_id = metadata.get("chat_id")
     user_id = metadata.get("telegram_user_id")
-    if chat_id is None and tracker.sender_id.startswith(SENDER_PREFIX):
-        try:
-            chat_id = int(tracker.sender_id.removeprefix(SENDER_PREFIX))
-        except ValueError:
-            chat_id = None
+    if chat_id is None:
+        chat_id = chat_of_sender(tracker.sender_id)
     return (int(chat_id) if chat_id is not None else None, int(user_id) if user_id is not None else None)
 
 

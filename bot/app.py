@@ -11,12 +11,14 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
+    ContextTypes,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
-from bot import handlers, identity, jobs, relay, review, staffdesk
+from bot import handlers, identity, inbound, jobs, relay, review, staffdesk
+from bot.context import BotContext
 from bot.rasa import RasaClient
 from bot.services import BotServices
 from bot.texts import COMMAND_DESCRIPTIONS
@@ -34,6 +36,8 @@ CLOSE_GROUP = 1
 async def post_init(application: Application) -> None:
     """Open the shared Rasa client and publish the command menu."""
     svc: BotServices = application.bot_data["services"]
+    # Bot API URLs contain the token: never let httpx log them.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     svc.rasa = RasaClient(svc.settings.effective_rasa_url, timeout=svc.settings.rasa_timeout_seconds)
     commands = [BotCommand(name, desc["en"]) for name, desc in COMMAND_DESCRIPTIONS.items()]
     await application.bot.set_my_commands(commands)
@@ -64,11 +68,12 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
         .base_file_url(settings.bot_file_base_url)
         .post_init(post_init)
         .post_shutdown(post_shutdown)
+        .context_types(ContextTypes(context=BotContext))
         .build()
     )
     application.bot_data["services"] = BotServices(settings=settings, sessions=sessions)
 
-    application.add_handler(TypeHandler(Update, handlers.log_inbound), group=LOG_GROUP)
+    application.add_handler(TypeHandler(Update, inbound.log_inbound), group=LOG_GROUP)
 
     # Customers talk to the bot in private chats; group chats are for staff (another handler set).
     customer_message = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
@@ -117,6 +122,6 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
         group=MAIN_GROUP,
     )
 
-    application.add_handler(TypeHandler(Update, handlers.mark_handled), group=CLOSE_GROUP)
+    application.add_handler(TypeHandler(Update, inbound.mark_handled), group=CLOSE_GROUP)
     application.add_error_handler(handlers.on_error)
     return application

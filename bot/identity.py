@@ -6,18 +6,17 @@ import logging
 
 from sqlalchemy.orm import Session
 from telegram import ReplyKeyboardRemove, Update
-from telegram.ext import ContextTypes
 
-from bot.handlers import chat_language, send
+from bot.context import BotContext
 from bot.rendering import OutgoingMessage, contact_keyboard
-from bot.services import services
+from bot.speech import chat_language, send
 from bot.texts import text
 from crm.identity import first_name, link_contact
 
 logger = logging.getLogger(__name__)
 
 
-async def link_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def link_command(update: Update, context: BotContext) -> None:
     """Explain why we ask, and show Telegram's share-contact button."""
     chat_id = update.effective_chat.id
     language = await chat_language(context, chat_id, None, update)
@@ -25,7 +24,7 @@ async def link_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await send(context, chat_id, OutgoingMessage(text("link_prompt", language), keyboard))
 
 
-async def contact_shared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def contact_shared(update: Update, context: BotContext) -> None:
     """Link the account when the shared contact is the sender's own and its phone matches a customer."""
     message = update.effective_message
     chat_id = update.effective_chat.id
@@ -44,7 +43,7 @@ async def contact_shared(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         customer = link_contact(session, telegram_user_id=user.id, phone=contact.phone_number, chat_id=chat_id)
         return first_name(customer) if customer is not None else None
 
-    name = await services(context).db(link)
+    name = await context.services.db(link)
     if name is None:
         logger.info("chat %s shared a phone number that matches no customer", chat_id)
         await send(context, chat_id, OutgoingMessage(text("link_not_found", language), ReplyKeyboardRemove()))

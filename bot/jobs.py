@@ -10,9 +10,8 @@ import logging
 
 from sqlalchemy.orm import Session
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
-from bot.services import services
+from bot.context import BotContext
 from bot.staffdesk import Case, case_of, case_values, claim_keyboard, staff_text, tell_staff
 from core.clock import utcnow
 from crm import escalations
@@ -24,17 +23,23 @@ logger = logging.getLogger(__name__)
 JOB_NAME = "handoff"
 
 
-async def handoff_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
+def kick_handoff_jobs(context: BotContext) -> None:
+    """Run the handoff jobs now (announce a new escalation without waiting for the next interval)."""
+    if context.job_queue is not None:
+        context.job_queue.run_once(handoff_tick, 0)
+
+
+async def handoff_tick(context: BotContext) -> None:
     """One pass: announce what is new, then remind and escalate what is late (never two passes at once)."""
-    svc = services(context)
+    svc = context.services
     async with svc.handoff_lock:
         await announce_new(context)
         await enforce_deadlines(context)
 
 
-async def announce_new(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def announce_new(context: BotContext) -> None:
     """Post each unannounced escalation to the staff group with a Claim button."""
-    svc = services(context)
+    svc = context.services
     group = svc.settings.staff_chat_id
     if group is None:
         return
@@ -48,7 +53,7 @@ async def announce_new(context: ContextTypes.DEFAULT_TYPE) -> None:
         logger.info("escalation %s announced", case.id)
 
 
-async def post_with_claim(context: ContextTypes.DEFAULT_TYPE, group: int, key: str, case: Case,
+async def post_with_claim(context: BotContext, group: int, key: str, case: Case,
                           **extra: object) -> int | None:
     """Send an announcement with the Claim button; its message id, or None if Telegram refused."""
     body = staff_text(context, key, **{**case_values(context, case), **extra})
@@ -60,9 +65,9 @@ async def post_with_claim(context: ContextTypes.DEFAULT_TYPE, group: int, key: s
     return sent.message_id
 
 
-async def enforce_deadlines(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def enforce_deadlines(context: BotContext) -> None:
     """Re-announce unclaimed escalations past their deadline, remind silent agents, then alert supervisors."""
-    svc = services(context)
+    svc = context.services
     policy = QueuePolicy.from_settings(svc.settings)
     now = utcnow()
 
@@ -82,9 +87,9 @@ def minutes_since(case: Case, kind: str) -> int:
     return max(0, int((utcnow() - start).total_seconds() // 60))
 
 
-async def act(context: ContextTypes.DEFAULT_TYPE, kind: str, case: Case) -> None:
+async def act(context: BotContext, kind: str, case: Case) -> None:
     """Carry out one SLA action (a failed send is logged; the action is not repeated forever)."""
-    svc = services(context)
+    svc = context.services
     group = svc.settings.staff_chat_id
     minutes = minutes_since(case, kind)
     if kind == "remind_claim":

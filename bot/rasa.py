@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +16,8 @@ class RasaUnavailable(Exception):
     """Rasa (or the action server behind it) failed, timed out or answered nothing."""
 
 
-# How far ahead of now the language slot event is stamped (see RasaClient.converse).
-SLOT_STAMP_LEAD_SECONDS = 5.0
+# The bot's own input channel (nlu/channel.py): one call per customer message.
+CHANNEL_WEBHOOK = "/webhooks/parceldesk/webhook"
 
 
 @dataclass(frozen=True)
@@ -41,12 +40,24 @@ class RasaReply:
 
 @dataclass(frozen=True)
 class ParseResult:
-    """How Rasa understood the latest message of a conversation."""
+    """How Rasa understood the latest message of a conversation, and by which model."""
 
     intent: str | None
     confidence: float | None
     entities: list[dict[str, Any]]
     fell_back: bool
+    model_version: str | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """Everything one customer message brought back from Rasa in its single call."""
+
+    replies: list[RasaReply]
+    understanding: ParseResult | None
+    # An action (a request for a person, a serious complaint) put the conversation in the human queue.
+    paused: bool = False
+    requested_slot: str | None = None
 
 
 class RasaClient:
@@ -57,40 +68,31 @@ class RasaClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self._client = client or httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
-        self._model_version: str | None = None
 
     async def aclose(self) -> None:
         """Close the HTTP connection pool."""
         await self._client.aclose()
 
-    async def converse(self, sender: str, message: str, *, language: str, metadata: dict[str, Any]) -> list[RasaReply]:
-        """Send a customer's message (after setting the reply language) and return Rasa's replies."""
+    async def converse(self, sender: str, message: str, *, language: str, metadata: dict[str, Any]) -> Turn:
+        """Send a customer's message with its reply language; one HTTP call brings back the whole turn."""
         try:
             async with asyncio.timeout(self.timeout):
-                await self._post(
-                    f"/conversations/{sender}/tracker/events",
-                    {
-                        "event": "slot",
-                        "name": "language",
-                        "value": language,
-                        # Rasa stamps an event when it parses the request, then starts the session of a new
-                        # conversation; its SQL tracker store later keeps only events stamped at or after the
-                        # session start, so the first message's language would be lost. A stamp a little
-                        # ahead keeps it in the session (events are ordered by id, not by stamp).
-                        "timestamp": time.time() + SLOT_STAMP_LEAD_SECONDS,
-                    },
-                    params={"include_events": "NONE"},
-                )
                 body = await self._post(
-                    "/webhooks/rest/webhook",
+                    CHANNEL_WEBHOOK,
                     {"sender": sender, "message": message, "metadata": {**metadata, "language": language}},
                 )
         except TimeoutError as exc:
             raise RasaUnavailable(f"no answer within {self.timeout:.1f}s") from exc
-        if not isinstance(body, list) or not body:
-            # Rasa answers 200 [] when a custom action failed or timed out.
+        messages = body.get("messages") if isinstance(body, dict) else None
+        if not isinstance(messages, list) or not messages:
+            # No messages means a custom action failed or timed out (Rasa logs why).
             raise RasaUnavailable("Rasa returned no messages")
-        return [self._reply(item) for item in body if isinstance(item, dict)]
+        return Turn(
+            replies=[self._reply(item) for item in messages if isinstance(item, dict)],
+            understanding=self._understanding(body.get("understanding")),
+            paused=bool(body.get("paused")),
+            requested_slot=body.get("requested_slot") or None,
+        )
 
     async def resume(self, sender: str) -> None:
         """Give a paused conversation back to the bot (after a human handoff); raises RasaUnavailable on failure.
@@ -107,32 +109,6 @@ class RasaClient:
         except TimeoutError as exc:
             raise RasaUnavailable(f"no answer within {self.timeout:.1f}s") from exc
 
-    async def latest_parse(self, sender: str) -> ParseResult | None:
-        """How the latest message was understood (best effort; None when Rasa can't say)."""
-        try:
-            body = await self._get(f"/conversations/{sender}/tracker", params={"include_events": "NONE"})
-        except RasaUnavailable:
-            return None
-        latest = (body.get("latest_message") or {}) if isinstance(body, dict) else {}
-        intent = latest.get("intent") or {}
-        ranking = latest.get("intent_ranking") or []
-        name = intent.get("name")
-        confidence = intent.get("confidence")
-        fell_back = name == "nlu_fallback"
-        if fell_back and len(ranking) > 1:
-            name, confidence = ranking[1].get("name"), ranking[1].get("confidence")
-        # A retrieval intent is logged with the sub-intent the ResponseSelector picked ("faq/shipping_fee"),
-        # as `parceldesk nlu parse` reports it: that is the label the learning loop works with.
-        selector = (latest.get("response_selector") or {}).get(name or "", {})
-        key = (selector.get("response") or {}).get("intent_response_key") if isinstance(selector, dict) else None
-        if key:
-            name = str(key)
-        entities = [
-            {"entity": e.get("entity"), "value": e.get("value"), "extractor": e.get("extractor")}
-            for e in latest.get("entities") or []
-        ]
-        return ParseResult(name, confidence, entities, fell_back)
-
     async def requested_slot(self, sender: str) -> str | None:
         """The slot an active form of the conversation is asking for (None when no form waits for an answer)."""
         try:
@@ -143,27 +119,6 @@ class RasaClient:
             return None
         slot = (body.get("slots") or {}).get("requested_slot")
         return str(slot) if slot else None
-
-    async def model_version(self) -> str | None:
-        """The loaded model's version: its file name without .tar.gz, as in the model registry."""
-        try:
-            body = await self._get("/status")
-        except RasaUnavailable:
-            return None
-        model_file = str(body.get("model_file") or "")
-        # Registry versions are model file names (parceldesk-<content hash>), so logged messages can be traced
-        # to the model that answered them; model_id is Rasa's fingerprint, kept only as a fallback.
-        name = model_file.replace("\\", "/").rsplit("/", 1)[-1].removesuffix(".tar.gz")
-        self._model_version = name or str(body.get("model_id") or "") or None
-        return self._model_version
-
-    async def healthy(self) -> bool:
-        """True when the Rasa server answers."""
-        try:
-            await self._get("/")
-        except RasaUnavailable:
-            return False
-        return True
 
     async def _post(self, path: str, payload: dict[str, Any], params: dict[str, str] | None = None) -> Any:
         """POST JSON and decode the answer, mapping every failure to RasaUnavailable."""
@@ -191,6 +146,16 @@ class RasaClient:
             return response.json() if response.headers.get("content-type", "").startswith("application/json") else {}
         except (httpx.HTTPError, ValueError) as exc:
             raise RasaUnavailable(f"{path}: {type(exc).__name__}: {exc}") from exc
+
+    @staticmethod
+    def _understanding(data: Any) -> ParseResult | None:
+        """The channel's report of how the message was understood (None when it could not say)."""
+        if not isinstance(data, dict):
+            return None
+        entities = [e for e in data.get("entities") or [] if isinstance(e, dict)]
+        return ParseResult(
+            data.get("intent"), data.get("confidence"), entities, bool(data.get("fell_back")), data.get("model_version")
+        )
 
     @staticmethod
     def _reply(item: dict[str, Any]) -> RasaReply:

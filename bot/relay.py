@@ -12,74 +12,40 @@ Nothing here reaches Rasa. Everything is logged to the database before it is rel
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 from telegram import Message, Update
 from telegram.error import TelegramError
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
 
-from bot import handlers
-from bot.handlers import chat_language, say
-from bot.services import services
-from bot.staffdesk import Case, Member, case_of, copy_customer_message, member_of
+from bot.cases import Case, Route, case_of, content_of, find_route
+from bot.context import BotContext
+from bot.inbound import close
+from bot.jobs import kick_handoff_jobs
+from bot.speech import chat_language, refuse_command, say
+from bot.staffdesk import copy_customer_message
 from bot.texts import text
 from core.clock import local
 from crm import chatlog, escalations
+from crm.chats import get_or_create_chat
 from crm.escalations import Placement, QueueError, QueuePolicy, Reason
 from crm.models import EscalationStatus, Staff
-from crm.staff import staff_member
 
 logger = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class Route:
-    """Where a private message goes: from an agent to their customer, or from a customer in the queue."""
-
-    from_agent: bool
-    case: Case
-    member: Member | None = None
-
-
-def find_route(session: Session, chat_id: int, user_id: int) -> Route | None:
-    """The handoff route of a private message, or None when the bot should answer it as usual."""
-    staff = staff_member(session, user_id)
-    if staff is not None:
-        current = escalations.current_for_agent(session, staff)
-        if current is not None and current.chat_id != chat_id:
-            return Route(True, case_of(session, current), member_of(staff))
-    active = escalations.active_for_chat(session, chat_id)
-    return Route(False, case_of(session, active)) if active is not None else None
-
-
-def content_of(message: Message) -> tuple[str, str | None, str | None]:
-    """A message's kind, text (or caption) and file id, for the escalation's log."""
-    kind = "text" if message.text is not None else "other"
-    for candidate in ("photo", "sticker", "voice", "video", "video_note", "audio", "document", "location", "contact"):
-        if getattr(message, candidate):
-            kind = candidate
-            break
-    file_id = None
-    if message.photo:
-        file_id = message.photo[-1].file_id
-    elif message.document:
-        file_id = message.document.file_id
-    elif message.sticker:
-        file_id = message.sticker.file_id
-    elif message.voice:
-        file_id = message.voice.file_id
-    return kind, message.text if message.text is not None else message.caption, file_id
-
-
-async def route_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def route_message(update: Update, context: BotContext) -> None:
     """Carry private messages of conversations a human has (or is about to have); others go on to the bot."""
     message = update.effective_message
     chat = update.effective_chat
     user = update.effective_user
     if message is None or chat is None or user is None or chat.type != "private":
         return
-    route = await services(context).db(lambda s: find_route(s, chat.id, user.id))
+    inbound = context.inbound
+    if inbound is not None:
+        route = inbound.route  # decided in the inbound transaction
+    else:
+        route = await context.services.db(lambda s: find_route(s, chat.id, user.id))
     if route is None:
         return
     if route.from_agent:
@@ -87,15 +53,15 @@ async def route_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     else:
         await relay_from_customer(update, context, route.case, message)
     # The customer/agent message is dealt with: close its log entry and keep it away from Rasa.
-    await handlers.mark_handled(update, context)
+    await close(context)
     raise ApplicationHandlerStop
 
 
-async def relay_from_customer(update: Update, context: ContextTypes.DEFAULT_TYPE, case: Case, message: Message) -> None:
+async def relay_from_customer(update: Update, context: BotContext, case: Case, message: Message) -> None:
     """Store a customer's message on their escalation; pass it to the agent, or remind them of their place."""
-    svc = services(context)
+    svc = context.services
     kind, body, file_id = content_of(message)
-    logged = svc.inbound_rows.get(update.update_id)
+    logged = context.inbound.message_id if context.inbound is not None else None
     await svc.db(
         lambda s: escalations.record_customer_message(
             s, case.id, content_kind=kind, text=body, file_id=file_id, chat_id=message.chat_id,
@@ -120,7 +86,7 @@ async def relay_from_customer(update: Update, context: ContextTypes.DEFAULT_TYPE
         await tell_placement(context, message.chat_id, language, placement, fresh=False)
 
 
-async def relay_from_agent(context: ContextTypes.DEFAULT_TYPE, route: Route, message: Message) -> None:
+async def relay_from_agent(context: BotContext, route: Route, message: Message) -> None:
     """Copy an agent's message (text, photo, ...) to their customer and log it (the first one meets the SLA)."""
     case, member = route.case, route.member
     assert member is not None
@@ -140,13 +106,13 @@ async def relay_from_agent(context: ContextTypes.DEFAULT_TYPE, route: Route, mes
         chatlog.record_outbound(session, chat_id=case.chat_id, text=body, kind=f"agent_{kind}")
 
     try:
-        await services(context).db(log)
+        await context.services.db(log)
     except QueueError as exc:
         logger.warning("agent message for escalation %s not logged: %s", case.id, exc)
 
 
 async def tell_placement(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, language: str, placement: Placement, *, fresh: bool
+    context: BotContext, chat_id: int, language: str, placement: Placement, *, fresh: bool
 ) -> None:
     """Tell a customer their place and expected wait (or when staff are back, outside staffed hours)."""
     if placement.staffed:
@@ -158,19 +124,19 @@ async def tell_placement(
         await say(context, chat_id, key, language, opens_at=local(placement.opens_at).strftime("%H:%M"))
 
 
-async def human_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def human_command(update: Update, context: BotContext) -> None:
     """/human: put the conversation in the human queue (or say where it stands if it already is)."""
     chat = update.effective_chat
     user = update.effective_user
     if chat is None or chat.type != "private":
-        await handlers.unknown_command(update, context)
+        await refuse_command(update, context)
         return
-    svc = services(context)
+    svc = context.services
     language = await chat_language(context, chat.id, None, update)
     policy = QueuePolicy.from_settings(svc.settings)
 
     def work(session: Session) -> tuple[Placement, Case]:
-        handlers.get_or_create_chat(session, chat.id, kind=chat.type)
+        get_or_create_chat(session, chat.id, kind=chat.type)
         placement = escalations.open_escalation(
             session, chat.id, Reason.REQUEST_HUMAN, policy=policy, language=language,
             telegram_user_id=user.id if user else None,
@@ -183,10 +149,10 @@ async def human_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await say(context, chat.id, "handoff_with_agent", language, agent=case.holder_name)
         return
     await tell_placement(context, chat.id, language, placement, fresh=placement.created)
-    handlers.kick_handoff_jobs(context)
+    kick_handoff_jobs(context)
 
 
-async def rating_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def rating_pressed(update: Update, context: BotContext) -> None:
     """A 1-5 rating button after a handoff: store it on the escalation (once) and thank the customer."""
     query = update.callback_query
     chat = update.effective_chat
@@ -200,7 +166,7 @@ async def rating_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await query.answer()
         return
     language = await chat_language(context, chat.id, None, update)
-    stored = await services(context).db(lambda s: escalations.record_rating(s, case_id, chat.id, rating))
+    stored = await context.services.db(lambda s: escalations.record_rating(s, case_id, chat.id, rating))
     if not stored:
         await query.answer(text("rating_done", language))
         return

@@ -14,11 +14,10 @@ import logging
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
-from bot.handlers import send
+from bot.context import BotContext
 from bot.rendering import OutgoingMessage
-from bot.services import services
+from bot.speech import send
 from bot.staffdesk import Member, private_only, staff_or_refuse, staff_or_refuse_callback, staff_text, tell_staff
 from bot.texts import REVIEW_REASON_LABELS, label, text
 from core.settings import PROJECT_ROOT
@@ -43,7 +42,7 @@ def valid_intents() -> tuple[str, ...]:
 # ---------------------------------------------------------------------------------------------- /tag
 
 
-async def tag_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def tag_command(update: Update, context: BotContext) -> None:
     """/tag <intent>: tag the customer's latest message of the agent's conversation with what they meant."""
     member = await staff_or_refuse(update, context)
     if member is None or not await private_only(update, context):
@@ -61,7 +60,7 @@ async def tag_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         return review.tag_latest_message(session, staff, intent, valid=intents)
 
     try:
-        outcome = await services(context).db(work)
+        outcome = await context.services.db(work)
     except ReviewError as exc:
         key = str(exc)
         if key == "review_unknown_intent":
@@ -77,12 +76,12 @@ async def tag_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
 # ---------------------------------------------------------------------------------------------- /review
 
 
-async def refuse_non_admin(context: ContextTypes.DEFAULT_TYPE, chat_id: int) -> None:
+async def refuse_non_admin(context: BotContext, chat_id: int) -> None:
     """Tell a staff member who is not an admin, in both languages, that labelling is for admins."""
     await send(context, chat_id, OutgoingMessage(text("review_admin_only", "zh")))
 
 
-async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def review_command(update: Update, context: BotContext) -> None:
     """/review: the next group of the review queue with label buttons (admins only, private chat)."""
     member = await staff_or_refuse(update, context)
     if member is None:
@@ -95,9 +94,9 @@ async def review_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await show_group(context, update.effective_chat.id, 0)
 
 
-def group_message(context: ContextTypes.DEFAULT_TYPE, group: ReviewGroup, index: int, total: int) -> str:
+def group_message(context: BotContext, group: ReviewGroup, index: int, total: int) -> str:
     """The text of one group: its counts, reasons, the most frequent (masked) texts and the guess."""
-    language = services(context).settings.staff_language
+    language = context.services.settings.staff_language
     lines = [f"“{body}”" + (f" ×{count}" if count > 1 else "") for body, count in group.variants[:TEXTS_SHOWN]]
     if len(group.variants) > TEXTS_SHOWN:
         lines.append(f"… +{len(group.variants) - TEXTS_SHOWN}")
@@ -114,7 +113,7 @@ def label_button(caption: str, group: ReviewGroup, position: int, intent: str) -
     return InlineKeyboardButton(caption, callback_data=f"{PREFIX}:l:{group.ref}:{position}:{intent}")
 
 
-def group_keyboard(context: ContextTypes.DEFAULT_TYPE, group: ReviewGroup, position: int,
+def group_keyboard(context: BotContext, group: ReviewGroup, position: int,
                    *, everything: bool = False) -> InlineKeyboardMarkup:
     """Confirm the guess, a few likely intents (or all of them), then skip / all intents / stop."""
     intents = valid_intents()
@@ -140,9 +139,9 @@ def group_keyboard(context: ContextTypes.DEFAULT_TYPE, group: ReviewGroup, posit
     return InlineKeyboardMarkup(rows)
 
 
-async def show_group(context: ContextTypes.DEFAULT_TYPE, chat_id: int, position: int) -> None:
+async def show_group(context: BotContext, chat_id: int, position: int) -> None:
     """Send the group at a queue position (or say the queue is done)."""
-    svc = services(context)
+    svc = context.services
     policy = ReviewPolicy.from_settings(svc.settings)
     groups = await svc.db(lambda s: review.review_queue(s, policy))
     if position >= len(groups):
@@ -153,7 +152,7 @@ async def show_group(context: ContextTypes.DEFAULT_TYPE, chat_id: int, position:
     await send(context, chat_id, OutgoingMessage(body, group_keyboard(context, group, position)))
 
 
-async def review_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def review_pressed(update: Update, context: BotContext) -> None:
     """A /review button: label the group, show all intents, skip to the next group, or stop (admins only)."""
     query = update.callback_query
     member = await staff_or_refuse_callback(update, context)
@@ -183,9 +182,9 @@ async def review_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await tell_staff(context, chat_id, "review_stopped")
 
 
-async def show_all_intents(update: Update, context: ContextTypes.DEFAULT_TYPE, ref: int, position: int) -> None:
+async def show_all_intents(update: Update, context: BotContext, ref: int, position: int) -> None:
     """Replace a group's buttons by one button per valid intent."""
-    svc = services(context)
+    svc = context.services
     policy = ReviewPolicy.from_settings(svc.settings)
     group = await svc.db(lambda s: review.find_group(s, policy, ref))
     if group is None:
@@ -199,12 +198,12 @@ async def show_all_intents(update: Update, context: ContextTypes.DEFAULT_TYPE, r
         logger.warning("could not show all intents on a review message: %s", exc)
 
 
-async def label_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE, member: Member, ref: int, position: int,
+async def label_pressed(update: Update, context: BotContext, member: Member, ref: int, position: int,
                         intent: str) -> None:
     """Label the group the button belongs to (as it is now), then show the next one."""
     query = update.callback_query
     chat_id = update.effective_chat.id
-    svc = services(context)
+    svc = context.services
     policy = ReviewPolicy.from_settings(svc.settings)
     intents = valid_intents()
 

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
-from telegram.ext import ContextTypes
 
 from bot.rasa import RasaClient
 from core.db import transaction
@@ -24,7 +23,6 @@ class BotServices:
     settings: Settings
     sessions: sessionmaker[Session]
     rasa: RasaClient | None = None
-    inbound_rows: dict[int, int] = field(default_factory=dict)
     # One pass of the handoff jobs at a time (the repeating job and the immediate kick after a trigger).
     handoff_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -44,7 +42,3 @@ class BotServices:
             raise RuntimeError("the Rasa client is opened in post_init; the application was not initialised")
         return self.rasa
 
-
-def services(context: ContextTypes.DEFAULT_TYPE) -> BotServices:
-    """The BotServices of the running application."""
-    return context.application.bot_data["services"]

@@ -8,24 +8,23 @@ agent's current conversation. Only registered, active staff get past `staff_or_r
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
-from bot import handlers
-from bot.handlers import send, sender_id
+from bot.cases import Case, Member, case_of, member_of
+from bot.context import BotContext
 from bot.rasa import RasaUnavailable
 from bot.rendering import OutgoingMessage, split_text
-from bot.services import services
+from bot.speech import client_language, refuse_command, say, send
 from bot.texts import LANGUAGE_NAMES, REASON_LABELS, label, text
-from core.clock import as_utc, local, utcnow
+from core.clock import local, utcnow
 from crm import chatlog, escalations
+from crm.chats import sender_id
 from crm.escalations import KNOWN_INTENTS, QueueError, QueuePolicy
-from crm.models import Escalation, EscalationEvent, Staff, StaffRole
+from crm.models import EscalationEvent, Staff, StaffRole
 from crm.profiles import CustomerProfile, view_profile
 from crm.staff import deactivate_staff, is_admin, list_staff, register_staff, staff_member
 
@@ -34,69 +33,9 @@ logger = logging.getLogger(__name__)
 BACKLOG_ON_TRANSFER = 5
 
 
-@dataclass(frozen=True)
-class Case:
-    """A detached snapshot of an escalation, safe to use after its session closed."""
-
-    id: int
-    chat_id: int
-    status: str
-    language: str
-    reason: str
-    priority: int
-    tier: str | None
-    customer_name: str | None
-    summary: str
-    created_at: datetime
-    due_at: datetime | None
-    claimed_at: datetime | None
-    holder_telegram_id: int | None
-    holder_name: str | None
-    announce_chat_id: int | None
-    announce_message_id: int | None
-
-
-@dataclass(frozen=True)
-class Member:
-    """A detached snapshot of a staff member."""
-
-    id: int
-    telegram_user_id: int
-    name: str
-    role: StaffRole
-
-
-def case_of(session: Session, escalation: Escalation) -> Case:
-    """Snapshot an escalation with its holder's name (inside a session)."""
-    holder = session.get(Staff, escalation.claimed_by_id) if escalation.claimed_by_id else None
-    return Case(
-        id=escalation.id,
-        chat_id=escalation.chat_id,
-        status=escalation.status.value,
-        language=escalation.language,
-        reason=escalation.reason,
-        priority=escalation.priority,
-        tier=escalation.tier,
-        customer_name=escalation.customer_name,
-        summary=escalation.summary or "",
-        created_at=as_utc(escalation.created_at),
-        due_at=as_utc(escalation.first_response_due_at) if escalation.first_response_due_at else None,
-        claimed_at=as_utc(escalation.claimed_at) if escalation.claimed_at else None,
-        holder_telegram_id=holder.telegram_user_id if holder else None,
-        holder_name=holder.name if holder else None,
-        announce_chat_id=escalation.announce_chat_id,
-        announce_message_id=escalation.announce_message_id,
-    )
-
-
-def member_of(staff: Staff) -> Member:
-    """Snapshot a staff member."""
-    return Member(staff.id, staff.telegram_user_id, staff.name, staff.role)
-
-
-def staff_text(context: ContextTypes.DEFAULT_TYPE, key: str, /, **values: object) -> str:
+def staff_text(context: BotContext, key: str, /, **values: object) -> str:
     """A text for staff, in the staff language of this deployment."""
-    return text(key, services(context).settings.staff_language, **values)
+    return text(key, context.services.settings.staff_language, **values)
 
 
 def customer_label(case: Case) -> str:
@@ -104,9 +43,9 @@ def customer_label(case: Case) -> str:
     return case.customer_name or f"Telegram {case.chat_id}"
 
 
-def case_values(context: ContextTypes.DEFAULT_TYPE, case: Case) -> dict[str, object]:
+def case_values(context: BotContext, case: Case) -> dict[str, object]:
     """The values the staff texts about one conversation use."""
-    language = services(context).settings.staff_language
+    language = context.services.settings.staff_language
     return {
         "id": case.id,
         "reason": label(REASON_LABELS, case.reason, language),
@@ -120,14 +59,14 @@ def case_values(context: ContextTypes.DEFAULT_TYPE, case: Case) -> dict[str, obj
     }
 
 
-def claim_keyboard(context: ContextTypes.DEFAULT_TYPE, case_id: int) -> InlineKeyboardMarkup:
+def claim_keyboard(context: BotContext, case_id: int) -> InlineKeyboardMarkup:
     """The Claim button of an announcement."""
     return InlineKeyboardMarkup(
         [[InlineKeyboardButton(staff_text(context, "staff_claim_button"), callback_data=f"claim:{case_id}")]]
     )
 
 
-def conversation_keyboard(context: ContextTypes.DEFAULT_TYPE, case_id: int) -> InlineKeyboardMarkup:
+def conversation_keyboard(context: BotContext, case_id: int) -> InlineKeyboardMarkup:
     """Resolve and Profile buttons for the agent's private chat."""
     return InlineKeyboardMarkup(
         [
@@ -146,7 +85,7 @@ def tag_keyboard(case_id: int) -> InlineKeyboardMarkup:
 
 
 async def tell_staff(
-    context: ContextTypes.DEFAULT_TYPE, chat_id: int, key: str, keyboard: InlineKeyboardMarkup | None = None, /,
+    context: BotContext, chat_id: int, key: str, keyboard: InlineKeyboardMarkup | None = None, /,
     **values: object,
 ) -> bool:
     """Send a staff text (split if long); False when Telegram refused (e.g. no private chat yet)."""
@@ -158,17 +97,17 @@ async def tell_staff(
     return True
 
 
-async def staff_or_refuse(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Member | None:
+async def staff_or_refuse(update: Update, context: BotContext) -> Member | None:
     """The sender as an active staff member; anyone else gets the polite unknown-command reply."""
     user = update.effective_user
-    found = await services(context).db(lambda s: staff_member(s, user.id)) if user else None
+    found = await context.services.db(lambda s: staff_member(s, user.id)) if user else None
     if found is None:
-        await handlers.unknown_command(update, context)
+        await refuse_command(update, context)
         return None
     return member_of(found)
 
 
-async def current_case(context: ContextTypes.DEFAULT_TYPE, member: Member) -> Case | None:
+async def current_case(context: BotContext, member: Member) -> Case | None:
     """The conversation the agent's private chat is relayed to, if any."""
 
     def find(session: Session) -> Case | None:
@@ -176,10 +115,10 @@ async def current_case(context: ContextTypes.DEFAULT_TYPE, member: Member) -> Ca
         escalation = escalations.current_for_agent(session, staff) if staff else None
         return case_of(session, escalation) if escalation else None
 
-    return await services(context).db(find)
+    return await context.services.db(find)
 
 
-async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def private_only(update: Update, context: BotContext) -> bool:
     """True in a private chat; in a group, explains why the command is private and returns False."""
     chat = update.effective_chat
     if chat is not None and chat.type == "private":
@@ -192,11 +131,11 @@ async def private_only(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bo
 # ---------------------------------------------------------------------------------------------- claiming
 
 
-async def claim_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def claim_pressed(update: Update, context: BotContext) -> None:
     """Claim a conversation from its announcement: exactly one agent wins; the others are told who has it."""
     query = update.callback_query
     user = update.effective_user
-    svc = services(context)
+    svc = context.services
     try:
         case_id = int((query.data or "").split(":", 1)[1])
     except (IndexError, ValueError):
@@ -225,11 +164,11 @@ async def claim_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await query.answer(staff_text(context, answer, id=case.id), show_alert=not delivered)
     await mark_claimed_in_group(context, case, query.message.chat_id if query.message else None,
                                 query.message.message_id if query.message else None)
-    await handlers.say(context, case.chat_id, "handoff_agent_joined", case.language, agent=case.holder_name)
+    await say(context, case.chat_id, "handoff_agent_joined", case.language, agent=case.holder_name)
 
 
 async def mark_claimed_in_group(
-    context: ContextTypes.DEFAULT_TYPE, case: Case, pressed_chat: int | None, pressed_message: int | None
+    context: BotContext, case: Case, pressed_chat: int | None, pressed_message: int | None
 ) -> None:
     """Edit the announcement(s) to say who has the conversation (and drop the Claim button)."""
     targets = {(pressed_chat, pressed_message), (case.announce_chat_id, case.announce_message_id)}
@@ -243,7 +182,7 @@ async def mark_claimed_in_group(
             logger.warning("could not edit announcement of escalation %s: %s", case.id, exc)
 
 
-async def hand_over(context: ContextTypes.DEFAULT_TYPE, case: Case, *, backlog_since: datetime | None,
+async def hand_over(context: BotContext, case: Case, *, backlog_since: datetime | None,
                     last: int | None = None) -> bool:
     """Brief the holding agent in their private chat: summary, notes, and what the customer wrote meanwhile."""
     agent = case.holder_telegram_id
@@ -259,7 +198,7 @@ async def hand_over(context: ContextTypes.DEFAULT_TYPE, case: Case, *, backlog_s
         messages = escalations.customer_messages(session, case.id, since=backlog_since)
         return messages[-last:] if last else messages, escalations.notes(session, case.id)
 
-    messages, notes = await services(context).db(history)
+    messages, notes = await context.services.db(history)
     if notes:
         lines = "\n".join(f"• {note.body}" for note in notes)
         await tell_staff(context, agent, "staff_notes_header", notes=lines)
@@ -270,7 +209,7 @@ async def hand_over(context: ContextTypes.DEFAULT_TYPE, case: Case, *, backlog_s
 
 
 async def copy_customer_message(
-    context: ContextTypes.DEFAULT_TYPE, case: Case, kind: str, body: str | None, source_chat_id: int | None,
+    context: BotContext, case: Case, kind: str, body: str | None, source_chat_id: int | None,
     source_message_id: int | None,
 ) -> None:
     """Put one customer message in the agent's private chat, under a header naming the conversation."""
@@ -293,7 +232,7 @@ async def copy_customer_message(
     except TelegramError as exc:
         logger.warning("copying a customer %s of escalation %s to the agent failed: %s", kind, case.id, exc)
         return
-    await services(context).db(
+    await context.services.db(
         lambda s: chatlog.record_outbound(s, chat_id=agent, text=body, kind=f"relay_{kind}")
     )
 
@@ -301,7 +240,7 @@ async def copy_customer_message(
 # ---------------------------------------------------------------------------------------------- commands
 
 
-async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def queue_command(update: Update, context: BotContext) -> None:
     """/queue: the waiting list by priority with waiting times, and who handles what (staff only)."""
     member = await staff_or_refuse(update, context)
     if member is None:
@@ -315,8 +254,8 @@ async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         ]
         return waiting, [case_of(session, e) for e in escalations.claimed_list(session)]
 
-    waiting, claimed = await services(context).db(read)
-    language = services(context).settings.staff_language
+    waiting, claimed = await context.services.db(read)
+    language = context.services.settings.staff_language
     header = text("staff_queue_header", language, count=len(waiting)) if waiting else None
     lines = [header or text("staff_queue_empty", language)]
     for position, case, minutes, score in waiting:
@@ -335,7 +274,7 @@ async def queue_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await send(context, update.effective_chat.id, OutgoingMessage(part))
 
 
-async def profile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def profile_command(update: Update, context: BotContext) -> None:
     """/profile [id]: the customer's profile, recent shipments and complaints (staff only, private, audited)."""
     member = await staff_or_refuse(update, context)
     if member is None or not await private_only(update, context):
@@ -355,7 +294,7 @@ async def profile_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await show_profile(context, update.effective_chat.id, case_id, member)
 
 
-async def show_profile(context: ContextTypes.DEFAULT_TYPE, chat_id: int, case_id: int, member: Member) -> None:
+async def show_profile(context: BotContext, chat_id: int, case_id: int, member: Member) -> None:
     """Render a customer profile into a staff member's chat (the service writes the audit entry)."""
 
     def read(session: Session) -> str:
@@ -364,7 +303,7 @@ async def show_profile(context: ContextTypes.DEFAULT_TYPE, chat_id: int, case_id
         return render_profile(context, profile)
 
     try:
-        body = await services(context).db(read)
+        body = await context.services.db(read)
     except QueueError as exc:
         await tell_staff(context, chat_id, str(exc))
         return
@@ -372,9 +311,9 @@ async def show_profile(context: ContextTypes.DEFAULT_TYPE, chat_id: int, case_id
         await send(context, chat_id, OutgoingMessage(part))
 
 
-def render_profile(context: ContextTypes.DEFAULT_TYPE, profile: CustomerProfile) -> str:
+def render_profile(context: BotContext, profile: CustomerProfile) -> str:
     """The profile text (runs inside the session: it reads the profile's rows)."""
-    language = services(context).settings.staff_language
+    language = context.services.settings.staff_language
     if profile.customer is None or profile.segment is None:
         return text("staff_profile_unknown", language, id=profile.escalation_id, past=profile.past_escalations)
     customer = profile.customer
@@ -404,7 +343,7 @@ def render_profile(context: ContextTypes.DEFAULT_TYPE, profile: CustomerProfile)
     )
 
 
-async def note_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def note_command(update: Update, context: BotContext) -> None:
     """/note <text>: an internal note on the current conversation (staff only, never shown to the customer)."""
     member = await staff_or_refuse(update, context)
     if member is None or not await private_only(update, context):
@@ -422,11 +361,11 @@ async def note_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     def work(session: Session) -> None:
         escalations.add_note(session, case.id, session.get(Staff, member.id), body)
 
-    await services(context).db(work)
+    await context.services.db(work)
     await tell_staff(context, chat_id, "staff_note_saved", id=case.id)
 
 
-async def transfer_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def transfer_command(update: Update, context: BotContext) -> None:
     """/transfer <telegram id>: hand the current conversation to another staff member (staff only)."""
     member = await staff_or_refuse(update, context)
     if member is None or not await private_only(update, context):
@@ -441,7 +380,7 @@ async def transfer_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     if case is None:
         await tell_staff(context, chat_id, "staff_no_conversation")
         return
-    svc = services(context)
+    svc = context.services
 
     def work(session: Session) -> Case:
         escalation, _ = escalations.transfer(
@@ -456,11 +395,11 @@ async def transfer_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         return
     await tell_staff(context, chat_id, "staff_transferred", id=moved.id, agent=moved.holder_name)
     await hand_over(context, moved, backlog_since=None, last=BACKLOG_ON_TRANSFER)
-    await handlers.say(context, moved.chat_id, "handoff_transferred", moved.language, agent=moved.holder_name)
+    await say(context, moved.chat_id, "handoff_transferred", moved.language, agent=moved.holder_name)
     await mark_claimed_in_group(context, moved, None, None)
 
 
-async def resolve_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def resolve_command(update: Update, context: BotContext) -> None:
     """/resolve [intent]: close the current conversation, give it back to the bot, ask for a rating."""
     member = await staff_or_refuse(update, context)
     if member is None or not await private_only(update, context):
@@ -477,7 +416,7 @@ async def resolve_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await finish(context, chat_id, case.id, member, intent)
 
 
-async def pressed_case(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tuple[Member, int] | None:
+async def pressed_case(update: Update, context: BotContext) -> tuple[Member, int] | None:
     """The staff member and escalation id of a "<action>:<id>" button, or None (non-staff are refused)."""
     query = update.callback_query
     member = await staff_or_refuse_callback(update, context)
@@ -490,21 +429,21 @@ async def pressed_case(update: Update, context: ContextTypes.DEFAULT_TYPE) -> tu
         return None
 
 
-async def resolve_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def resolve_pressed(update: Update, context: BotContext) -> None:
     """The Resolve button in the agent's private chat."""
     pressed = await pressed_case(update, context)
     if pressed is not None:
         await finish(context, update.effective_chat.id, pressed[1], pressed[0], None)
 
 
-async def profile_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def profile_pressed(update: Update, context: BotContext) -> None:
     """The Profile button in the agent's private chat."""
     pressed = await pressed_case(update, context)
     if pressed is not None:
         await show_profile(context, update.effective_chat.id, pressed[1], pressed[0])
 
 
-async def tag_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def tag_pressed(update: Update, context: BotContext) -> None:
     """An intent tag button after resolving: store what the customer really meant."""
     query = update.callback_query
     member = await staff_or_refuse_callback(update, context)
@@ -521,7 +460,7 @@ async def tag_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
         escalations.tag_intent(session, case_id, session.get(Staff, member.id), intent)
 
     try:
-        await services(context).db(work)
+        await context.services.db(work)
     except QueueError as exc:
         await query.answer(staff_text(context, str(exc), intents=", ".join(KNOWN_INTENTS)), show_alert=True)
         return
@@ -533,20 +472,20 @@ async def tag_pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Non
     await tell_staff(context, update.effective_chat.id, "staff_tagged", id=case_id, intent=intent)
 
 
-async def staff_or_refuse_callback(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Member | None:
+async def staff_or_refuse_callback(update: Update, context: BotContext) -> Member | None:
     """The presser as staff; anyone else gets the expired-button answer (staff buttons mean nothing to them)."""
     user = update.effective_user
-    found = await services(context).db(lambda s: staff_member(s, user.id)) if user else None
+    found = await context.services.db(lambda s: staff_member(s, user.id)) if user else None
     if found is None:
-        await update.callback_query.answer(text("button_expired", handlers.client_language(update) or "zh"))
+        await update.callback_query.answer(text("button_expired", client_language(update) or "zh"))
         return None
     return member_of(found)
 
 
-async def finish(context: ContextTypes.DEFAULT_TYPE, agent_chat: int, case_id: int, member: Member,
+async def finish(context: BotContext, agent_chat: int, case_id: int, member: Member,
                  intent: str | None) -> None:
     """Resolve: close the escalation, resume Rasa for the conversation, ask the customer for a rating."""
-    svc = services(context)
+    svc = context.services
 
     def work(session: Session) -> tuple[Case, Case | None]:
         staff = session.get(Staff, member.id)
@@ -579,9 +518,9 @@ async def finish(context: ContextTypes.DEFAULT_TYPE, agent_chat: int, case_id: i
             logger.warning("could not edit announcement of escalation %s: %s", case.id, exc)
 
 
-async def resume_rasa(context: ContextTypes.DEFAULT_TYPE, chat_id: int, case_id: int) -> bool:
+async def resume_rasa(context: BotContext, chat_id: int, case_id: int) -> bool:
     """Un-pause the Rasa conversation; on failure the bot retries before the customer's next message."""
-    svc = services(context)
+    svc = context.services
     try:
         await svc.rasa_client.resume(sender_id(chat_id))
     except RasaUnavailable as exc:
@@ -591,7 +530,7 @@ async def resume_rasa(context: ContextTypes.DEFAULT_TYPE, chat_id: int, case_id:
     return True
 
 
-async def ask_rating(context: ContextTypes.DEFAULT_TYPE, case: Case) -> None:
+async def ask_rating(context: BotContext, case: Case) -> None:
     """Ask the customer to rate the human help, 1-5, with buttons."""
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton(f"{'⭐' * n}", callback_data=f"rate:{case.id}:{n}") for n in range(1, 6)]]
@@ -600,13 +539,13 @@ async def ask_rating(context: ContextTypes.DEFAULT_TYPE, case: Case) -> None:
     keyboard = InlineKeyboardMarkup([list(keyboard.inline_keyboard[0][:3]), list(keyboard.inline_keyboard[0][3:])])
     prompt = text("handoff_resolved_rate", case.language)
     if await send(context, case.chat_id, OutgoingMessage(prompt, keyboard)) is not None:
-        await services(context).db(lambda s: escalations.mark_rating_requested(s, case.id))
+        await context.services.db(lambda s: escalations.mark_rating_requested(s, case.id))
 
 
 # ---------------------------------------------------------------------------------------------- roles
 
 
-async def staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def staff_command(update: Update, context: BotContext) -> None:
     """/staff list | add <id> <role> [name] | remove <id>: manage roles (admins only; every change audited)."""
     member = await staff_or_refuse(update, context)
     if member is None:
@@ -617,7 +556,7 @@ async def staff_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     args = context.args or []
     verb = args[0].lower() if args else ""
-    svc = services(context)
+    svc = context.services
     if verb == "list":
         rows = await svc.db(lambda s: [(m.telegram_user_id, m.name, m.role.value) for m in list_staff(s)])
         lines = [staff_text(context, "staff_list_header")] + [f"• {uid} · {name} · {role}" for uid, name, role in rows]

@@ -91,6 +91,22 @@ def record_understanding(
     row.fell_back = fell_back
 
 
+def record_turn(
+    session: Session,
+    message_id: int,
+    *,
+    chat_id: int,
+    replies: list[str | None],
+    understanding: dict[str, Any] | None,
+) -> None:
+    """The outcome of one customer message in one go: the replies sent, how it was understood, handled."""
+    for reply in replies:
+        record_outbound(session, chat_id=chat_id, text=reply)
+    if understanding is not None:
+        record_understanding(session, message_id, **understanding)
+    mark_handled(session, message_id)
+
+
 def record_outbound(session: Session, *, chat_id: int, text: str | None, kind: str = "text") -> int:
     """Persist a message the bot sent."""
     row = ChatMessage(chat_id=chat_id, direction=Direction.OUTBOUND, kind=kind, text=text, handled=True)

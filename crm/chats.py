@@ -32,3 +32,22 @@ def reply_language(session: Session, chat_id: int, detected: str | None, *, fall
     if detected:
         chat.language_last = detected
     return chat.language_fixed or detected or chat.language_last or fallback or "zh"
+
+
+# A Telegram chat's conversation id in Rasa: the bot sends it, the actions read the chat back from it.
+SENDER_PREFIX = "tg-"
+
+
+def sender_id(chat_id: int) -> str:
+    """The Rasa conversation id of a Telegram chat."""
+    return f"{SENDER_PREFIX}{chat_id}"
+
+
+def chat_of_sender(sender: str) -> int | None:
+    """The Telegram chat id a Rasa conversation id stands for (None for conversations not from Telegram)."""
+    if not sender.startswith(SENDER_PREFIX):
+        return None
+    try:
+        return int(sender.removeprefix(SENDER_PREFIX))
+    except ValueError:
+        return None

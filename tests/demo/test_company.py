@@ -379,7 +379,7 @@ def test_rejects_impossible_sizes(session: Session, customers: int, shipments: i
 
 def test_logs_carry_no_personal_data(session: Session, caplog: pytest.LogCaptureFixture) -> None:
     """Generation logs counts only: no names, phone numbers or addresses."""
-    with caplog.at_level(logging.DEBUG, logger="crm"):
+    with caplog.at_level(logging.DEBUG, logger="demo"):
         generate_demo(session, today=TODAY, **SMALL)
     text = caplog.text
     assert "shipments" in text

@@ -1,0 +1,89 @@
+"""The inbound log: every update is stored, and decided about, in one transaction before any handler acts.
+
+The decision (duplicate? reply language? queued for a human? a Rasa hand-back to retry?) travels on the
+update's BotContext, so the handler groups after this one need no database trip of their own.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.orm import Session
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.cases import find_route
+from bot.context import BotContext, Inbound
+from bot.language import detect_language
+from bot.speech import client_language, update_kind
+from crm import chatlog, escalations
+from crm.chats import get_or_create_chat, reply_language
+
+logger = logging.getLogger(__name__)
+
+
+def language_sample(update: Update) -> str | None:
+    """The text the reply language is learnt from: a message's text or caption (not commands or buttons)."""
+    message = update.message
+    if message is None:
+        return None
+    if message.text is not None:
+        return None if message.text.startswith("/") else message.text
+    return message.caption
+
+
+def decide(session: Session, update: Update, bot_id: int) -> Inbound | None:
+    """Log the update and decide how to treat it; None when it was already handled (a redelivery)."""
+    chat, user, message = update.effective_chat, update.effective_user, update.effective_message
+    if update.callback_query:
+        body = update.callback_query.data
+    else:
+        body = (message.text or message.caption) if message else None
+    record = chatlog.record_inbound(
+        session,
+        bot_id=bot_id,
+        update_id=update.update_id,
+        chat_id=chat.id if chat else None,
+        telegram_user_id=user.id if user else None,
+        kind=update_kind(update),
+        text=body,
+    )
+    if not record.needs_handling:
+        return None
+    inbound = Inbound(record.message_id)
+    if chat is None or chat.type != "private":
+        return inbound  # group chats are staff's: no customer language, queue or Rasa conversation
+    get_or_create_chat(session, chat.id, kind=chat.type)
+    sample = language_sample(update)
+    inbound.language = reply_language(
+        session, chat.id, detect_language(sample) if sample else None, fallback=client_language(update)
+    )
+    if user is not None and update.message is not None:
+        inbound.route = find_route(session, chat.id, user.id)
+    inbound.queued = escalations.active_for_chat(session, chat.id) is not None
+    pending = escalations.pending_resume(session, chat.id)
+    inbound.pending_resume = pending.id if pending is not None else None
+    return inbound
+
+
+async def log_inbound(update: Update, context: BotContext) -> None:
+    """Persist every inbound update and decide about it before acting; stop here if it was already handled."""
+    inbound = await context.services.db(lambda s: decide(s, update, context.bot.id))
+    if inbound is None:
+        logger.info("update %s was already handled; ignoring the redelivery", update.update_id)
+        raise ApplicationHandlerStop
+    context.inbound = inbound
+
+
+async def close(context: BotContext) -> None:
+    """Mark the update's log entry handled, unless the outcome transaction already did."""
+    inbound = context.inbound
+    if inbound is None or inbound.closed:
+        return
+    await context.services.db(lambda s: chatlog.mark_handled(s, inbound.message_id))
+    inbound.closed = True
+
+
+async def mark_handled(update: Update, context: BotContext) -> None:
+    """Close the log entry of an update once every handler has run."""
+    await close(context)

@@ -1,0 +1,81 @@
+"""How the bot speaks: the language to answer in, sending (and logging) a message, the bot's own texts."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Message, Update
+from telegram.error import TelegramError
+
+from bot.context import BotContext
+from bot.language import detect_language
+from bot.rendering import OutgoingMessage, split_text
+from bot.texts import text
+from crm import chatlog
+from crm.chats import reply_language
+
+logger = logging.getLogger(__name__)
+
+
+def update_kind(update: Update) -> str:
+    """A short name for what an update carries (for the log and for the reply to non-text)."""
+    if update.callback_query:
+        return "callback"
+    message = update.effective_message
+    if message is None:
+        return "other"
+    for kind in ("photo", "sticker", "voice", "video", "video_note", "audio", "document", "location", "contact"):
+        if getattr(message, kind):
+            return kind
+    if message.text is not None:
+        return "command" if message.text.startswith("/") else "text"
+    return "other"
+
+
+
+def client_language(update: object) -> str | None:
+    """The language of the customer's Telegram app, as a last resort for choosing ours."""
+    user = update.effective_user if isinstance(update, Update) else None
+    code = (user.language_code or "") if user else ""
+    return "zh" if code.startswith("zh") else "en" if code else None
+
+
+async def chat_language(context: BotContext, chat_id: int, sample: str | None, update: object = None) -> str:
+    """The language to answer this chat in: the inbound decision's, else learnt from `sample` in the database."""
+    inbound = context.inbound
+    if inbound is not None and inbound.language is not None and isinstance(update, Update):
+        chat = update.effective_chat
+        if chat is not None and chat.id == chat_id:
+            return inbound.language
+    detected = detect_language(sample) if sample else None
+    fallback = client_language(update)
+    return await context.services.db(lambda s: reply_language(s, chat_id, detected, fallback=fallback))
+
+
+async def deliver(context: BotContext, chat_id: int, outgoing: OutgoingMessage) -> Message | None:
+    """Send one message to Telegram; a failure is logged, never raised to the customer flow."""
+    try:
+        return await context.bot.send_message(chat_id, outgoing.text, reply_markup=outgoing.keyboard)
+    except TelegramError as exc:
+        logger.error("sending to chat %s failed: %s", chat_id, exc)
+        return None
+
+
+async def send(context: BotContext, chat_id: int, outgoing: OutgoingMessage) -> Message | None:
+    """Send one message and log it (in its own transaction)."""
+    sent = await deliver(context, chat_id, outgoing)
+    if sent is not None:
+        await context.services.db(lambda s: chatlog.record_outbound(s, chat_id=chat_id, text=outgoing.text))
+    return sent
+
+
+async def say(context: BotContext, chat_id: int, key: str, language: str, /, **values: object) -> None:
+    """Send one of the bot's own texts."""
+    for part in split_text(text(key, language, **values)):
+        await send(context, chat_id, OutgoingMessage(part))
+
+
+async def refuse_command(update: Update, context: BotContext) -> None:
+    """The polite reply to a command the sender may not use or the bot does not know."""
+    chat_id = update.effective_chat.id
+    await say(context, chat_id, "unknown_command", await chat_language(context, chat_id, None, update))
