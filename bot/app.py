@@ -17,7 +17,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, identity, inbound, jobs, relay, review, staffdesk
+from bot import handlers, identity, inbound, jobs, relay, review, staffadmin, staffdesk
 from bot.context import BotContext
 from bot.rasa import RasaClient
 from bot.services import BotServices
@@ -94,7 +94,7 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
     application.add_handler(CommandHandler("note", staffdesk.note_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("transfer", staffdesk.transfer_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("resolve", staffdesk.resolve_command), group=MAIN_GROUP)
-    application.add_handler(CommandHandler("staff", staffdesk.staff_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("staff", staffadmin.staff_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("tag", review.tag_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("review", review.review_command), group=MAIN_GROUP)
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command), group=MAIN_GROUP)

@@ -11,8 +11,9 @@ import logging
 from sqlalchemy.orm import Session
 from telegram.error import TelegramError
 
+from bot.cases import Case, case_of
 from bot.context import BotContext
-from bot.staffdesk import Case, case_of, case_values, claim_keyboard, staff_text, tell_staff
+from bot.staffspeech import case_values, claim_keyboard, staff_text, tell_staff
 from core.clock import utcnow
 from crm import escalations
 from crm.escalations import QueuePolicy

@@ -23,7 +23,7 @@ from bot.context import BotContext
 from bot.inbound import close
 from bot.jobs import kick_handoff_jobs
 from bot.speech import chat_language, refuse_command, say
-from bot.staffdesk import copy_customer_message
+from bot.staffspeech import copy_customer_message
 from bot.texts import text
 from core.clock import local
 from crm import chatlog, escalations

@@ -15,28 +15,29 @@ from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 
+from bot.cases import Member
 from bot.context import BotContext
 from bot.rendering import OutgoingMessage
 from bot.speech import send
-from bot.staffdesk import Member, private_only, staff_or_refuse, staff_or_refuse_callback, staff_text, tell_staff
+from bot.staffspeech import (
+    private_only,
+    staff_or_refuse,
+    staff_or_refuse_callback,
+    staff_text,
+    tell_staff,
+    valid_intents,
+)
 from bot.texts import REVIEW_REASON_LABELS, label, text
-from core.settings import PROJECT_ROOT
 from crm.models import Staff, StaffRole
 from crm.staff import is_admin
 from learning import review
 from learning.review import Labeller, ReviewError, ReviewGroup, ReviewPolicy
-from nlu.intents import cached_labelling_intents
 
 logger = logging.getLogger(__name__)
 
 TEXTS_SHOWN = 3
 OTHER_INTENTS = 3
 PREFIX = "rv"
-
-
-def valid_intents() -> tuple[str, ...]:
-    """The labels agents and admins may use (read from domain.yml and nlu/data once per process)."""
-    return cached_labelling_intents(PROJECT_ROOT)
 
 
 # ---------------------------------------------------------------------------------------------- /tag

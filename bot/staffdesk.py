@@ -1,8 +1,9 @@
-"""Staff-facing Telegram handlers: claim, hand over, profile, notes, transfer, resolve, queue, roles.
+"""The agent's conversation: claim, hand-over, profile, notes, transfer, resolve (and its tag buttons), queue.
 
 Relay design: new escalations are announced in the staff group with a Claim button; the winner talks to
 the customer through their PRIVATE chat with the bot (bot/relay.py), where the commands below act on the
-agent's current conversation. Only registered, active staff get past `staff_or_refuse`.
+agent's current conversation. Only registered, active staff get past `staff_or_refuse` (bot/staffspeech.py).
+Roles are managed in bot/staffadmin.py.
 """
 
 from __future__ import annotations
@@ -18,93 +19,38 @@ from bot.cases import Case, Member, case_of, member_of
 from bot.context import BotContext
 from bot.rasa import RasaUnavailable
 from bot.rendering import OutgoingMessage, split_text
-from bot.speech import client_language, refuse_command, say, send
-from bot.texts import LANGUAGE_NAMES, REASON_LABELS, label, text
+from bot.speech import say, send
+from bot.staffspeech import (
+    case_values,
+    conversation_keyboard,
+    copy_customer_message,
+    customer_label,
+    private_only,
+    staff_or_refuse,
+    staff_or_refuse_callback,
+    staff_text,
+    tell_staff,
+    valid_intents,
+)
+from bot.texts import text
 from core.clock import local, utcnow
-from crm import chatlog, escalations
+from crm import escalations
 from crm.chats import sender_id
-from crm.escalations import KNOWN_INTENTS, QueueError, QueuePolicy
-from crm.models import EscalationEvent, Staff, StaffRole
+from crm.escalations import QueueError, QueuePolicy
+from crm.models import EscalationEvent, Staff
 from crm.profiles import CustomerProfile, view_profile
-from crm.staff import deactivate_staff, is_admin, list_staff, register_staff, staff_member
 
 logger = logging.getLogger(__name__)
 
 BACKLOG_ON_TRANSFER = 5
-
-
-def staff_text(context: BotContext, key: str, /, **values: object) -> str:
-    """A text for staff, in the staff language of this deployment."""
-    return text(key, context.services.settings.staff_language, **values)
-
-
-def customer_label(case: Case) -> str:
-    """How staff see the customer: the customer record's name, else the chat."""
-    return case.customer_name or f"Telegram {case.chat_id}"
-
-
-def case_values(context: BotContext, case: Case) -> dict[str, object]:
-    """The values the staff texts about one conversation use."""
-    language = context.services.settings.staff_language
-    return {
-        "id": case.id,
-        "reason": label(REASON_LABELS, case.reason, language),
-        "customer": customer_label(case),
-        "tier": case.tier or "-",
-        "language": label(LANGUAGE_NAMES, case.language, language),
-        "priority": case.priority,
-        "due": local(case.due_at).strftime("%H:%M") if case.due_at else "-",
-        "summary": case.summary,
-        "agent": case.holder_name or "-",
-    }
-
-
-def claim_keyboard(context: BotContext, case_id: int) -> InlineKeyboardMarkup:
-    """The Claim button of an announcement."""
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(staff_text(context, "staff_claim_button"), callback_data=f"claim:{case_id}")]]
-    )
-
-
-def conversation_keyboard(context: BotContext, case_id: int) -> InlineKeyboardMarkup:
-    """Resolve and Profile buttons for the agent's private chat."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(staff_text(context, "staff_resolve_button"), callback_data=f"resolve:{case_id}"),
-                InlineKeyboardButton(staff_text(context, "staff_profile_button"), callback_data=f"profile:{case_id}"),
-            ]
-        ]
-    )
+# Intent names are long ("faq/prohibited_items"): two to a row stay readable on a phone.
+TAGS_PER_ROW = 2
 
 
 def tag_keyboard(case_id: int) -> InlineKeyboardMarkup:
-    """One button per known intent, to tag what the customer really meant."""
-    buttons = [InlineKeyboardButton(intent, callback_data=f"tag:{case_id}:{intent}") for intent in KNOWN_INTENTS]
-    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
-
-
-async def tell_staff(
-    context: BotContext, chat_id: int, key: str, keyboard: InlineKeyboardMarkup | None = None, /,
-    **values: object,
-) -> bool:
-    """Send a staff text (split if long); False when Telegram refused (e.g. no private chat yet)."""
-    parts = split_text(staff_text(context, key, **values))
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        if await send(context, chat_id, OutgoingMessage(part, keyboard if last else None)) is None:
-            return False
-    return True
-
-
-async def staff_or_refuse(update: Update, context: BotContext) -> Member | None:
-    """The sender as an active staff member; anyone else gets the polite unknown-command reply."""
-    user = update.effective_user
-    found = await context.services.db(lambda s: staff_member(s, user.id)) if user else None
-    if found is None:
-        await refuse_command(update, context)
-        return None
-    return member_of(found)
+    """One button per valid intent, to tag what the customer really meant."""
+    buttons = [InlineKeyboardButton(intent, callback_data=f"tag:{case_id}:{intent}") for intent in valid_intents()]
+    return InlineKeyboardMarkup([buttons[i : i + TAGS_PER_ROW] for i in range(0, len(buttons), TAGS_PER_ROW)])
 
 
 async def current_case(context: BotContext, member: Member) -> Case | None:
@@ -116,16 +62,6 @@ async def current_case(context: BotContext, member: Member) -> Case | None:
         return case_of(session, escalation) if escalation else None
 
     return await context.services.db(find)
-
-
-async def private_only(update: Update, context: BotContext) -> bool:
-    """True in a private chat; in a group, explains why the command is private and returns False."""
-    chat = update.effective_chat
-    if chat is not None and chat.type == "private":
-        return True
-    if chat is not None:
-        await tell_staff(context, chat.id, "staff_private_only")
-    return False
 
 
 # ---------------------------------------------------------------------------------------------- claiming
@@ -206,35 +142,6 @@ async def hand_over(context: BotContext, case: Case, *, backlog_since: datetime 
         await copy_customer_message(context, case, event.content_kind or "text", event.body, event.source_chat_id,
                                     event.source_message_id)
     return True
-
-
-async def copy_customer_message(
-    context: BotContext, case: Case, kind: str, body: str | None, source_chat_id: int | None,
-    source_message_id: int | None,
-) -> None:
-    """Put one customer message in the agent's private chat, under a header naming the conversation."""
-    agent = case.holder_telegram_id
-    if agent is None:
-        return
-    header = staff_text(context, "staff_customer_header", id=case.id, customer=customer_label(case))
-    if kind == "text" or source_chat_id is None or source_message_id is None:
-        for part in split_text(f"{header}\n{body or ''}"):
-            await send(context, agent, OutgoingMessage(part))
-        return
-    try:
-        if kind == "photo":
-            caption = f"{header}\n{body}" if body else header
-            await context.bot.copy_message(agent, source_chat_id, source_message_id, caption=caption[:1024])
-        else:
-            # Stickers and voice notes take no caption: the header goes first.
-            await send(context, agent, OutgoingMessage(header))
-            await context.bot.copy_message(agent, source_chat_id, source_message_id)
-    except TelegramError as exc:
-        logger.warning("copying a customer %s of escalation %s to the agent failed: %s", kind, case.id, exc)
-        return
-    await context.services.db(
-        lambda s: chatlog.record_outbound(s, chat_id=agent, text=body, kind=f"relay_{kind}")
-    )
 
 
 # ---------------------------------------------------------------------------------------------- commands
@@ -406,8 +313,9 @@ async def resolve_command(update: Update, context: BotContext) -> None:
         return
     chat_id = update.effective_chat.id
     intent = (context.args or [None])[0]
-    if intent is not None and intent not in KNOWN_INTENTS:
-        await tell_staff(context, chat_id, "staff_unknown_intent", intents=", ".join(KNOWN_INTENTS))
+    intents = valid_intents()
+    if intent is not None and intent not in intents:
+        await tell_staff(context, chat_id, "staff_unknown_intent", intents=", ".join(intents))
         return
     case = await current_case(context, member)
     if case is None:
@@ -457,12 +365,17 @@ async def tag_pressed(update: Update, context: BotContext) -> None:
         return
 
     def work(session: Session) -> None:
-        escalations.tag_intent(session, case_id, session.get(Staff, member.id), intent)
+        escalations.tag_intent(session, case_id, session.get(Staff, member.id), intent, valid=valid_intents())
 
     try:
         await context.services.db(work)
     except QueueError as exc:
-        await query.answer(staff_text(context, str(exc), intents=", ".join(KNOWN_INTENTS)), show_alert=True)
+        if str(exc) == "staff_unknown_intent":
+            # A button older than the domain's intents; an alert holds 200 characters, too few for the list.
+            await query.answer()
+            await tell_staff(context, update.effective_chat.id, str(exc), intents=", ".join(valid_intents()))
+        else:
+            await query.answer(staff_text(context, str(exc)), show_alert=True)
         return
     await query.answer()
     try:
@@ -472,16 +385,6 @@ async def tag_pressed(update: Update, context: BotContext) -> None:
     await tell_staff(context, update.effective_chat.id, "staff_tagged", id=case_id, intent=intent)
 
 
-async def staff_or_refuse_callback(update: Update, context: BotContext) -> Member | None:
-    """The presser as staff; anyone else gets the expired-button answer (staff buttons mean nothing to them)."""
-    user = update.effective_user
-    found = await context.services.db(lambda s: staff_member(s, user.id)) if user else None
-    if found is None:
-        await update.callback_query.answer(text("button_expired", client_language(update) or "zh"))
-        return None
-    return member_of(found)
-
-
 async def finish(context: BotContext, agent_chat: int, case_id: int, member: Member,
                  intent: str | None) -> None:
     """Resolve: close the escalation, resume Rasa for the conversation, ask the customer for a rating."""
@@ -489,7 +392,7 @@ async def finish(context: BotContext, agent_chat: int, case_id: int, member: Mem
 
     def work(session: Session) -> tuple[Case, Case | None]:
         staff = session.get(Staff, member.id)
-        escalation = escalations.resolve(session, case_id, staff, intent=intent)
+        escalation = escalations.resolve(session, case_id, staff, intent=intent, valid=valid_intents())
         following = escalations.current_for_agent(session, staff)
         return case_of(session, escalation), case_of(session, following) if following else None
 
@@ -540,58 +443,3 @@ async def ask_rating(context: BotContext, case: Case) -> None:
     prompt = text("handoff_resolved_rate", case.language)
     if await send(context, case.chat_id, OutgoingMessage(prompt, keyboard)) is not None:
         await context.services.db(lambda s: escalations.mark_rating_requested(s, case.id))
-
-
-# ---------------------------------------------------------------------------------------------- roles
-
-
-async def staff_command(update: Update, context: BotContext) -> None:
-    """/staff list | add <id> <role> [name] | remove <id>: manage roles (admins only; every change audited)."""
-    member = await staff_or_refuse(update, context)
-    if member is None:
-        return
-    chat_id = update.effective_chat.id
-    if member.role != StaffRole.ADMIN:
-        await tell_staff(context, chat_id, "staff_admin_only")
-        return
-    args = context.args or []
-    verb = args[0].lower() if args else ""
-    svc = context.services
-    if verb == "list":
-        rows = await svc.db(lambda s: [(m.telegram_user_id, m.name, m.role.value) for m in list_staff(s)])
-        lines = [staff_text(context, "staff_list_header")] + [f"• {uid} · {name} · {role}" for uid, name, role in rows]
-        await send(context, chat_id, OutgoingMessage("\n".join(lines)))
-        return
-    try:
-        target = int(args[1])
-    except (IndexError, ValueError):
-        await tell_staff(context, chat_id, "staff_admin_usage")
-        return
-    if verb == "add":
-        try:
-            role = StaffRole(args[2].lower())
-        except (IndexError, ValueError):
-            await tell_staff(context, chat_id, "staff_admin_usage")
-            return
-        name = " ".join(args[3:]).strip()
-
-        def add(session: Session) -> str:
-            actor = session.get(Staff, member.id)
-            if not is_admin(actor):
-                raise QueueError("staff_admin_only")
-            existing = staff_member(session, target)
-            chosen = name or (existing.name if existing else str(target))
-            return register_staff(session, target, chosen, role, actor=actor).name
-
-        try:
-            saved = await svc.db(add)
-        except QueueError as exc:
-            await tell_staff(context, chat_id, str(exc))
-            return
-        await tell_staff(context, chat_id, "staff_role_set", name=saved, user=target, role=role.value)
-        return
-    if verb == "remove":
-        removed = await svc.db(lambda s: deactivate_staff(s, target, actor=s.get(Staff, member.id)))
-        await tell_staff(context, chat_id, "staff_removed" if removed else "staff_unknown_member", user=target)
-        return
-    await tell_staff(context, chat_id, "staff_admin_usage")

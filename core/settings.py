@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     @classmethod
     def _hours(cls, value: str) -> str:
         """Accept HH:MM-HH:MM with the start before the end."""
-        from crm.hours import parse_hours
+        from core.hours import parse_hours
 
         parse_hours(value)
         return value

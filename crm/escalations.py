@@ -7,6 +7,7 @@ database (deadlines, announcements, reminders, who holds what), so any process m
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import Enum
@@ -16,9 +17,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from core.clock import as_utc, utcnow
+from core.hours import StaffedHours, parse_hours
 from core.settings import Settings
 from crm import chatlog
-from crm.hours import StaffedHours, parse_hours
 from crm.models import (
     Chat,
     ChatMessage,
@@ -59,28 +60,6 @@ REASON_PRIORITY = {
 WAIT_POINTS_PER_MINUTE = 1
 WAIT_POINTS_CAP = 60
 SUMMARY_MESSAGES = 5
-
-# The intents an agent may tag an escalation with (the conversations issue's taxonomy; feeds the learning loop).
-KNOWN_INTENTS = (
-    "track_shipment",
-    "list_shipments",
-    "change_delivery",
-    "schedule_pickup",
-    "complain_delay",
-    "complain_damage",
-    "complain_loss",
-    "complain_wrong_delivery",
-    "complain_courier",
-    "complain_billing",
-    "complaint_status",
-    "give_feedback",
-    "faq",
-    "request_human",
-    "greet",
-    "goodbye",
-    "thank",
-    "out_of_scope",
-)
 ACTIVE = (EscalationStatus.OPEN, EscalationStatus.CLAIMED)
 
 
@@ -472,20 +451,22 @@ def notes(session: Session, escalation_id: int) -> list[EscalationEvent]:
     )
 
 
-def check_intent(intent: str | None) -> str | None:
-    """A known intent name, or None; raises QueueError for an unknown one."""
+def check_intent(intent: str | None, valid: Collection[str]) -> str | None:
+    """A valid intent name, or None for no tag; raises QueueError for one not in `valid`."""
+    # The intents are the NLU's (domain.yml, read by nlu/intents.py), which the CRM does not import:
+    # callers pass them in. With none passed, no tag is valid.
     if intent is None or intent == "":
         return None
-    if intent not in KNOWN_INTENTS:
+    if intent not in valid:
         raise QueueError("staff_unknown_intent")
     return intent
 
 
 def resolve(session: Session, escalation_id: int, member: Staff, *, intent: str | None = None,
-            now: datetime | None = None) -> Escalation:
+            valid: Collection[str] = (), now: datetime | None = None) -> Escalation:
     """Close a conversation and give it back to the bot; optionally tag the intent the customer meant."""
     now = now or utcnow()
-    tag = check_intent(intent)
+    tag = check_intent(intent, valid)
     escalation = held_by(session, escalation_id, member)
     escalation.status = EscalationStatus.RESOLVED
     escalation.active_chat_id = None
@@ -502,9 +483,10 @@ def resolve(session: Session, escalation_id: int, member: Staff, *, intent: str 
     return escalation
 
 
-def tag_intent(session: Session, escalation_id: int, member: Staff, intent: str) -> Escalation:
+def tag_intent(session: Session, escalation_id: int, member: Staff, intent: str, *,
+               valid: Collection[str]) -> Escalation:
     """Tag a (possibly already resolved) escalation with the intent the customer really meant."""
-    tag = check_intent(intent)
+    tag = check_intent(intent, valid)
     escalation = session.get(Escalation, escalation_id)
     if escalation is None:
         raise QueueError("staff_no_such_escalation")

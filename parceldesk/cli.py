@@ -86,10 +86,13 @@ def sandbox(port: Annotated[int | None, typer.Option(help="Port (default: settin
 
 @app.command()
 def bench(
-    samples: Annotated[int, typer.Option(help="Requests per latency measurement")] = 30,
+    samples: Annotated[int, typer.Option(min=1, help="Requests per latency measurement and one-customer series")] = 30,
+    warmup: Annotated[
+        int | None, typer.Option(min=0, help="Untimed messages opening each one-customer series (default: each text)")
+    ] = None,
     output: Annotated[str, typer.Option(help="Where to write the JSON results")] = ".data/benchmarks/latest.json",
 ) -> None:
-    """Start the real system on free ports and report start-up times, memory (RSS) and latencies."""
+    """Start the real system on free ports; report start-up, memory (RSS), latencies and what the bot adds to Rasa."""
     from pathlib import Path
 
     from nlu.toolchain import EngineError
@@ -98,7 +101,7 @@ def bench(
 
     settings = settings_or_exit()
     try:
-        result = run_benchmark(settings, console, samples=samples)
+        result = run_benchmark(settings, console, samples=samples, warmup=warmup)
     except (EngineError, ServiceFailed) as exc:
         fail(str(exc))
         return

@@ -15,6 +15,25 @@ from tests.databases import BACKENDS, TestDatabase, create_database
 
 logging.getLogger("httpx").setLevel(logging.WARNING)
 
+TESTS = Path(__file__).resolve().parent
+E2E = TESTS / "e2e"
+# Modules that build the real engine environment through fixtures of their own (not `engine_model`).
+ENGINE_MODULES = frozenset({TESTS / "nlu" / "test_sentence_encoder.py"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark by need: `e2e` for everything under tests/e2e; `engine` for whatever needs the Rasa engine environment.
+
+    `engine` goes to every end-to-end test, to every test whose fixtures (transitively) include `engine_model`,
+    and to the modules in ENGINE_MODULES. `-m "not e2e and not engine"` is then the fast, engine-free suite.
+    """
+    for item in items:
+        path = Path(item.path)
+        if path.is_relative_to(E2E):
+            item.add_marker(pytest.mark.e2e)
+        if path.is_relative_to(E2E) or path in ENGINE_MODULES or "engine_model" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.engine)
+
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestDatabase]:

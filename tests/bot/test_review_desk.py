@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.review import valid_intents
+from bot.staffspeech import valid_intents
 from bot.texts import text
 from core.db import make_sessionmaker, transaction
 from core.settings import SANDBOX_TOKEN, Settings

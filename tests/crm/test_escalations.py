@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from core.clock import CLOCK_FILE_ENV, set_clock_offset, utcnow
 from core.db import make_sessionmaker, transaction
+from core.hours import parse_hours
 from crm import audit, escalations
 from crm.escalations import QueueError, QueuePolicy, Reason
-from crm.hours import parse_hours
 from crm.models import (
     AuditEntry,
     ChatMessage,
@@ -35,6 +35,8 @@ from tests.databases import TestDatabase
 NOON = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 POLICY = QueuePolicy(claim_minutes=10, reply_minutes=5, supervisor_minutes=10, handle_minutes=6,
                      hours=parse_hours("08:00-22:00"))
+# The CRM does not know the NLU's intents; the bot passes domain.yml's. A few stand in for them here.
+INTENTS = ("complain_delay", "complain_damage", "track_shipment")
 
 
 def agents(session: Session) -> tuple[int, int]:
@@ -137,10 +139,16 @@ def test_claim_transfer_note_resolve_rate(session: Session) -> None:
     escalations.add_note(session, escalation.id, target, "customer wants a callback")
     assert [n.body for n in escalations.notes(session, escalation.id)] == ["customer wants a callback"]
     with pytest.raises(QueueError, match="staff_unknown_intent"):
-        escalations.resolve(session, escalation.id, target, intent="nonsense")
-    escalations.resolve(session, escalation.id, target, intent="complain_delay")
+        escalations.resolve(session, escalation.id, target, intent="nonsense", valid=INTENTS)
+    with pytest.raises(QueueError, match="staff_unknown_intent"):
+        escalations.resolve(session, escalation.id, target, intent="complain_delay")  # no valid intents given
+    escalations.resolve(session, escalation.id, target, intent="complain_delay", valid=INTENTS)
     assert escalation.status == EscalationStatus.RESOLVED and escalation.active_chat_id is None
     assert escalation.tagged_intent == "complain_delay"
+    with pytest.raises(QueueError, match="staff_unknown_intent"):
+        escalations.tag_intent(session, escalation.id, target, "nonsense", valid=INTENTS)
+    escalations.tag_intent(session, escalation.id, target, "complain_damage", valid=INTENTS)
+    assert escalation.tagged_intent == "complain_damage"
     assert target.current_escalation_id is None
     assert not escalations.record_rating(session, escalation.id, 9999, 5)  # someone else's chat
     assert escalations.record_rating(session, escalation.id, 1001, 4)

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
+from core.hours import parse_hours
 from core.settings import Settings
-from crm.hours import parse_hours
 
 
 def test_day_shift_and_next_opening() -> None:
