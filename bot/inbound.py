@@ -18,6 +18,7 @@ from bot.language import detect_language
 from bot.speech import client_language, update_kind
 from crm import chatlog, escalations
 from crm.chats import get_or_create_chat, reply_language
+from crm.models import EscalationStatus
 
 logger = logging.getLogger(__name__)
 
@@ -54,12 +55,17 @@ def decide(session: Session, update: Update, bot_id: int) -> Inbound | None:
     if chat is None or chat.type != "private":
         return inbound  # group chats are staff's: no customer language, queue or Rasa conversation
     get_or_create_chat(session, chat.id, kind=chat.type)
-    sample = language_sample(update)
+    if user is not None and update.message is not None:
+        inbound.route = find_route(session, chat.id, user.id)
+    # What an agent writes, and what a customer writes to the agent who has the chat, is relayed as is:
+    # it does not change the language the bot answers that customer in.
+    relayed = inbound.route is not None and (
+        inbound.route.from_agent or inbound.route.case.status == EscalationStatus.CLAIMED.value
+    )
+    sample = None if relayed else language_sample(update)
     inbound.language = reply_language(
         session, chat.id, detect_language(sample) if sample else None, fallback=client_language(update)
     )
-    if user is not None and update.message is not None:
-        inbound.route = find_route(session, chat.id, user.id)
     inbound.queued = escalations.active_for_chat(session, chat.id) is not None
     pending = escalations.pending_resume(session, chat.id)
     inbound.pending_resume = pending.id if pending is not None else None

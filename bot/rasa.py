@@ -1,4 +1,4 @@
-"""Client for the Rasa server's REST channel and HTTP API."""
+"""Client for the Rasa server: the bot's own channel (one call per message) and the HTTP API (hand-back)."""
 
 from __future__ import annotations
 

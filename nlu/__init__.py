@@ -1,1 +1,1 @@
-"""The intent model: training data, held-out evaluation and the learning-loop code."""
+"""The intent model: training data, held-out sets, custom Rasa components, the bot's Rasa channel, the toolchain."""

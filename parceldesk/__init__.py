@@ -1,1 +1,1 @@
-"""ParcelDesk: command line, settings, engine environment and process supervision."""
+"""ParcelDesk's roof: the `parceldesk` command line and process supervision."""

@@ -158,7 +158,7 @@ def summarize(result: BenchResult, series: OneCustomer) -> None:
         "p95": round(result.pipeline_ms["p95"] - result.rest_ms["p95"], 1),
     }
     # Each pair ran back to back on the same text, so their difference cancels most machine noise.
-    paired = [pipeline - rest for pipeline, rest in zip(series.pipeline, series.rest, strict=False)]
+    paired = [pipeline - rest for pipeline, rest in zip(series.pipeline, series.rest, strict=True)]
     result.added_paired_p50_ms = round(statistics.median(paired), 1)
     result.target_met = result.added_ms["p50"] < result.target_added_p50_ms
     result.pipeline_intents = dict(series.intents)

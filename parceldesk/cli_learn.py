@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -332,7 +333,7 @@ def _engine(settings: Settings) -> Engine:
     try:
         return ensure_engine(settings)
     except EngineError as exc:
-        err.print(f"[red]✗[/] {exc}")
+        err.print(f"[red]✗[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
 
 
@@ -359,7 +360,7 @@ def learn_retrain(
                 progress=lambda line: status.update(line[:120]),
             )
     except (LearningError, EngineError, ValueError) as exc:
-        err.print(f"[red]✗[/] {exc}")
+        err.print(f"[red]✗[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     if outcome.gate is None:
         console.print(f"[green]✓[/] {outcome.version} 已在线上 / is already live: nothing to do")
@@ -392,7 +393,7 @@ def learn_promote(
     try:
         switched = promote_version(settings, sessions, version, actor=_labeller(by).name)
     except (LearningError, RegistryError) as exc:
-        err.print(f"[red]✗[/] {exc}")
+        err.print(f"[red]✗[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     console.print(f"[green]✓[/] 已上线 / promoted {version}" + (" (Rasa 已切换 / Rasa switched)" if switched else ""))
 
@@ -409,7 +410,7 @@ def learn_rollback(
     try:
         outcome = rollback(settings, sessions, actor=_labeller(by).name)
     except (LearningError, RegistryError) as exc:
-        err.print(f"[red]✗[/] {exc}")
+        err.print(f"[red]✗[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     console.print(
         f"[green]✓[/] 已回滚 / rolled back: {outcome.live} 在线 / live, {outcome.replaced} 下线 / retired"

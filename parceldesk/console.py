@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from core.db import Database, open_database
 from core.settings import Settings, load_settings
@@ -26,7 +27,8 @@ def settings_or_exit() -> Settings:
 
 def fail(message: str) -> None:
     """Print an error and exit non-zero."""
-    err.print(f"[red]✗[/] {message}")
+    # Messages carry user input and paths like .[demo]: never read them as Rich markup.
+    err.print(f"[red]✗[/] {escape(message)}")
     raise typer.Exit(1)
 
 

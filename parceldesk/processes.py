@@ -104,7 +104,7 @@ def action_server_service(settings: Settings, log_dir: Path) -> Service:
 
 
 def rasa_service(settings: Settings, engine: Engine, model: Path, log_dir: Path) -> Service:
-    """The Rasa server with its HTTP API, REST channel only, on the configured host."""
+    """The Rasa server with its HTTP API and the bot's channel (plus REST), on the configured host."""
     env = engine.env()
     # A fresh start begins with no conversations, as before; only model switches keep them.
     tracker_store_path(settings).unlink(missing_ok=True)

@@ -298,7 +298,7 @@ def test_scanner_sees_lazy_type_checking_and_relative_imports() -> None:
         import core.db
         from crm import models
         from . import chats
-        from .hours import parse_hours
+        from .sibling import helper
         if TYPE_CHECKING:
             from bot.app import Application
         def later():
@@ -306,14 +306,14 @@ def test_scanner_sees_lazy_type_checking_and_relative_imports() -> None:
             from learning.review import Labeller
         """
     )
-    modules = ["core", "core.db", "crm", "crm.models", "crm.chats", "core.hours", "bot.app", "learning.review"]
+    modules = ["core", "core.db", "crm", "crm.models", "crm.chats", "crm.sibling", "bot.app", "learning.review"]
     found = {(i.target, i.lazy, i.type_checking) for i in scan_source(source, "crm.thing", "crm/thing.py", False,
                                                                           modules)}
     assert found == {
         ("core.db", False, False),
         ("crm.models", False, False),
         ("crm.chats", False, False),
-        ("core.hours", False, False),
+        ("crm.sibling", False, False),
         ("bot.app", False, True),
         ("telegram", True, False),
         ("learning.review", True, False),

@@ -1,0 +1,285 @@
+"""parceldesk/processes.py: the children's environment, the service definitions and the supervisor (real processes)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from core.settings import PROJECT_ROOT, SANDBOX_TOKEN, Settings
+from nlu.toolchain import Engine, tracker_store_path
+from parceldesk.processes import (
+    HANDOFF_SETTINGS,
+    Service,
+    ServiceFailed,
+    Supervisor,
+    action_server_service,
+    bot_service,
+    child_env,
+    rasa_service,
+    sandbox_service,
+)
+
+# A child that answers HTTP on the port given, optionally ignoring SIGTERM first, optionally with a grandchild.
+SERVER = textwrap.dedent(
+    """
+    import http.server, signal, subprocess, sys
+    port, ignore_term, grandchild = int(sys.argv[1]), sys.argv[2] == "1", sys.argv[3] == "1"
+    if ignore_term:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if grandchild:
+        child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+        print(f"grandchild {child.pid}", flush=True)
+    print("serving", flush=True)
+    http.server.HTTPServer(("127.0.0.1", port), http.server.BaseHTTPRequestHandler).serve_forever()
+    """
+)
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http_child(log_dir: Path, *, ignore_term: bool = False, grandchild: bool = False) -> Service:
+    """A service that is healthy once it answers HTTP (any status: BaseHTTPRequestHandler answers 501)."""
+    port = free_port()
+    return Service(
+        name="web",
+        command=[sys.executable, "-c", SERVER, str(port), str(int(ignore_term)), str(int(grandchild))],
+        env=dict(os.environ),
+        log_path=log_dir / "web.log",
+        health_url=f"http://127.0.0.1:{port}/",
+        health_check=lambda response: response.status_code == 501,
+        startup_timeout=20,
+    )
+
+
+def gone(pid: int) -> bool:
+    """True when a process no longer runs (reaped, or a zombie waiting for its new parent)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+@pytest.fixture()
+def supervisor() -> Iterator[Supervisor]:
+    """A supervisor whose services are stopped even when a test fails."""
+    messages: list[str] = []
+    running = Supervisor(progress=messages.append)
+    yield running
+    running.stop_all()
+
+
+@pytest.fixture()
+def settings(clean_env: Path, tmp_path: Path) -> Settings:
+    """Non-default settings, independent of the caller's environment."""
+    return Settings(
+        database_url=f"sqlite:///{tmp_path / 'x.sqlite3'}",
+        database_schema="desk",
+        host="127.0.0.2",
+        rasa_port=6000,
+        action_port=6001,
+        sandbox_port=6002,
+        cache_dir=tmp_path / "cache",
+        staff_chat_id=-100123,
+        clock_file=tmp_path / "clock",
+        rasa_timeout_seconds=2.5,
+    )
+
+
+# --- environment and service definitions ------------------------------------------------------------------------
+
+
+def test_child_env_carries_the_resolved_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Children get the resolved URLs, ports, schema and queue knobs, plus the caller's environment and extras."""
+    monkeypatch.setenv("SOMETHING_ELSE", "kept")
+    env = child_env(settings, PARCELDESK_HOST="overridden", EXTRA="1")
+    assert env["SOMETHING_ELSE"] == "kept" and env["EXTRA"] == "1"
+    assert env["PARCELDESK_HOST"] == "overridden"
+    assert env["PARCELDESK_DATABASE_URL"] == settings.effective_database_url
+    assert env["PARCELDESK_DATABASE_SCHEMA"] == "desk"
+    assert env["PARCELDESK_RASA_URL"] == "http://127.0.0.2:6000"
+    assert (env["PARCELDESK_RASA_PORT"], env["PARCELDESK_ACTION_PORT"], env["PARCELDESK_SANDBOX_PORT"]) == (
+        "6000", "6001", "6002"
+    )
+    assert env["PARCELDESK_TELEGRAM_API_URL"] == "http://127.0.0.2:6002/bot"  # no token: the sandbox
+    assert env["PARCELDESK_RASA_TIMEOUT_SECONDS"] == "2.5"
+    assert env["PARCELDESK_CACHE_DIR"] == str(settings.cache_dir)
+    assert env["PARCELDESK_STAFF_CHAT_ID"] == "-100123"
+    assert env["PARCELDESK_CLOCK_FILE"] == str(settings.clock_file)
+    assert env["PARCELDESK_STAFFED_HOURS"] == "08:00-22:00" and env["PYTHONUNBUFFERED"] == "1"
+    assert all(f"PARCELDESK_{name.upper()}" in env for name in HANDOFF_SETTINGS)
+
+
+def test_child_env_leaves_out_unset_optional_settings(clean_env: Path) -> None:
+    """Settings that are None (staff chat, clock file, schema) are not passed as empty strings."""
+    env = child_env(Settings())
+    for name in ("PARCELDESK_STAFF_CHAT_ID", "PARCELDESK_CLOCK_FILE", "PARCELDESK_DATABASE_SCHEMA"):
+        assert name not in env
+    assert env["PARCELDESK_DATABASE_URL"].startswith("sqlite:///")
+
+
+def test_a_child_reads_child_env_back_as_the_same_settings(settings: Settings) -> None:
+    """What child_env writes, load_settings in a child process reads back unchanged."""
+    probe = (
+        "import json; from core.settings import load_settings; s = load_settings(); "
+        "print(json.dumps([s.effective_database_url, s.database_schema, s.rasa_port, s.effective_rasa_url, "
+        "s.staff_chat_id, s.bot_api_base_url, s.rasa_timeout_seconds]))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], env=child_env(settings), cwd=PROJECT_ROOT,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [settings.effective_database_url, "desk", 6000, "http://127.0.0.2:6000",
+                                         -100123, "http://127.0.0.2:6002/bot", 2.5]
+
+
+def test_bot_service_passes_secrets_by_environment_only(settings: Settings) -> None:
+    """The real token and the webhook secret reach the bot in its environment, never on its command line."""
+    real = settings.model_copy(update={
+        "telegram_bot_token": SecretStr("42:real-token"),
+        "webhook_url": "https://bot.example.com/telegram",
+        "webhook_secret": SecretStr("s3cret"),
+        "webhook_port": 9443,
+    })
+    service = bot_service(real, Path("/tmp/logs"), EXTRA_FLAG="on")
+    assert service.command == [sys.executable, "-m", "bot"]
+    assert service.env["TELEGRAM_BOT_TOKEN"] == "42:real-token"
+    assert service.env["PARCELDESK_WEBHOOK_SECRET"] == "s3cret"
+    assert service.env["PARCELDESK_WEBHOOK_URL"] == "https://bot.example.com/telegram"
+    assert service.env["PARCELDESK_WEBHOOK_PORT"] == "9443" and service.env["EXTRA_FLAG"] == "on"
+    assert "s3cret" not in " ".join(service.command) and "real-token" not in " ".join(service.command)
+    assert service.log_path == Path("/tmp/logs/bot.log") and service.health_url is None
+
+    sandboxed = bot_service(settings, Path("/tmp/logs"))
+    assert "TELEGRAM_BOT_TOKEN" not in sandboxed.env and "PARCELDESK_WEBHOOK_URL" not in sandboxed.env
+    assert settings.bot_token == SANDBOX_TOKEN
+
+
+def test_action_server_and_sandbox_bind_the_configured_host(settings: Settings, tmp_path: Path) -> None:
+    """The action server is told its host (rasa-sdk binds 0.0.0.0 otherwise); both have health URLs on it."""
+    actions = action_server_service(settings, tmp_path)
+    assert actions.command[1:] == ["-m", "rasa_sdk", "--actions", "actions", "--port", "6001"]
+    assert actions.env["SANIC_HOST"] == "127.0.0.2"
+    assert actions.health_url == "http://127.0.0.2:6001/health"
+    sandbox = sandbox_service(settings, tmp_path)
+    assert sandbox.command[1:] == ["-m", "sandbox", "--host", "127.0.0.2", "--port", "6002"]
+    assert sandbox.health_url == "http://127.0.0.2:6002/healthz"
+
+
+def test_rasa_service_starts_with_a_fresh_tracker_store(settings: Settings, tmp_path: Path) -> None:
+    """Rasa runs the model with the API on, our endpoints and credentials; old conversations are removed."""
+    trackers = tracker_store_path(settings)
+    trackers.parent.mkdir(parents=True)
+    trackers.write_text("old conversations")
+    engine = Engine(tmp_path / "engine", settings)
+    service = rasa_service(settings, engine, tmp_path / "model.tar.gz", tmp_path / "logs")
+    assert not trackers.exists()
+    command = service.command
+    assert command[:3] == [str(engine.rasa), "run", "--enable-api"]
+    assert command[command.index("--model") + 1] == str(tmp_path / "model.tar.gz")
+    assert command[command.index("--credentials") + 1] == str(PROJECT_ROOT / "credentials.yml")
+    assert (command[command.index("-i") + 1], command[command.index("-p") + 1]) == ("127.0.0.2", "6000")
+    endpoints = Path(command[command.index("--endpoints") + 1]).read_text(encoding="utf-8")
+    assert 'url: "http://127.0.0.2:6001/webhook"' in endpoints and str(trackers) in endpoints
+    assert service.health_url == "http://127.0.0.2:6000/status"
+
+
+# --- the supervisor with real child processes -------------------------------------------------------------------
+
+
+def test_supervisor_starts_waits_for_health_and_stops_the_whole_process_group(
+    supervisor: Supervisor, tmp_path: Path
+) -> None:
+    """start() returns once the health URL answers; stop_all() ends the child and the child's own children."""
+    service = supervisor.start(http_child(tmp_path, grandchild=True))
+    assert service.running and supervisor.services == [service]
+    assert supervisor.first_exited() is None
+    log = service.log_path.read_text(encoding="utf-8")
+    assert "serving" in log
+    grandchild = int(log.split("grandchild ")[1].split()[0])
+    assert not gone(grandchild)
+
+    supervisor.stop_all()
+    assert not service.running and supervisor.services == []
+    deadline = time.monotonic() + 5
+    while not gone(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert gone(grandchild)
+
+
+def test_a_child_that_ignores_sigterm_is_killed(supervisor: Supervisor, tmp_path: Path) -> None:
+    """stop() waits for SIGTERM, then sends SIGKILL to a child that will not go."""
+    service = supervisor.start(http_child(tmp_path, ignore_term=True))
+    started = time.monotonic()
+    supervisor.stop(service, timeout=0.5)
+    assert service.process is not None and service.process.returncode == -signal.SIGKILL
+    assert 0.5 <= time.monotonic() - started < 10
+
+
+def test_a_child_that_exits_during_start_up_raises_with_its_log(supervisor: Supervisor, tmp_path: Path) -> None:
+    """A process that dies before it is healthy: ServiceFailed naming it, with the tail of its log."""
+    service = Service(
+        name="crashy",
+        command=[sys.executable, "-c", "import sys; print('cannot bind: address in use', flush=True); sys.exit(3)"],
+        env=dict(os.environ),
+        log_path=tmp_path / "logs" / "crashy.log",
+        health_url=f"http://127.0.0.1:{free_port()}/",
+    )
+    with pytest.raises(ServiceFailed) as failed:
+        supervisor.start(service)
+    assert str(failed.value).startswith("crashy exited during start-up:")
+    assert "cannot bind: address in use" in str(failed.value)
+    assert not service.running
+
+
+def test_a_child_that_never_becomes_healthy_times_out(supervisor: Supervisor, tmp_path: Path) -> None:
+    """No answer on the health URL within the start-up timeout: ServiceFailed; stop_all still ends the child."""
+    service = Service(
+        name="silent",
+        command=[sys.executable, "-c", "import time; print('starting…', flush=True); time.sleep(60)"],
+        env=dict(os.environ),
+        log_path=tmp_path / "silent.log",
+        health_url=f"http://127.0.0.1:{free_port()}/",
+        startup_timeout=1.0,
+    )
+    with pytest.raises(ServiceFailed, match=r"^silent was not healthy within 1s:\nstarting…"):
+        supervisor.start(service)
+    assert service.running and supervisor.services == [service]
+    supervisor.stop_all()
+    assert not service.running
+
+
+def test_without_a_health_url_a_child_that_stays_up_counts_as_started(supervisor: Supervisor, tmp_path: Path) -> None:
+    """Liveness only (the bot): started after a few seconds alive; first_exited() reports it once it dies."""
+    service = Service(
+        name="quiet",
+        command=[sys.executable, "-c", "import time; time.sleep(60)"],
+        env=dict(os.environ),
+        log_path=tmp_path / "quiet.log",
+    )
+    assert service.log_tail() == "(no log)"
+    started = time.monotonic()
+    supervisor.start(service)
+    assert time.monotonic() - started >= 2.5 and service.running
+    assert service.process is not None
+    os.killpg(service.process.pid, signal.SIGKILL)
+    service.process.wait(timeout=5)
+    assert supervisor.first_exited() is service
