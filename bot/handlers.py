@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 
@@ -154,10 +155,8 @@ async def resume_if_pending(context: BotContext, chat_id: int) -> None:
 async def converse(update: Update, context: BotContext, chat_id: int, body: str, language: str) -> None:
     """One exchange with Rasa (one HTTP call); a holding reply whenever Rasa or the action server fails."""
     svc = context.services
-    try:
-        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
-    except TelegramError:
-        pass  # a missing typing indicator is harmless
+    # The typing indicator goes out while Rasa thinks, not before: it is one Telegram round trip off the path.
+    typing = asyncio.create_task(show_typing(context, chat_id))
     user = update.effective_user
     metadata = {"chat_id": chat_id, "telegram_user_id": user.id if user else None}
     await resume_if_pending(context, chat_id)
@@ -165,8 +164,10 @@ async def converse(update: Update, context: BotContext, chat_id: int, body: str,
         turn = await svc.rasa_client.converse(sender_id(chat_id), body, language=language, metadata=metadata)
     except RasaUnavailable as exc:
         logger.warning("holding reply for chat %s: %s", chat_id, exc)
+        await typing
         await queue_after_failure(update, context, chat_id, language)
         return
+    await typing  # Telegram shows messages in the order they were sent: the indicator must not come last
     sent: list[str | None] = []
     for outgoing in render(turn.replies):
         if await deliver(context, chat_id, outgoing) is not None:
@@ -175,6 +176,14 @@ async def converse(update: Update, context: BotContext, chat_id: int, body: str,
     # An action (a request for a person, a serious complaint) queued the conversation: announce it now.
     if turn.paused:
         kick_handoff_jobs(context)
+
+
+async def show_typing(context: BotContext, chat_id: int) -> None:
+    """Show "typing…" in the chat; a missing indicator is harmless."""
+    try:
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+    except TelegramError:
+        pass
 
 
 async def record_turn(context: BotContext, chat_id: int, language: str, turn: Turn, sent: list[str | None]) -> None:
