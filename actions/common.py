@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime
 from typing import Any
@@ -26,15 +27,23 @@ REQUEST_WORDS = re.compile(
     re.IGNORECASE,
 )
 WORD = re.compile(r"[A-Za-z']+")
+logger = logging.getLogger(__name__)
 
 def conversation_ids(tracker: Tracker) -> tuple[int | None, int | None]:
-    """The Telegram chat id and user id of a conversation: from the message metadata, else the sender id."""
-    metadata = (tracker.latest_message or {}).get("metadata") or {}
-    chat_id = metadata.get("chat_id")
-    user_id = metadata.get("telegram_user_id")
-    if chat_id is None:
-        chat_id = chat_of_sender(tracker.sender_id)
-    return (int(chat_id) if chat_id is not None else None, int(user_id) if user_id is not None else None)
+    """The Telegram chat id of a conversation and the Telegram user who owns it; never from message metadata.
+
+    The chat id comes from the Rasa conversation id (`tg-<chat id>`), which only the bot can choose: Rasa's API and
+    the bot's channel need Rasa's token. Customers talk in private chats, where Telegram makes the chat id the user
+    id, so that is the user; group chats have no single user. Metadata travels with the message and anyone able to
+    post to Rasa can write anything there, so it decides nothing: ownership is then read from the identity link in
+    the database (crm.identity.linked_customer) by this id.
+    """
+    chat_id = chat_of_sender(tracker.sender_id)
+    user_id = chat_id if chat_id is not None and chat_id > 0 else None
+    claimed = ((tracker.latest_message or {}).get("metadata") or {}).get("telegram_user_id")
+    if claimed is not None and str(claimed) != str(user_id):
+        logger.warning("conversation %s: metadata names user %s; ignored", tracker.sender_id, claimed)
+    return chat_id, user_id
 
 
 def language_of(tracker: Tracker) -> str:
@@ -43,7 +52,7 @@ def language_of(tracker: Tracker) -> str:
 
 
 def telegram_user(tracker: Tracker) -> int | None:
-    """The Telegram user id of the sender of the latest message, if the bot passed it."""
+    """The Telegram user of the conversation (its private chat's id), whatever the message metadata says."""
     return conversation_ids(tracker)[1]
 
 

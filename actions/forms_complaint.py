@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -28,7 +29,13 @@ from actions.forms_common import NONE, asked_for, clear_form_slots, interrupts, 
 from actions.handoff import queue_conversation
 from crm.complaints import find_complaint, normalize_code, open_complaint, recent_complaints
 from crm.escalations import Reason
-from crm.labels import COMPLAINT_CATEGORY_LABELS, COMPLAINT_STATUS_LABELS, label
+from crm.labels import (
+    COMPENSATION_NOTE,
+    COMPLAINT_CATEGORY_LABELS,
+    COMPLAINT_REJECTED_LABEL,
+    COMPLAINT_STATUS_LABELS,
+    label,
+)
 from crm.models import Complaint, ComplaintCategory, ComplaintStatus
 from crm.tracking import find_shipment
 from crm.waybills import find_candidates
@@ -199,25 +206,35 @@ class ComplaintLine:
     due_at: datetime | None
     resolved_at: datetime | None
     resolution: str | None
+    compensation: Decimal | None = None
+    rejected: bool = False
 
     @classmethod
     def of(cls, complaint: Complaint) -> ComplaintLine:
         """Copy what is shown out of the database row."""
         return cls(complaint.code, complaint.category, complaint.status, complaint.created_at, complaint.due_at,
-                   complaint.resolved_at, complaint.resolution)
+                   complaint.resolved_at, complaint.resolution, complaint.compensation_yuan, complaint.rejected)
 
 
 def utter_status(dispatcher: CollectingDispatcher, line: ComplaintLine, language: str) -> None:
-    """One complaint's progress: open ones with the due time, finished ones with the outcome."""
+    """One complaint's progress: open ones with the due time, finished ones with the outcome (and compensation)."""
+    status = label(COMPLAINT_STATUS_LABELS, line.status, language)
+    if line.rejected:
+        status = COMPLAINT_REJECTED_LABEL.get(language) or COMPLAINT_REJECTED_LABEL["en"]
     values = {
         "code": line.code,
         "category_label": label(COMPLAINT_CATEGORY_LABELS, line.category, language),
-        "status_label": label(COMPLAINT_STATUS_LABELS, line.status, language),
+        "status_label": status,
     }
     if line.status in (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED):
+        # The outcome the complaint desk recorded, as the customer was told it; the amount in their language.
+        resolution = line.resolution or "—"
+        if line.compensation is not None:
+            note = COMPENSATION_NOTE.get(language) or COMPENSATION_NOTE["en"]
+            resolution += note.format(amount=f"{line.compensation:.2f}")
         dispatcher.utter_message(
             response="utter_complaint_status_resolved", resolved_at=local_time(line.resolved_at),
-            resolution=line.resolution or "—", **values,
+            resolution=resolution, **values,
         )
     else:
         dispatcher.utter_message(

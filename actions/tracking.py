@@ -9,11 +9,12 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy.orm import Session
 
-from actions.common import telegram_user
+from actions.common import button, telegram_user
 from actions.database import run_in_session
 from crm.identity import owned_shipment
-from crm.labels import SERVICE_LABELS, label
+from crm.labels import NOTIFY_ME_LABELS, SERVICE_LABELS, label
 from crm.models import Shipment
+from crm.notices import FINAL_STATUSES, NOTIFY_PREFIX
 from crm.tracking import ShipmentView, template_values, track
 from crm.waybills import WaybillCandidate, find_candidates
 
@@ -86,8 +87,14 @@ class ActionTrackShipment(Action):
             if view is None:
                 dispatcher.utter_message(response="utter_track_not_found", tracking_number=candidate.normalized)
                 continue
+            # While something can still happen, anyone holding the number may ask to be told (the bot handles
+            # the button itself: its callback data never reaches Rasa).
+            extra: dict[str, Any] = {}
+            if view.status not in FINAL_STATUSES:
+                notify = NOTIFY_ME_LABELS.get(language) or NOTIFY_ME_LABELS["en"]
+                extra["buttons"] = [button(notify, f"{NOTIFY_PREFIX}{candidate.normalized}")]
             dispatcher.utter_message(
-                response=f"utter_track_{view.status.value}", **template_values(view, language)
+                response=f"utter_track_{view.status.value}", **extra, **template_values(view, language)
             )
             if candidate.normalized in details:
                 dispatcher.utter_message(response="utter_track_owner_details", **details[candidate.normalized])

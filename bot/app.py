@@ -7,6 +7,7 @@ import logging
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import BotCommand, Update
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -17,16 +18,34 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers, identity, inbound, jobs, relay, review, staffadmin, staffdesk
+from bot import (
+    complaintdesk,
+    complaintjobs,
+    handlers,
+    identity,
+    inbound,
+    jobs,
+    notices,
+    privacy,
+    relay,
+    reports,
+    review,
+    staffadmin,
+    staffdesk,
+)
 from bot.context import BotContext
 from bot.rasa import RasaClient
 from bot.services import BotServices
 from bot.texts import COMMAND_DESCRIPTIONS
+from bot.updates import PerChatUpdateProcessor
 from core.settings import Settings
+from core.tokens import rasa_token
 
 logger = logging.getLogger(__name__)
 
-LOG_GROUP = -2
+LOG_GROUP = -3
+# A message the complaint desk waits for (a staff member's note or result, a customer's words) comes before the relay.
+DESK_INPUT_GROUP = -2
 # Conversations a human has are carried by the relay before any customer handler (or Rasa) sees them.
 HANDOFF_GROUP = -1
 MAIN_GROUP = 0
@@ -38,7 +57,9 @@ async def post_init(application: Application) -> None:
     svc: BotServices = application.bot_data["services"]
     # Bot API URLs contain the token: never let httpx log them.
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    svc.rasa = RasaClient(svc.settings.effective_rasa_url, timeout=svc.settings.rasa_timeout_seconds)
+    svc.rasa = RasaClient(
+        svc.settings.effective_rasa_url, timeout=svc.settings.rasa_timeout_seconds, token=rasa_token(svc.settings)
+    )
     commands = [BotCommand(name, desc["en"]) for name, desc in COMMAND_DESCRIPTIONS.items()]
     await application.bot.set_my_commands(commands)
     await application.bot.set_my_commands(
@@ -49,6 +70,18 @@ async def post_init(application: Application) -> None:
     if application.job_queue is not None:
         application.job_queue.run_repeating(
             jobs.handoff_tick, interval=svc.settings.handoff_job_interval_seconds, first=1, name=jobs.JOB_NAME
+        )
+        application.job_queue.run_repeating(
+            complaintjobs.complaint_tick, interval=svc.settings.handoff_job_interval_seconds, first=2,
+            name=complaintjobs.JOB_NAME,
+        )
+        application.job_queue.run_repeating(
+            notices.notice_tick, interval=svc.settings.notice_job_interval_seconds, first=1, name=notices.JOB_NAME
+        )
+        # Retention decides everything from the data, so a restart simply runs it again soon.
+        application.job_queue.run_repeating(
+            privacy.retention_tick, interval=svc.settings.retention_job_hours * 3600,
+            first=privacy.RETENTION_FIRST_SECONDS, name=privacy.JOB_NAME,
         )
 
 
@@ -69,6 +102,14 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
         .post_init(post_init)
         .post_shutdown(post_shutdown)
         .context_types(ContextTypes(context=BotContext))
+        .concurrent_updates(PerChatUpdateProcessor(settings.max_working_updates))
+        .rate_limiter(
+            AIORateLimiter(
+                overall_max_rate=settings.telegram_messages_per_second,
+                group_max_rate=settings.telegram_group_messages_per_minute,
+                max_retries=settings.telegram_retries,
+            )
+        )
         .build()
     )
     application.bot_data["services"] = BotServices(settings=settings, sessions=sessions)
@@ -79,6 +120,11 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
     customer_message = filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE
     text_message = customer_message & filters.TEXT
     application.add_handler(
+        MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND,
+                       complaintdesk.desk_input),
+        group=DESK_INPUT_GROUP,
+    )
+    application.add_handler(
         MessageHandler(filters.UpdateType.MESSAGE & filters.ChatType.PRIVATE & ~filters.COMMAND, relay.route_message),
         group=HANDOFF_GROUP,
     )
@@ -88,6 +134,8 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
     application.add_handler(CommandHandler("language", handlers.language_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("human", relay.human_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("link", identity.link_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("forget", privacy.forget_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("notify", notices.notify_command), group=MAIN_GROUP)
     # Staff commands answer non-staff with the same polite unknown-command reply as any unknown command.
     application.add_handler(CommandHandler("queue", staffdesk.queue_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("profile", staffdesk.profile_command), group=MAIN_GROUP)
@@ -97,6 +145,9 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
     application.add_handler(CommandHandler("staff", staffadmin.staff_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("tag", review.tag_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("review", review.review_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("complaints", complaintdesk.complaints_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("cancel", complaintdesk.cancel_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("report", reports.report_command), group=MAIN_GROUP)
     application.add_handler(MessageHandler(filters.COMMAND, handlers.unknown_command), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(handlers.language_chosen, pattern=r"^lang:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(staffdesk.claim_pressed, pattern=r"^claim:"), group=MAIN_GROUP)
@@ -105,8 +156,18 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
     application.add_handler(CallbackQueryHandler(staffdesk.tag_pressed, pattern=r"^tag:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(relay.rating_pressed, pattern=r"^rate:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(review.review_pressed, pattern=r"^rv:"), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(complaintdesk.desk_pressed, pattern=r"^cd:"), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(complaintdesk.answer_pressed, pattern=r"^cf:"), group=MAIN_GROUP)
+    # "Notify me" and the notices' unsubscribe button are the bot's own: caught before Rasa's buttons.
+    application.add_handler(CallbackQueryHandler(notices.notify_pressed, pattern=r"^notify:"), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(notices.unnotify_pressed, pattern=r"^unnotify:"), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(privacy.forget_pressed, pattern=r"^forget:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(handlers.button_pressed, pattern=r"."), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(handlers.stale_button), group=MAIN_GROUP)
+    # "删除我的数据" / "delete my data" is answered by the bot itself, before Rasa sees it.
+    application.add_handler(
+        MessageHandler(text_message & filters.Regex(privacy.FORGET_WORDS), privacy.forget_command), group=MAIN_GROUP
+    )
     application.add_handler(MessageHandler(text_message & ~filters.COMMAND, handlers.customer_text), group=MAIN_GROUP)
     application.add_handler(
         MessageHandler(customer_message & filters.CONTACT, identity.contact_shared), group=MAIN_GROUP

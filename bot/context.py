@@ -26,6 +26,9 @@ class Inbound:
     queued: bool = False
     # An escalation whose hand-back to Rasa failed and must be retried before the next message.
     pending_resume: int | None = None
+    # What this private message answers on the complaint desk (a staff member's note, result, …; a customer's words
+    # after "not resolved"): crm.deskinput's kind, or None for an ordinary message.
+    awaiting: str | None = None
     # The outcome transaction already marked it handled (the closing handler has nothing left to do).
     closed: bool = False
 

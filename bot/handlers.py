@@ -128,7 +128,8 @@ async def queue_after_failure(update: Update, context: BotContext, chat_id: int,
     else:
         await say(context, chat_id, "holding_after_hours", language,
                   opens_at=local(placement.opens_at).strftime("%H:%M"))
-    kick_handoff_jobs(context)
+    # No immediate announcement: while Rasa is down every customer who writes lands here, and the periodic
+    # pass announces them together (one summary per interval) instead of flooding the staff group.
 
 
 async def resume_if_pending(context: BotContext, chat_id: int) -> None:

@@ -16,7 +16,7 @@ from bot.cases import find_route
 from bot.context import BotContext, Inbound
 from bot.language import detect_language
 from bot.speech import client_language, update_kind
-from crm import chatlog, escalations
+from crm import chatlog, deskinput, escalations
 from crm.chats import get_or_create_chat, reply_language
 from crm.models import EscalationStatus
 
@@ -69,6 +69,9 @@ def decide(session: Session, update: Update, bot_id: int) -> Inbound | None:
     inbound.queued = escalations.active_for_chat(session, chat.id) is not None
     pending = escalations.pending_resume(session, chat.id)
     inbound.pending_resume = pending.id if pending is not None else None
+    if update.message is not None:
+        awaited = deskinput.pending(session, chat.id)
+        inbound.awaiting = awaited.kind if awaited is not None else None
     return inbound
 
 

@@ -16,12 +16,14 @@ from bot.context import BotContext
 from bot.staffspeech import case_values, claim_keyboard, staff_text, tell_staff
 from core.clock import utcnow
 from crm import escalations
-from crm.escalations import QueuePolicy
+from crm.escalations import QueuePolicy, Reason
 from crm.staff import supervisors
 
 logger = logging.getLogger(__name__)
 
 JOB_NAME = "handoff"
+# From this many new bot-failure escalations in one pass, staff get one summary instead of one post each.
+FAILURE_SUMMARY_THRESHOLD = 2
 
 
 def kick_handoff_jobs(context: BotContext) -> None:
@@ -45,6 +47,11 @@ async def announce_new(context: BotContext) -> None:
     if group is None:
         return
     cases = await svc.db(lambda s: [case_of(s, e) for e in escalations.unannounced(s)])
+    failures = [case for case in cases if case.reason == Reason.BOT_FAILURE.value]
+    if len(failures) >= FAILURE_SUMMARY_THRESHOLD:
+        # Rasa is down and every customer who writes is queued: one summary per pass, not one post each.
+        await announce_failures(context, group, failures)
+        cases = [case for case in cases if case.reason != Reason.BOT_FAILURE.value]
     for case in cases:
         message_id = await post_with_claim(context, group, "staff_announce", case)
         if message_id is None:
@@ -52,6 +59,25 @@ async def announce_new(context: BotContext) -> None:
         await svc.db(lambda s, case=case, message_id=message_id: escalations.mark_announced(s, case.id, group,
                                                                                              message_id))
         logger.info("escalation %s announced", case.id)
+
+
+async def announce_failures(context: BotContext, group: int, cases: list[Case]) -> None:
+    """Announce many bot-failure escalations in one staff-group message (claim them with /queue)."""
+    svc = context.services
+    ids = ", ".join(f"#{case.id}" for case in cases)
+    body = staff_text(context, "staff_announce_failures", count=len(cases), ids=ids)
+    try:
+        sent = await context.bot.send_message(group, body[:4096])
+    except TelegramError as exc:
+        logger.error("announcing %s bot-failure escalations failed: %s", len(cases), exc)
+        return  # retried on the next pass
+
+    def mark(session: Session) -> None:
+        for case in cases:
+            escalations.mark_announced(session, case.id, group, sent.message_id)
+
+    await svc.db(mark)
+    logger.info("%s bot-failure escalations announced in one summary", len(cases))
 
 
 async def post_with_claim(context: BotContext, group: int, key: str, case: Case,

@@ -16,12 +16,17 @@ logger = logging.getLogger(__name__)
 
 def run_bot(settings: Settings) -> None:
     """Start the bot and block until it is stopped (SIGINT/SIGTERM)."""
+    problem = settings.bot_mode_error()
+    if problem is not None:
+        raise SystemExit(f"bot: {problem}")
     # Bot API URLs contain the token: never let httpx log them.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     database = open_database(settings)
     application = build_application(settings, database.sessions)
     if settings.webhook_url:
-        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
+        # Settings refuse webhook mode without a secret; PTB then answers 403 to any call without the header.
+        assert settings.webhook_secret is not None
+        secret = settings.webhook_secret.get_secret_value()
         logger.info("bot running in webhook mode on %s:%s", settings.webhook_listen, settings.webhook_port)
         application.run_webhook(
             listen=settings.webhook_listen,

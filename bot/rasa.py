@@ -63,11 +63,18 @@ class Turn:
 class RasaClient:
     """Talks to one Rasa server; one instance per bot process, opened in post_init."""
 
-    def __init__(self, base_url: str, *, timeout: float, client: httpx.AsyncClient | None = None) -> None:
-        """Create a client; the whole exchange for one message must finish within `timeout` seconds."""
+    def __init__(
+        self, base_url: str, *, timeout: float, token: str | None = None, client: httpx.AsyncClient | None = None
+    ) -> None:
+        """Create a client; the whole exchange for one message must finish within `timeout` seconds.
+
+        `token` is Rasa's API token (`rasa run --auth-token`); Rasa and our channel take it as `?token=`, so it
+        goes on every request as a query parameter (httpx's logger, which would print URLs, is kept quiet).
+        """
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self._client = client or httpx.AsyncClient(base_url=self.base_url, timeout=timeout)
+        params = {"token": token} if token else None
+        self._client = client or httpx.AsyncClient(base_url=self.base_url, timeout=timeout, params=params)
 
     async def aclose(self) -> None:
         """Close the HTTP connection pool."""

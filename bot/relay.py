@@ -23,7 +23,7 @@ from bot.context import BotContext
 from bot.inbound import close
 from bot.jobs import kick_handoff_jobs
 from bot.speech import chat_language, refuse_command, say
-from bot.staffspeech import copy_customer_message
+from bot.staffspeech import copy_customer_message, tell_staff
 from bot.texts import text
 from core.clock import local
 from crm import chatlog, escalations
@@ -94,7 +94,9 @@ async def relay_from_agent(context: BotContext, route: Route, message: Message) 
     try:
         await context.bot.copy_message(case.chat_id, message.chat_id, message.message_id)
     except TelegramError as exc:
+        # The rate limiter already waited out and retried 429s: this failure is final, so the agent must know.
         logger.warning("relaying an agent %s to escalation %s failed: %s", kind, case.id, exc)
+        await tell_staff(context, message.chat_id, "staff_relay_failed", id=case.id, reason=str(exc)[:200])
         return
 
     def log(session: Session) -> None:

@@ -25,6 +25,8 @@ class BotServices:
     rasa: RasaClient | None = None
     # One pass of the handoff jobs at a time (the repeating job and the immediate kick after a trigger).
     handoff_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # One pass of the complaint-desk jobs at a time (outcomes to tell, due times, the weekly summary).
+    complaint_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def db(self, work: Callable[[Session], T]) -> T:
         """Run synchronous crm service calls in one transaction, off the event loop."""

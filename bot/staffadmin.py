@@ -11,7 +11,7 @@ from bot.speech import send
 from bot.staffspeech import staff_or_refuse, staff_text, tell_staff
 from crm.escalations import QueueError
 from crm.models import Staff, StaffRole
-from crm.staff import deactivate_staff, is_admin, list_staff, register_staff, staff_member
+from crm.staff import StaffError, deactivate_staff, is_admin, list_staff, register_staff, staff_member
 
 
 async def staff_command(update: Update, context: BotContext) -> None:
@@ -45,7 +45,8 @@ async def staff_command(update: Update, context: BotContext) -> None:
         name = " ".join(args[3:]).strip()
 
         def add(session: Session) -> str:
-            actor = session.get(Staff, member.id)
+            # Re-read (and lock) the actor in this transaction: they may have lost the role since the command began.
+            actor = session.get(Staff, member.id, with_for_update=True)
             if not is_admin(actor):
                 raise QueueError("staff_admin_only")
             existing = staff_member(session, target)
@@ -57,10 +58,28 @@ async def staff_command(update: Update, context: BotContext) -> None:
         except QueueError as exc:
             await tell_staff(context, chat_id, str(exc))
             return
+        except StaffError as exc:
+            await tell_staff(context, chat_id, exc.key)
+            return
         await tell_staff(context, chat_id, "staff_role_set", name=saved, user=target, role=role.value)
         return
     if verb == "remove":
-        removed = await svc.db(lambda s: deactivate_staff(s, target, actor=s.get(Staff, member.id)))
+
+        def remove(session: Session) -> bool:
+            # The same in-transaction re-check as add: a demoted admin's command must not go through.
+            actor = session.get(Staff, member.id, with_for_update=True)
+            if not is_admin(actor):
+                raise QueueError("staff_admin_only")
+            return deactivate_staff(session, target, actor=actor)
+
+        try:
+            removed = await svc.db(remove)
+        except QueueError as exc:
+            await tell_staff(context, chat_id, str(exc))
+            return
+        except StaffError as exc:
+            await tell_staff(context, chat_id, exc.key)
+            return
         await tell_staff(context, chat_id, "staff_removed" if removed else "staff_unknown_member", user=target)
         return
     await tell_staff(context, chat_id, "staff_admin_usage")

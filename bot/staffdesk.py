@@ -38,7 +38,7 @@ from crm import escalations
 from crm.chats import sender_id
 from crm.escalations import QueueError, QueuePolicy
 from crm.models import EscalationEvent, Staff
-from crm.profiles import CustomerProfile, view_profile
+from crm.profiles import CustomerProfile, ProfileRefused, view_profile
 
 logger = logging.getLogger(__name__)
 
@@ -202,11 +202,14 @@ async def profile_command(update: Update, context: BotContext) -> None:
 
 
 async def show_profile(context: BotContext, chat_id: int, case_id: int, member: Member) -> None:
-    """Render a customer profile into a staff member's chat (the service writes the audit entry)."""
+    """Render a customer profile into a staff member's chat, or the refusal (the service audits both)."""
 
     def read(session: Session) -> str:
         staff = session.get(Staff, member.id)
         profile = view_profile(session, case_id, staff)
+        if isinstance(profile, ProfileRefused):
+            # Agents see only conversations they hold; the attempt is on record (crm/profiles.py).
+            return staff_text(context, profile.key, id=profile.escalation_id)
         return render_profile(context, profile)
 
     try:

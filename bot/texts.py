@@ -31,6 +31,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "• 投诉、预约取件、评价都可以直接用文字告诉我，例如“我的包裹破损了”。\n"
             "• /language 选择中文或英文回复。\n"
             "• /human 或发送“转人工”联系人工客服。\n"
+            "• /forget 或发送“删除我的数据”：删除我们保存的您的个人数据。\n"
             "• 请用文字描述您的问题，我们会尽力帮您。"
         ),
         "en": (
@@ -43,6 +44,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "• Complaints, pickups and feedback: just tell me, e.g. \"my parcel arrived damaged\".\n"
             "• /language chooses Chinese or English replies.\n"
             "• /human (or just ask for a person) brings in our customer service team.\n"
+            "• /forget (or \"delete my data\") erases the personal data we hold about you.\n"
             "• Please describe your question in words and we will do our best to help."
         ),
     },
@@ -111,6 +113,51 @@ TEXTS: dict[str, dict[str, str]] = {
     "unknown_command": {
         "zh": "抱歉，我不认识这个命令。可用命令：/start、/help、/language、/human。",
         "en": "Sorry, I don't know that command. Available commands: /start, /help, /language, /human.",
+    },
+    # ---------------------------------------------------------------- personal data (/forget)
+    "forget_prompt": {
+        "zh": (
+            "您要求删除我们保存的您的个人数据。确认后：\n"
+            "• 删除您与我们的聊天记录、与人工客服的对话、智能助手的对话记录，以及投诉描述和照片、评价留言、取件地址；\n"
+            "• 清除您客户资料中的姓名、电话、地址，并解除本 Telegram 账号与客户资料的绑定"
+            "（企业账户的资料由企业管理，这里只解除绑定）；\n"
+            "• 我们依法保留不含您个人信息的运单记录（单号、重量、运费、日期）和投诉统计。\n"
+            "删除后无法恢复。确定要删除吗？"
+        ),
+        "en": (
+            "You asked us to erase the personal data we hold about you. Once you confirm:\n"
+            "• our chat history with you, your conversations with our agents and with the assistant, complaint "
+            "descriptions and photos, feedback comments and pickup addresses are erased;\n"
+            "• your name, phone and address are removed from your customer record, and this Telegram account is "
+            "unlinked from it (a company account's record is the company's: only the link goes);\n"
+            "• as the law requires, we keep waybill records without your personal data (number, weight, fee, "
+            "dates) and complaint statistics.\n"
+            "This cannot be undone. Erase your data?"
+        ),
+    },
+    "forget_yes": {"zh": "🗑 确认删除", "en": "🗑 Yes, erase my data"},
+    "forget_no": {"zh": "取消", "en": "Cancel"},
+    "forget_done": {
+        "zh": "您的个人数据已删除。之后有需要时直接给我们发消息即可；如需查看包裹详情，请重新用 /link 验证手机号。",
+        "en": (
+            "Your personal data has been erased. Write to us whenever you need us again; to see your parcels' "
+            "details, verify your phone again with /link."
+        ),
+    },
+    "forget_cancelled": {"zh": "好的，没有删除任何数据。", "en": "OK, nothing was erased."},
+    "forget_expired": {
+        "zh": "这个确认按钮已过期，请重新发送 /forget。",
+        "en": "This confirmation has expired; please send /forget again.",
+    },
+    "forget_blocked": {
+        "zh": (
+            "您还有包裹或预约取件正在处理中：{parcels}。为了完成派送或取件，我们需要您的地址和电话。"
+            "请在签收或取件完成后再发送 /forget，届时即可删除。"
+        ),
+        "en": (
+            "Some of your parcels or pickups are still under way: {parcels}. We need your address and phone to "
+            "complete them. Please send /forget again once they are delivered or collected."
+        ),
     },
     # ---------------------------------------------------------------- the human queue, customer side
     "holding_queued": {
@@ -198,6 +245,20 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "This conversation has already been rated. Thank you!",
     },
     # ---------------------------------------------------------------- the human queue, staff side
+    "staff_announce_failures": {
+        "zh": (
+            "⚠️ 机器人暂时无法回答（Rasa 或动作服务故障），{count} 位客户已转入人工队列：{ids}\n"
+            "用 /queue 查看并接单。"
+        ),
+        "en": (
+            "⚠️ The bot cannot answer right now (Rasa or the action server failed); {count} customers are in the "
+            "human queue: {ids}\nUse /queue to see and claim them."
+        ),
+    },
+    "staff_relay_failed": {
+        "zh": "❗ 消息未能送达 #{id} 的客户（{reason}）。请稍后重发，或在队列中查看该会话。",
+        "en": "❗ Your message could not be delivered to the customer of #{id} ({reason}). Please send it again later.",
+    },
     "staff_announce": {
         "zh": (
             "🆕 转人工 #{id}\n原因：{reason}\n客户：{customer}（等级 {tier}）· 语言：{language}\n"
@@ -377,6 +438,12 @@ TEXTS: dict[str, dict[str, str]] = {
             "Complaints:\n{complaints}"
         ),
     },
+    "staff_profile_not_yours": {
+        "zh": "🔒 会话 #{id}：只有正在处理该会话的客服（或主管、经理、管理员）可以查看这位客户的资料。"
+        "此次查看请求已记录。",
+        "en": "🔒 Conversation #{id}: only the agent handling it (or a supervisor, manager or admin) may see this "
+        "customer's profile. This request has been recorded.",
+    },
     "staff_profile_unknown": {
         "zh": "👤 会话 #{id}：这位客户还没有绑定客户档案（未知客户）。以往转人工：{past} 次。",
         "en": "👤 Conversation #{id}: this customer is not linked to a customer record yet. Earlier handoffs: {past}.",
@@ -407,12 +474,323 @@ TEXTS: dict[str, dict[str, str]] = {
         ),
     },
     "staff_role_set": {"zh": "✓ {name}（{user}）现在是 {role}。", "en": "✓ {name} ({user}) is now {role}."},
+    "staff_last_admin": {
+        "zh": "不能这样做：这是最后一位管理员。请先任命另一位管理员。",
+        "en": "Not possible: this is the last admin. Make someone else an admin first.",
+    },
     "staff_removed": {"zh": "✓ {user} 已停用。", "en": "✓ {user} has been deactivated."},
     "staff_unknown_member": {"zh": "没有这个员工。", "en": "There is no such staff member."},
     "staff_list_header": {"zh": "员工：", "en": "Staff:"},
+    # ---------------------------------------------------------------- the complaint desk, customer side
+    "complaint_outcome_resolved": {
+        "zh": "关于您的投诉 {code}（{category}）：\n处理结果：{result}{compensation}\n\n请问您的问题解决了吗？",
+        "en": "About your complaint {code} ({category}):\nOutcome: {result}{compensation}\n\nIs your problem resolved?",
+    },
+    "complaint_outcome_compensation": {"zh": "\n补偿：{amount} 元", "en": "\nCompensation: {amount} yuan"},
+    "complaint_outcome_rejected": {
+        "zh": (
+            "关于您的投诉 {code}（{category}）：经核实，这项投诉未能成立。\n原因：{result}\n"
+            "如有疑问，可以回复“转人工”联系客服。"
+        ),
+        "en": (
+            "About your complaint {code} ({category}): after checking, we could not uphold it.\nReason: {result}\n"
+            "If you have questions, just ask for a person."
+        ),
+    },
+    "complaint_yes_button": {"zh": "✅ 已解决", "en": "✅ Yes, resolved"},
+    "complaint_no_button": {"zh": "❌ 没有解决", "en": "❌ No, not resolved"},
+    "complaint_confirmed": {
+        "zh": "感谢您的确认！投诉 {code} 已结案。如还有其他问题，请随时告诉我。",
+        "en": "Thank you for confirming! Complaint {code} is now closed. If there is anything else, just let me know.",
+    },
+    "complaint_reopened": {
+        "zh": (
+            "很抱歉问题还没有解决。投诉 {code} 已重新打开，处理人员会在 {due} 前答复您。\n"
+            "请在下一条消息里告诉我们还有什么问题（也可以发照片），我们会转给处理人员。"
+        ),
+        "en": (
+            "We're sorry it is not resolved yet. Complaint {code} is open again and the case handler will answer "
+            "by {due}.\nPlease tell us in your next message what is still wrong (a photo is fine too); we will "
+            "pass it on."
+        ),
+    },
+    "complaint_words_received": {
+        "zh": "收到，已转给投诉 {code} 的处理人员，请耐心等待答复。",
+        "en": "Thank you, this has been passed to the handler of complaint {code}. We will get back to you.",
+    },
+    "complaint_answer_done": {
+        "zh": "这项投诉已经答复过了，谢谢！",
+        "en": "This complaint has already been answered. Thank you!",
+    },
+    "complaint_staff_message": {
+        "zh": "关于您的投诉 {code}，客服留言：\n{text}",
+        "en": "A message from our team about your complaint {code}:\n{text}",
+    },
+    # ---------------------------------------------------------------- the complaint desk, staff side
+    "desk_list_header": {
+        "zh": "📋 未结投诉（{filter}）：共 {total} 件，按紧急程度显示前 {shown} 件。点击查看详情：",
+        "en": "📋 Open complaints ({filter}): {total} in all, the {shown} most urgent shown. Tap one for its card:",
+    },
+    "desk_list_empty": {"zh": "📋 没有符合条件的未结投诉（{filter}）。", "en": "📋 No open complaints ({filter})."},
+    "desk_filter_all": {"zh": "全部", "en": "all"},
+    "desk_filter_mine": {"zh": "我的", "en": "mine"},
+    "desk_filter_unassigned": {"zh": "未分配", "en": "unassigned"},
+    "desk_overdue": {"zh": "已超时 {hours} 小时", "en": "overdue {hours} h"},
+    "desk_due_in": {"zh": "{hours} 小时后到期", "en": "due in {hours} h"},
+    "desk_unassigned": {"zh": "未分配", "en": "unassigned"},
+    "desk_serious": {"zh": "·严重", "en": " · serious"},
+    "desk_usage": {
+        "zh": (
+            "用法：/complaints [mine|unassigned|delay|damage|loss|wrong_delivery|courier_conduct|billing]，"
+            "或 /complaints C-1042 查看一张投诉单。"
+        ),
+        "en": (
+            "Usage: /complaints [mine|unassigned|delay|damage|loss|wrong_delivery|courier_conduct|billing], "
+            "or /complaints C-1042 for one ticket."
+        ),
+    },
+    "desk_card": {
+        "zh": (
+            "📝 投诉 {code} · {category}{serious} · {status}\n提交：{created} · 到期：{due}{overdue}\n"
+            "处理人：{assignee}{reopened}\n\n客户：{customer}\n以往投诉：{past}\n\n描述：{description}\n{outcome}\n"
+            "📦 {parcel}\n{timeline}\n\n记录：\n{history}"
+        ),
+        "en": (
+            "📝 Complaint {code} · {category}{serious} · {status}\nFiled: {created} · due: {due}{overdue}\n"
+            "Handler: {assignee}{reopened}\n\nCustomer: {customer}\nEarlier complaints: {past}\n\n"
+            "Description: {description}\n{outcome}\n📦 {parcel}\n{timeline}\n\nHistory:\n{history}"
+        ),
+    },
+    "desk_card_customer": {
+        "zh": "{name} · {code} · {city} · 等级 {tier}（近一年 {shipments} 票）",
+        "en": "{name} · {code} · {city} · tier {tier} ({shipments} shipments in the last year)",
+    },
+    "desk_card_outcome": {
+        "zh": "结果：{result}{compensation}{answer}\n",
+        "en": "Outcome: {result}{compensation}{answer}\n",
+    },
+    "desk_card_compensation": {"zh": "（补偿 {amount} 元）", "en": " (compensation {amount} yuan)"},
+    "desk_card_satisfied": {"zh": " · 客户确认已解决", "en": " · the customer confirmed"},
+    "desk_card_unsatisfied": {"zh": " · 客户表示未解决", "en": " · the customer said not resolved"},
+    "desk_card_reopened": {"zh": " · 重开 {count} 次", "en": " · reopened {count}×"},
+    "desk_card_no_parcel": {"zh": "（无关联包裹）", "en": "(no parcel)"},
+    "desk_card_unknown_customer": {"zh": "（未关联客户档案）", "en": "(no customer record)"},
+    "desk_take_button": {"zh": "🙋 接手", "en": "🙋 Take"},
+    "desk_note_button": {"zh": "📝 备注", "en": "📝 Note"},
+    "desk_message_button": {"zh": "✉️ 联系客户", "en": "✉️ Message customer"},
+    "desk_resolve_button": {"zh": "☑️ 解决", "en": "☑️ Resolve"},
+    "desk_reject_button": {"zh": "🚫 驳回", "en": "🚫 Reject"},
+    "desk_list_button": {"zh": "📋 列表", "en": "📋 List"},
+    "desk_cancel_button": {"zh": "取消", "en": "Cancel"},
+    "desk_no_amount_button": {"zh": "无补偿", "en": "No compensation"},
+    "desk_take_won": {"zh": "您已接手投诉 {code}。", "en": "Complaint {code} is yours."},
+    "desk_take_taken": {"zh": "{code} 已由 {agent} 接手。", "en": "{code} has already been taken by {agent}."},
+    "desk_take_closed": {"zh": "{code} 已经结束了。", "en": "{code} is already closed."},
+    "desk_prompt_note": {
+        "zh": "请发送 {code} 的内部备注（客户看不到）：",
+        "en": "Send the internal note for {code} (the customer does not see it):",
+    },
+    "desk_prompt_message": {
+        "zh": "请发送要转给 {code} 客户的消息（最多 {limit} 字，会以{language}的抬头发出）：",
+        "en": "Send the message for the customer of {code} (at most {limit} characters; it goes out with a header "
+        "in {language}):",
+    },
+    "desk_prompt_resolve": {
+        "zh": "请发送 {code} 的处理结果（会原文告诉客户）：",
+        "en": "Send the outcome of {code} (the customer is told it as written):",
+    },
+    "desk_prompt_amount": {
+        "zh": "如有补偿，请发送金额（元），例如 50；没有补偿请点“无补偿”。",
+        "en": "If there is compensation, send the amount in yuan, e.g. 50; otherwise press “No compensation”.",
+    },
+    "desk_prompt_reject": {
+        "zh": "请发送驳回 {code} 的原因（会告诉客户）：",
+        "en": "Send the reason for rejecting {code} (the customer is told it):",
+    },
+    "desk_bad_amount": {
+        "zh": "请发送一个金额（例如 50 或 50.5），或点“无补偿”。",
+        "en": "Please send an amount (e.g. 50 or 50.5), or press “No compensation”.",
+    },
+    "desk_text_only": {"zh": "请用文字回复（或点“取消”）。", "en": "Please answer in text (or press Cancel)."},
+    "desk_too_long": {
+        "zh": "消息太长（超过 {limit} 字），请缩短后再发。",
+        "en": "That is too long (over {limit} characters); please shorten it.",
+    },
+    "desk_cancelled": {"zh": "已取消。", "en": "Cancelled."},
+    "desk_nothing_to_cancel": {"zh": "没有需要取消的操作。", "en": "There is nothing to cancel."},
+    "desk_note_saved": {"zh": "📝 已为 {code} 添加内部备注。", "en": "📝 Note added to {code}."},
+    "desk_message_sent": {"zh": "✉️ 已发给 {code} 的客户。", "en": "✉️ Sent to the customer of {code}."},
+    "desk_message_failed": {
+        "zh": "未能发给 {code} 的客户（对方可能已停用机器人）。",
+        "en": "Could not reach the customer of {code} (they may have blocked the bot).",
+    },
+    "desk_resolved": {
+        "zh": "☑️ {code} 已解决。处理结果会告诉客户，并请客户确认是否解决。",
+        "en": "☑️ {code} is resolved. The customer is told the outcome and asked whether it is resolved.",
+    },
+    "desk_rejected": {
+        "zh": "🚫 {code} 已驳回，原因会告诉客户。",
+        "en": "🚫 {code} is rejected; the customer is told why.",
+    },
+    "desk_reopened_alert": {
+        "zh": "🔁 客户表示投诉 {code} 没有解决，已重新打开，请在 {due} 前答复。",
+        "en": "🔁 The customer says complaint {code} is not resolved: it is open again, due by {due}.",
+    },
+    "desk_customer_words": {"zh": "💬 {code} 客户补充：\n{text}", "en": "💬 The customer of {code} adds:\n{text}"},
+    "desk_due_reminder": {
+        "zh": "⏰ 投诉 {code}（{category}{serious}）将于 {due} 到期，请尽快处理。/complaints {code}",
+        "en": "⏰ Complaint {code} ({category}{serious}) is due at {due}: please deal with it. /complaints {code}",
+    },
+    "desk_due_unassigned": {
+        "zh": "⏰ 投诉 {code}（{category}{serious}）将于 {due} 到期，仍无人接手。",
+        "en": "⏰ Complaint {code} ({category}{serious}) is due at {due} and nobody has taken it.",
+    },
+    "desk_due_alert": {
+        "zh": "🚨 主管请注意：投诉 {code}（{category}{serious}）已于 {due} 超时未结，处理人：{assignee}。",
+        "en": "🚨 Supervisors: complaint {code} ({category}{serious}) passed its due time {due} unresolved; "
+        "handler: {assignee}.",
+    },
+    "complaint_unknown": {"zh": "找不到这个投诉。", "en": "There is no such complaint."},
+    "complaint_not_yours": {"zh": "这个投诉由别人负责。", "en": "Someone else handles that complaint."},
+    "complaint_take_first": {"zh": "请先接手这个投诉。", "en": "Please take the complaint first."},
+    "complaint_not_open": {"zh": "这个投诉已经结束了。", "en": "That complaint is already closed."},
+    "complaint_taken": {"zh": "这个投诉已有人负责。", "en": "Someone already handles that complaint."},
+    "complaint_unknown_staff": {"zh": "没有这个在职员工。", "en": "There is no such active staff member."},
+    "complaint_no_chat": {
+        "zh": "无法联系这位客户（没有 Telegram 会话）。",
+        "en": "This customer cannot be reached (no Telegram chat).",
+    },
+    "complaint_text_empty": {"zh": "内容不能为空。", "en": "The text must not be empty."},
+    "complaint_bad_amount": {"zh": "补偿金额无效。", "en": "That compensation amount is not valid."},
+    # ---------------------------------------------------------------- the complaint report
+    "report_managers_only": {
+        "zh": "只有经理和管理员可以查看投诉报告。",
+        "en": "Only managers and admins can see the complaint report.",
+    },
+    "report_usage": {
+        "zh": "用法：/report [category|city|station|courier|week] [天数，默认 30]",
+        "en": "Usage: /report [category|city|station|courier|week] [days, default 30]",
+    },
+    "report_summary": {
+        "zh": (
+            "📊 投诉报告（{since} 至 {until}，按{by}）\n投诉量：{total}（未结 {open}，超时 {overdue}）\n"
+            "原因占比：{reasons}\n解决用时中位数：{median} 小时\n"
+            "解决后满意度：{satisfaction}（共 {answered} 次答复）\n"
+            "前几位：\n{top}"
+        ),
+        "en": (
+            "📊 Complaint report ({since} to {until}, by {by})\nVolume: {total} ({open} open, {overdue} overdue)\n"
+            "Share by reason: {reasons}\nMedian time to resolve: {median} h\nSatisfaction after resolution: "
+            "{satisfaction} (of {answered} answers)\nTop:\n{top}"
+        ),
+    },
+    "report_weekly_header": {"zh": "📅 每周投诉汇总", "en": "📅 Weekly complaint summary"},
     "button_expired": {
         "zh": "这个按钮已失效，请直接发送您的问题。",
         "en": "This button has expired; please type your question instead.",
+    },
+    # ---------------------------------------------------------------- proactive care (bot/notices.py)
+    # Status only, like public tracking; owners get one more line (notice_owner_line).
+    "notice_delayed": {
+        "zh": (
+            "⏰ 延误提醒：包裹 {tracking_number} 延误了，非常抱歉。\n原因：{reason}\n"
+            "最新动态：{last_scan_time} {last_scan_place}，{last_scan_label}\n新的预计送达：{eta}"
+        ),
+        "en": (
+            "⏰ Delay: we're sorry, parcel {tracking_number} is delayed.\nReason: {reason}\n"
+            "Latest update: {last_scan_label}, {last_scan_place}, {last_scan_time}\nNew expected delivery: {eta}"
+        ),
+    },
+    "notice_exception": {
+        "zh": (
+            "⚠️ 包裹 {tracking_number} 出现异常，我们正在处理。\n原因：{reason}\n"
+            "最新动态：{last_scan_time} {last_scan_place}，{last_scan_label}"
+        ),
+        "en": (
+            "⚠️ There is a problem with parcel {tracking_number}; we are working on it.\nReason: {reason}\n"
+            "Latest update: {last_scan_label}, {last_scan_place}, {last_scan_time}"
+        ),
+    },
+    "notice_out_for_delivery": {
+        "zh": (
+            "🚚 包裹 {tracking_number} 正在派送中，请保持电话畅通。\n"
+            "最新动态：{last_scan_time} {last_scan_place}，{last_scan_label}"
+        ),
+        "en": (
+            "🚚 Parcel {tracking_number} is out for delivery: please keep your phone nearby.\n"
+            "Latest update: {last_scan_label}, {last_scan_place}, {last_scan_time}"
+        ),
+    },
+    "notice_delivered": {
+        "zh": (
+            "✅ 包裹 {tracking_number} 已签收（{eta}，{last_scan_place}）。\n"
+            "如您并未收到，请告诉我们，我们会立即核实。"
+        ),
+        "en": (
+            "✅ Parcel {tracking_number} has been delivered ({eta}, {last_scan_place}).\n"
+            "If it did not reach you, tell us and we will look into it right away."
+        ),
+    },
+    "notice_returned": {
+        "zh": "↩️ 包裹 {tracking_number} 已退回寄件人。\n原因：{reason}\n最新动态：{last_scan_time} {last_scan_place}",
+        "en": (
+            "↩️ Parcel {tracking_number} has been returned to the sender.\nReason: {reason}\n"
+            "Latest update: {last_scan_place}, {last_scan_time}"
+        ),
+    },
+    "notice_owner_line": {
+        "zh": "收件人：{recipient_name}（{recipient_city}）",
+        "en": "To: {recipient_name}, {recipient_city}",
+    },
+    "notice_why_owner": {
+        "zh": "您收到这条通知，是因为这是您验证过的包裹。发送 /notify off 可关闭所有通知。",
+        "en": "You get this because the parcel is yours (verified phone). Send /notify off to stop all notices.",
+    },
+    "notice_why_subscriber": {
+        "zh": "您选择了接收这个包裹的进展通知。发送 /notify off 可关闭所有通知。",
+        "en": "You asked to be told about this parcel. Send /notify off to stop all notices.",
+    },
+    "notice_button_stop": {"zh": "🔕 不再通知此包裹", "en": "🔕 Stop notices for this parcel"},
+    "notice_button_complain": {"zh": "😟 投诉延误", "en": "😟 Complain about the delay"},
+    "notice_button_human": {"zh": "👤 人工客服", "en": "👤 Talk to a person"},
+    "notify_subscribed": {
+        "zh": "🔔 好的！运单 {tracking_number} 派送、签收、延误、异常或退回时，我会第一时间通知您。",
+        "en": (
+            "🔔 Done! I'll tell you when {tracking_number} is out for delivery, delivered, delayed, "
+            "has a problem or is returned."
+        ),
+    },
+    "notify_subscribed_but_off": {
+        "zh": "不过您之前用 /notify off 关闭了通知，发送 /notify on 后才能收到。",
+        "en": "But you turned notices off with /notify off: send /notify on to receive them.",
+    },
+    "notify_unknown": {
+        "zh": "抱歉，没有找到运单 {tracking_number}，无法订阅通知。",
+        "en": "Sorry, I couldn't find {tracking_number}, so there is nothing to notify you about.",
+    },
+    "notify_final": {
+        "zh": "运单 {tracking_number} 已经是最终状态，不会再有新的进展了。",
+        "en": "{tracking_number} has reached its final status: there will be no further updates.",
+    },
+    "notify_unsubscribed": {
+        "zh": "🔕 好的，不再发送运单 {tracking_number} 的通知。",
+        "en": "🔕 OK, no more notices about {tracking_number}.",
+    },
+    "notify_on": {
+        "zh": "🔔 通知已开启：您验证过的包裹和您关注的包裹有新进展时，我会告诉您。",
+        "en": "🔔 Notices are on: I'll tell you when your verified parcels, and those you follow, make progress.",
+    },
+    "notify_off": {
+        "zh": "🔕 已关闭所有包裹通知。发送 /notify on 可重新开启。",
+        "en": "🔕 All parcel notices are off. Send /notify on to turn them back on.",
+    },
+    "notify_status_on": {
+        "zh": "包裹通知目前为开启状态。发送 /notify off 关闭，/notify on 开启。",
+        "en": "Parcel notices are on. Send /notify off to stop them, /notify on to turn them on.",
+    },
+    "notify_status_off": {
+        "zh": "包裹通知目前为关闭状态。发送 /notify on 开启，/notify off 关闭。",
+        "en": "Parcel notices are off. Send /notify on to turn them on, /notify off to stop them.",
     },
 }
 
@@ -422,6 +800,8 @@ COMMAND_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "language": {"zh": "选择语言", "en": "Choose the language"},
     "human": {"zh": "转人工客服", "en": "Talk to a person"},
     "link": {"zh": "验证手机号，查看我的包裹", "en": "Verify your phone to see your parcels"},
+    "forget": {"zh": "删除我的个人数据", "en": "Erase my personal data"},
+    "notify": {"zh": "包裹进展通知：on 开启 / off 关闭", "en": "Parcel notices: on or off"},
 }
 
 REASON_LABELS: dict[str, dict[str, str]] = {
@@ -441,6 +821,22 @@ LANGUAGE_NAMES: dict[str, dict[str, str]] = {
     "en": {"zh": "英文", "en": "English"},
 }
 
+# The complaint desk's ticket history (crm.models.ComplaintEventKind values), as staff read it on a card.
+COMPLAINT_EVENT_LABELS: dict[str, dict[str, str]] = {
+    "taken": {"zh": "接手", "en": "taken"},
+    "assigned": {"zh": "分配给", "en": "assigned to"},
+    "note": {"zh": "备注", "en": "note"},
+    "message": {"zh": "发给客户", "en": "to the customer"},
+    "resolved": {"zh": "解决", "en": "resolved"},
+    "rejected": {"zh": "驳回", "en": "rejected"},
+    "outcome_sent": {"zh": "已告知客户结果", "en": "outcome sent"},
+    "outcome_failed": {"zh": "未能告知客户", "en": "outcome not delivered"},
+    "confirmed": {"zh": "客户确认已解决", "en": "the customer confirmed"},
+    "reopened": {"zh": "客户表示未解决，重新打开", "en": "reopened: the customer says not resolved"},
+    "customer_words": {"zh": "客户补充", "en": "the customer adds"},
+    "reminded": {"zh": "到期提醒", "en": "due reminder"},
+    "alerted": {"zh": "超时，已通知主管", "en": "overdue: supervisors alerted"},
+}
 
 def label(table: dict[str, dict[str, str]], key: str | None, language: str) -> str:
     """A localised label from one of the tables above (the key itself if unknown)."""

@@ -8,17 +8,25 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import Settings
 
+# Fail fast instead of stalling every chat when PostgreSQL is unreachable or a statement hangs.
+CONNECT_TIMEOUT_SECONDS = 5
+STATEMENT_TIMEOUT_MS = 15_000
+POOL_TIMEOUT_SECONDS = 10
+# Execution option asking SQLite for BEGIN IMMEDIATE (see _sqlite_begin).
+SQLITE_IMMEDIATE = "parceldesk_sqlite_immediate"
+
 
 def make_engine(url: str, *, echo: bool = False, schema: str | None = None) -> Engine:
     """Create an engine for a database URL, tuned for concurrent bot + action server use."""
     parsed = make_url(url)
-    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+    # Parameters are customers' phones, names and texts: never in log lines or exception messages.
+    kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
@@ -28,21 +36,39 @@ def make_engine(url: str, *, echo: bool = False, schema: str | None = None) -> E
     elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         # Plain postgresql:// would pick psycopg2, which we do not ship.
         parsed = parsed.set(drivername="postgresql+psycopg")
-    if schema and parsed.get_backend_name() == "postgresql":
-        kwargs.setdefault("connect_args", {})["options"] = f"-csearch_path={schema}"
+    if parsed.get_backend_name() == "postgresql":
+        # An unreachable or stuck server must fail fast, not stall the bot: connect, statement and pool timeouts.
+        options = f"-c statement_timeout={STATEMENT_TIMEOUT_MS}"
+        if schema:
+            options += f" -csearch_path={schema}"
+        kwargs["connect_args"] = {"connect_timeout": CONNECT_TIMEOUT_SECONDS, "options": options}
+        kwargs["pool_timeout"] = POOL_TIMEOUT_SECONDS
     engine = create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    """Enable WAL, foreign keys and a busy timeout on every SQLite connection."""
+    """Enable WAL, foreign keys and a busy timeout on every SQLite connection; we issue BEGIN ourselves."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+    # SQLAlchemy's documented pysqlite recipe: stop the driver's own (late, deferred) BEGIN; _sqlite_begin emits it.
+    dbapi_connection.isolation_level = None
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Begin a transaction: IMMEDIATE for the app's read-write transactions, deferred for plain reads.
+
+    Two deferred transactions that both read and then write deadlock in SQLite (one fails at once with
+    "database is locked", the busy timeout does not help); taking the write lock at BEGIN makes them queue.
+    """
+    immediate = connection.get_execution_options().get(SQLITE_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -52,8 +78,9 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """A session that commits on success and rolls back on error."""
+    """A session that commits on success and rolls back on error (on SQLite it holds the write lock from BEGIN)."""
     with factory() as session, session.begin():
+        session.connection(execution_options={SQLITE_IMMEDIATE: True})
         yield session
 
 
@@ -71,5 +98,5 @@ class Database:
 
 def open_database(settings: Settings) -> Database:
     """The configured database's engine and sessionmaker (the one place a process makes them)."""
-    engine = make_engine(settings.effective_database_url, schema=settings.database_schema)
+    engine = make_engine(settings.effective_database_url.get_secret_value(), schema=settings.database_schema)
     return Database(engine, make_sessionmaker(engine))

@@ -55,3 +55,52 @@ def parse_hours(value: str, timezone: str = "Asia/Shanghai") -> StaffedHours:
     if m1 > 59 or m2 > 59 or start >= timedelta(hours=24) or end > timedelta(hours=24) or start >= end:
         raise ValueError(f"staffed hours {value!r}: the start must be a time of day before the end (at most 24:00)")
     return StaffedHours(start, end, ZoneInfo(timezone))
+
+
+@dataclass(frozen=True)
+class QuietHours:
+    """A daily window of local time for no non-urgent notices; it may cross midnight (22:00-08:00)."""
+
+    start: timedelta | None
+    end: timedelta | None
+    timezone: ZoneInfo
+
+    @property
+    def off(self) -> bool:
+        """True when there are no quiet hours at all."""
+        return self.start is None or self.end is None or self.start == self.end
+
+    def is_quiet(self, moment: datetime) -> bool:
+        """Whether this moment falls in the quiet window (start inclusive, end exclusive)."""
+        if self.off:
+            return False
+        assert self.start is not None and self.end is not None
+        local = as_utc(moment).astimezone(self.timezone)
+        since_midnight = timedelta(hours=local.hour, minutes=local.minute, seconds=local.second)
+        if self.start < self.end:
+            return self.start <= since_midnight < self.end
+        return since_midnight >= self.start or since_midnight < self.end
+
+    def ends_after(self, moment: datetime) -> datetime:
+        """The moment itself outside the window, else when the window ends (timezone-aware, UTC)."""
+        if not self.is_quiet(moment):
+            return as_utc(moment)
+        assert self.end is not None
+        local = as_utc(moment).astimezone(self.timezone)
+        end = datetime.combine(local.date(), time(0), tzinfo=self.timezone) + self.end
+        if end <= local:
+            end = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=self.timezone) + self.end
+        return as_utc(end)
+
+
+def parse_quiet_hours(value: str, timezone: str = "Asia/Shanghai") -> QuietHours:
+    """Parse 'HH:MM-HH:MM' (the window may cross midnight) or 'off'; raises ValueError with a clear message."""
+    if value.strip().lower() in ("", "off", "none"):
+        return QuietHours(None, None, ZoneInfo(timezone))
+    match = _RANGE.match(value)
+    if match is None:
+        raise ValueError(f"quiet hours must look like 22:00-08:00 (or 'off'), not {value!r}")
+    h1, m1, h2, m2 = (int(group) for group in match.groups())
+    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
+        raise ValueError(f"quiet hours {value!r}: both ends must be times of day (00:00-23:59)")
+    return QuietHours(timedelta(hours=h1, minutes=m1), timedelta(hours=h2, minutes=m2), ZoneInfo(timezone))

@@ -133,8 +133,9 @@ def _serious_reasons(
 ) -> tuple[str, ...]:
     """Why a new complaint is serious (empty when it is not).
 
-    `customer` is the ticket's customer (for the tier); `complainant` only the caller's linked customer: a
-    busy sender's parcels draw complaints from many unrelated recipients, which are not repeats of each other.
+    `customer` is whose tier counts (the complainant, else the parcel's account holder); `complainant` only the
+    caller's linked customer: a busy sender's parcels draw complaints from many unrelated recipients, which are
+    not repeats of each other.
     """
     reasons: list[str] = []
     if category is ComplaintCategory.LOSS:
@@ -180,8 +181,11 @@ def open_complaint(
 ) -> ComplaintOutcome:
     """File a complaint: find the parcel and customer, decide seriousness and the answer deadline, give a code.
 
-    The customer is the caller's linked customer, else the parcel's account holder. The code derives from
-    the row id after a flush (see format_code), so two processes filing at once can never collide.
+    The ticket belongs to whoever filed it: the caller's linked customer, else only the reporting chat. A
+    stranger's complaint about someone's parcel names the parcel but is never put on the parcel owner's customer
+    record (their profile, complaint history and what staff read about them). The owner's tier still counts for
+    seriousness: their parcel is as urgent whoever reports it. The code derives from the row id after a flush
+    (see format_code), so two processes filing at once can never collide.
     Does not open the escalation for a serious complaint: the caller does.
     """
     now = now or utcnow()
@@ -189,10 +193,11 @@ def open_complaint(
     shipment = find_shipment(session, tracking_number) if tracking_number and tracking_number.strip() else None
     complainant = linked_customer(session, telegram_user_id)
     customer = complainant
-    if customer is None and shipment is not None and shipment.customer_id is not None:
-        customer = session.get(Customer, shipment.customer_id)
+    tiered = complainant
+    if tiered is None and shipment is not None and shipment.customer_id is not None:
+        tiered = session.get(Customer, shipment.customer_id)
     reasons = _serious_reasons(
-        session, category=category, shipment=shipment, customer=customer, complainant=complainant,
+        session, category=category, shipment=shipment, customer=tiered, complainant=complainant,
         chat_id=chat_id, terms=terms, now=now,
     )
     serious = bool(reasons)

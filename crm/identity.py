@@ -224,3 +224,16 @@ def first_name(customer: Customer) -> str:
     if customer.kind is CustomerKind.COMPANY and customer.contact_person and customer.contact_person.strip():
         return customer.contact_person.strip()
     return customer.name.strip()
+
+
+def shipments_addressed_to(session: Session, customer: Customer) -> list[Shipment]:
+    """Every parcel addressed to one of the customer's phones, newest first (no limit: erasure and export)."""
+    keys = _phone_keys(customer)
+    if not keys:
+        return []
+    candidates = session.scalars(
+        select(Shipment)
+        .where(_tail_filter(Shipment.recipient_phone, keys))
+        .order_by(Shipment.shipped_at.desc(), Shipment.id.desc())
+    )
+    return [shipment for shipment in candidates if normalize_phone(shipment.recipient_phone) in keys]

@@ -62,6 +62,9 @@ COMPLAINT_STATUS_LABELS: dict[ComplaintStatus, Labels] = {
     ComplaintStatus.RESOLVED: {"zh": "已解决", "en": "Resolved"},
     ComplaintStatus.CLOSED: {"zh": "已关闭", "en": "Closed"},
 }
+# The complaint status answer: a ticket closed without being upheld, and the compensation a resolution paid.
+COMPLAINT_REJECTED_LABEL: Labels = {"zh": "未予受理", "en": "Not upheld"}
+COMPENSATION_NOTE: Labels = {"zh": "（补偿 {amount} 元）", "en": " (compensation: {amount} yuan)"}
 
 # Button titles when the bot offers what it thinks the customer meant (action_clarify).
 INTENT_LABELS: dict[str, Labels] = {
@@ -143,6 +146,9 @@ COUNTRY_LABELS: dict[str, Labels] = {
     "DE": {"zh": "德国", "en": "Germany"},
     "AU": {"zh": "澳大利亚", "en": "Australia"},
 }
+
+# The button action_track_shipment adds under a tracking reply; pressing it subscribes to notices (crm/notices.py).
+NOTIFY_ME_LABELS: Labels = {"zh": "🔔 有新进展时通知我", "en": "🔔 Notify me"}
 
 
 def normalize_language(language: str | None) -> str:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -171,6 +172,9 @@ class Customer(TimestampMixin, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     preferred_language: Mapped[str] = mapped_column(String(8), default="zh")
     telegram_user_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # Set when the customer's personal data was erased (privacy/erasure.py): the row stays for the shipments'
+    # and complaints' accounting, with every personal field blanked.
+    erased_at: Mapped[datetime | None]
 
     shipments: Mapped[list[Shipment]] = relationship(back_populates="customer")
 
@@ -211,7 +215,11 @@ class TrackingEvent(Base):
     """One scan or status change of a shipment."""
 
     __tablename__ = "tracking_events"
-    __table_args__ = (Index("ix_tracking_events_shipment_time", "shipment_id", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_tracking_events_shipment_time", "shipment_id", "occurred_at"),
+        # The courier system's own event id: a resent event is recognised and changes nothing (ingest/).
+        UniqueConstraint("shipment_id", "source_event_id", name="uq_tracking_events_shipment_source"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"))
@@ -222,6 +230,10 @@ class TrackingEvent(Base):
     place_en: Mapped[str] = mapped_column(String(120))
     reason: Mapped[str | None] = mapped_column(String(64))
     note: Mapped[str | None] = mapped_column(Text)
+    # Who scanned it (pickup and delivery scans): the complaint report groups by courier.
+    courier: Mapped[str | None] = mapped_column(String(100))
+    # Set for events that came through the ingestion API or `parceldesk import`; NULL for our own.
+    source_event_id: Mapped[str | None] = mapped_column(String(64))
 
     shipment: Mapped[Shipment] = relationship(back_populates="events")
 
@@ -245,6 +257,24 @@ class Complaint(TimestampMixin, Base):
     due_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
     resolution: Mapped[str | None] = mapped_column(Text)
+    # The complaint desk (crm/complaintdesk.py): who has the ticket, how it ended, what the customer said.
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    assigned_at: Mapped[datetime | None]
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    compensation_yuan: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    # Closed without being upheld; `resolution` then holds the reason the customer is told.
+    rejected: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The outcome must be told (set by resolve/reject) and was told (set by the bot's job once Telegram took it):
+    # a restarted bot, or a resolve from the command line, still reaches the customer exactly once.
+    outcome_queued_at: Mapped[datetime | None]
+    outcome_sent_at: Mapped[datetime | None]
+    # The customer's answer to "is this resolved?" (NULL: not answered since the latest outcome).
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    answered_at: Mapped[datetime | None]
+    reopened_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Due-time watch of the current deadline (cleared when a reopen sets a new one), so restarts repeat nothing.
+    due_reminded_at: Mapped[datetime | None]
+    due_alerted_at: Mapped[datetime | None]
 
 
 class Feedback(Base):
@@ -510,3 +540,136 @@ class PickupOrder(TimestampMixin, Base):
     contents: Mapped[str] = mapped_column(String(200))
     status: Mapped[PickupStatus] = mapped_column(_enum(PickupStatus), default=PickupStatus.REQUESTED, index=True)
     language: Mapped[str] = mapped_column(String(8), default="zh")
+
+
+class ComplaintEventKind(str, enum.Enum):
+    """What happened to a complaint ticket on the desk: its history, notes and what was said to the customer."""
+
+    TAKEN = "taken"
+    ASSIGNED = "assigned"
+    NOTE = "note"
+    MESSAGE = "message"
+    RESOLVED = "resolved"
+    REJECTED = "rejected"
+    OUTCOME_SENT = "outcome_sent"
+    OUTCOME_FAILED = "outcome_failed"
+    CONFIRMED = "confirmed"
+    REOPENED = "reopened"
+    CUSTOMER_WORDS = "customer_words"
+    REMINDED = "reminded"
+    ALERTED = "alerted"
+
+
+class ComplaintEvent(Base):
+    """One entry in a complaint's history (who did what, what was written, any amount)."""
+
+    __tablename__ = "complaint_events"
+    __table_args__ = (Index("ix_complaint_events_complaint_time", "complaint_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    kind: Mapped[ComplaintEventKind] = mapped_column(_enum(ComplaintEventKind))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    body: Mapped[str | None] = mapped_column(Text)
+    file_id: Mapped[str | None] = mapped_column(String(200))
+    amount_yuan: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    created_at: Mapped[datetime]
+
+
+class DeskInput(Base):
+    """What the bot waits for next from a private chat (a staff member's note or result, a customer's words).
+
+    A multi-step staff action keeps its state here, not in bot memory: a restarted bot goes on where it was.
+    """
+
+    __tablename__ = "desk_inputs"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(32))
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id", ondelete="CASCADE"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
+    # What earlier steps collected (the result text while the compensation amount is asked).
+    draft: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class ReportRun(Base):
+    """A scheduled report sent for one period (e.g. the weekly complaint summary of 2026-W48), at most once."""
+
+    __tablename__ = "report_runs"
+    __table_args__ = (UniqueConstraint("name", "period", name="uq_report_runs_name_period"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    period: Mapped[str] = mapped_column(String(32))
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+
+
+class NoticeAudience(str, enum.Enum):
+    """Why a chat is told about a parcel: it is the linked owner's, or someone pressed "Notify me"."""
+
+    OWNER = "owner"
+    SUBSCRIBER = "subscriber"
+
+
+class NoticeState(str, enum.Enum):
+    """A notice's life in the outbox: waiting, being sent, sent, failed, or skipped (opted out meanwhile)."""
+
+    PENDING = "pending"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class Notice(Base):
+    """One proactive message about a parcel's new status to one chat: the outbox row and, once sent, its log."""
+
+    __tablename__ = "notices"
+    __table_args__ = (
+        # One notice per parcel per status per chat, even if the same change is ingested twice at once.
+        UniqueConstraint("shipment_id", "status", "chat_id", name="uq_notices_shipment_status_chat"),
+        Index("ix_notices_state_due", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    status: Mapped[ShipmentStatus] = mapped_column(_enum(ShipmentStatus))
+    audience: Mapped[NoticeAudience] = mapped_column(_enum(NoticeAudience))
+    state: Mapped[NoticeState] = mapped_column(_enum(NoticeState), default=NoticeState.PENDING)
+    # Written in the same transaction as the event that caused it.
+    created_at: Mapped[datetime]
+    # Not before this moment; moved to the end of the quiet hours when the bot postpones it.
+    due_at: Mapped[datetime]
+    deferred_at: Mapped[datetime | None]
+    attempted_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    language: Mapped[str | None] = mapped_column(String(8))
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class NoticeSubscription(Base):
+    """A chat's choice about one parcel: "Notify me" (active) or the unsubscribe button (inactive, mutes owners too)."""
+
+    __tablename__ = "notice_subscriptions"
+    __table_args__ = (UniqueConstraint("chat_id", "shipment_id", name="uq_notice_subscriptions_chat_shipment"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    shipment_id: Mapped[int] = mapped_column(ForeignKey("shipments.id", ondelete="CASCADE"), index=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class NoticeOptOut(Base):
+    """A chat that sent `/notify off`: no proactive notices at all until `/notify on`."""
+
+    __tablename__ = "notice_opt_outs"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    created_at: Mapped[datetime]

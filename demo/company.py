@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from core.clock import COMPANY_TZ, as_utc
 from crm.models import (
+    Complaint,
     Customer,
     CustomerKind,
     EventKind,
@@ -34,6 +35,8 @@ from crm.models import (
     TrackingEvent,
 )
 from crm.waybills import make_s10
+from demo.complaints import add_demo_complaints
+from demo.couriers import courier_for
 from demo.geography import CITIES, CITIES_BY_KEY, GATEWAYS, City, Place
 
 log = logging.getLogger(__name__)
@@ -429,6 +432,10 @@ def generate_demo(
     generator = _Generator(today=today, seed=seed)
     customer_plans, shipment_plans = generator.build(customers, shipments)
     _insert(session, customer_plans, shipment_plans)
+    complaints = add_demo_complaints(
+        session, seed=seed, now=demo_now(today), exclude_numbers=SHOWCASE_NUMBERS,
+        exclude_customers=(SHOWCASE_PERSON_CODE, SHOWCASE_COMPANY_CODE),
+    )
     events = sum(len(plan.steps) for plan in shipment_plans)
     statuses = Counter(plan.status for plan in shipment_plans)
     summary = DemoSummary(
@@ -438,6 +445,7 @@ def generate_demo(
             "customers": len(customer_plans),
             "shipments": len(shipment_plans),
             "tracking_events": events,
+            "complaints": complaints,
         },
         statuses={status: statuses.get(status, 0) for status in ShipmentStatus},
         international=sum(1 for plan in shipment_plans if plan.recipient.city.region == "overseas"),
@@ -512,11 +520,23 @@ def fingerprint(session: Session) -> str:
             TrackingEvent.place_en,
             TrackingEvent.reason,
             TrackingEvent.note,
+            TrackingEvent.courier,
         )
     ).all()
     events = sorted(((numbers[row[0]], as_utc(row[1]), *row[2:]) for row in rows), key=lambda r: (r[0], r[1]))
     for event in events:
         _feed(digest, event)
+    # Complaint codes derive from row ids, which a PostgreSQL sequence does not reuse: leave them out.
+    complaints = session.execute(
+        select(
+            Complaint.shipment_id, Complaint.created_at, Complaint.category, Complaint.status, Complaint.serious,
+            Complaint.description, Complaint.language, Complaint.due_at, Complaint.resolved_at, Complaint.resolution,
+            Complaint.compensation_yuan, Complaint.rejected, Complaint.satisfied, Complaint.reopened_count,
+        )
+    ).all()
+    for row in sorted(((numbers.get(row[0]), as_utc(row[1]), *row[2:]) for row in complaints),
+                      key=lambda r: (r[0] or "", r[1])):
+        _feed(digest, row)
     return digest.hexdigest()
 
 
@@ -1745,6 +1765,7 @@ def _insert(session: Session, customers: list[_CustomerPlan], shipments: list[_S
                     "place_en": step.place.en,
                     "reason": step.reason,
                     "note": step.note,
+                    "courier": courier_for(step.kind, step.place.zh, plan.number),
                 }
                 for step in plan.steps
             )

@@ -20,6 +20,18 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+# One definition of what personal data looks like, shared with log redaction.
+from core.redaction import (
+    EMAIL,
+    EN_ADDRESS,
+    EN_ROOM,
+    INTERNATIONAL,
+    LANDLINE,
+    LONG_NUMBER,
+    MOBILE,
+    ZH_ADDRESS,
+    ZH_BUILDING,
+)
 from crm.waybills import candidate_spans
 
 MOBILE_PLACEHOLDER = "13812345678"
@@ -30,38 +42,6 @@ ZH_ADDRESS_PLACEHOLDER = "幸福路1号"
 ZH_BUILDING_PLACEHOLDER = "1号楼101室"
 EN_ADDRESS_PLACEHOLDER = "1 Example Road"
 EN_ROOM_PLACEHOLDER = "Room 101"
-
-_MOBILE = re.compile(r"(?<![0-9A-Za-z+])(?P<prefix>(?:\+|00)?86[\s\-]?)?1[3-9][0-9](?:[\s\-]?[0-9]){8}(?![0-9])")
-_LANDLINE = re.compile(r"(?<![0-9A-Za-z])\(?0[0-9]{2,3}\)?[\s\-]?[0-9]{7,8}(?![0-9])")
-_INTERNATIONAL = re.compile(r"(?<![0-9A-Za-z])\+[0-9]{1,3}(?:[\s\-]?[0-9]){6,14}(?![0-9])")
-_LONG_NUMBER = re.compile(r"(?<![0-9A-Za-z])[0-9]{8,}[Xx]?(?![0-9A-Za-z])")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)+")
-
-# Chinese characters that end the words before an address ("送到", "改成", "住在"): a road name never
-# starts with them, so "请送到建国路88号" keeps "请送到".
-_STOP = "到在送寄改成往是为址去至的从把我你他她家地请帮给和跟向于了吗呢吧啊放住搬收取发：:，,。 "
-_NAME = rf"(?:(?![{_STOP}])[\u4e00-\u9fff])"
-_DIGITS = r"[0-9一二三四五六七八九十百]+"
-_DIVISION = rf"(?:{_NAME}{{1,8}}?(?:自治区|省|市|区|县|镇|乡|街道))"
-_EXTRA = (
-    rf"(?:\s*(?:{_DIGITS}\s*(?:号楼|栋|幢|座|单元|楼|层|室|号|[Ff])"
-    rf"|{_NAME}{{2,8}}?(?:小区|花园|大厦|公寓|广场|新村|家园|苑)))*"
-)
-_ZH_ADDRESS = re.compile(
-    rf"{_DIVISION}*{_NAME}{{1,6}}?(?:大道|路|街|巷|胡同|弄)\s*[0-9]+\s*(?:号|號){_EXTRA}"
-)
-_ZH_BUILDING = re.compile(
-    rf"(?:{_NAME}{{2,8}}?(?:小区|花园|大厦|公寓|新村|家园|苑))?\s*{_DIGITS}\s*(?:号楼|栋|幢|座)"
-    rf"(?:\s*{_DIGITS}\s*(?:单元|层|楼|室|号))*"
-)
-_EN_WORD = r"(?!(?:the|a|an|my|your|our|on|in|at|of|to|for|and|is|was|parcels?|packages?)\b)[A-Za-z]+\.?"
-_EN_ADDRESS = re.compile(
-    rf"(?<![0-9A-Za-z])[0-9]+[A-Za-z]?,?\s+(?:{_EN_WORD}\s+){{1,4}}"
-    r"(?:road|rd|street|st|avenue|ave|lane|ln|boulevard|blvd|drive|dr|way|lu|jie|dadao)\b\.?",
-    re.IGNORECASE,
-)
-_EN_ROOM = re.compile(r"\b(?:room|rm|apt|apartment|unit|flat|suite)\.?\s*#?\s*[0-9]+[A-Za-z]?\b", re.IGNORECASE)
-
 
 _FULL_WIDTH = {
     code: code - 0xFEE0 for code in [*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B), *range(0xFF41, 0xFF5B)]
@@ -75,15 +55,15 @@ def _mobile(match: re.Match[str]) -> str:
 
 # Order matters: e-mails before numbers (digits inside them), addresses before bare long numbers.
 _RULES: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...] = (
-    (_EMAIL, EMAIL_PLACEHOLDER),
-    (_MOBILE, _mobile),
-    (_INTERNATIONAL, INTERNATIONAL_PLACEHOLDER),
-    (_LANDLINE, LANDLINE_PLACEHOLDER),
-    (_ZH_ADDRESS, ZH_ADDRESS_PLACEHOLDER),
-    (_ZH_BUILDING, ZH_BUILDING_PLACEHOLDER),
-    (_EN_ADDRESS, EN_ADDRESS_PLACEHOLDER),
-    (_EN_ROOM, EN_ROOM_PLACEHOLDER),
-    (_LONG_NUMBER, "12345678"),
+    (EMAIL, EMAIL_PLACEHOLDER),
+    (MOBILE, _mobile),
+    (INTERNATIONAL, INTERNATIONAL_PLACEHOLDER),
+    (LANDLINE, LANDLINE_PLACEHOLDER),
+    (ZH_ADDRESS, ZH_ADDRESS_PLACEHOLDER),
+    (ZH_BUILDING, ZH_BUILDING_PLACEHOLDER),
+    (EN_ADDRESS, EN_ADDRESS_PLACEHOLDER),
+    (EN_ROOM, EN_ROOM_PLACEHOLDER),
+    (LONG_NUMBER, "12345678"),
 )
 
 

@@ -17,6 +17,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.settings import PROJECT_ROOT, Settings
+from core.tokens import rasa_token
 from learning import registry
 from learning.gate import DEFAULT_MARGIN, GateResult, decide
 from learning.heldout import EVAL_DIR, heldout_examples, score_model
@@ -54,12 +55,24 @@ def version_of(model: Path) -> str:
     return model.name.removesuffix(".tar.gz")
 
 
+def _auth(settings: Settings) -> dict[str, str]:
+    """Rasa's API token as its query parameter (`rasa run --auth-token`: 401 without it)."""
+    return {"token": rasa_token(settings)}
+
+
 def serving_model(settings: Settings) -> Path | None:
     """The file name of the model the running Rasa server has loaded, or None when no Rasa answers."""
     try:
-        response = httpx.get(f"{settings.effective_rasa_url}/status", timeout=10)
-        response.raise_for_status()
+        response = httpx.get(f"{settings.effective_rasa_url}/status", params=_auth(settings), timeout=10)
     except httpx.HTTPError:
+        return None
+    if response.status_code == 401:
+        # A running Rasa with another token: say so, rather than promote in the registry without switching.
+        raise LearningError(
+            "Rasa refused the API token (401): it runs with another PARCELDESK_RASA_TOKEN or cache dir than "
+            "this command"
+        )
+    if response.status_code != 200:
         return None
     model_file = response.json().get("model_file")
     return Path(model_file) if model_file else None
@@ -72,7 +85,10 @@ def switch_model(settings: Settings, model: Path) -> bool:
     try:
         # Loading a model takes a while (TensorFlow graphs); the server keeps answering with the old one meanwhile.
         response = httpx.put(
-            f"{settings.effective_rasa_url}/model", json={"model_file": str(model)}, timeout=httpx.Timeout(600)
+            f"{settings.effective_rasa_url}/model",
+            json={"model_file": str(model)},
+            params=_auth(settings),
+            timeout=httpx.Timeout(600),
         )
     except httpx.HTTPError as exc:
         raise LearningError(f"Rasa did not take model {model.name}: {exc}") from exc

@@ -12,11 +12,17 @@ Why not the stock REST channel: with it the bot needed four HTTP calls per messa
 send the text, fetch the tracker for the intent, poll /status for the model version) and a database poll to
 learn whether an action had queued the chat. Here the language slot is set in the same locked turn, and the
 answer reports how the message was understood and whether an action paused the conversation.
+
+Authentication: the webhook answers 401 unless `?token=` carries PARCELDESK_RASA_TOKEN, the token of Rasa's own
+HTTP API (`--auth-token`, see engine/serve.py). Rasa leaves channel routes open, and this one takes a `sender`: an
+open channel would let any local process write as any customer. Without the variable every message is refused.
 """
 
 from __future__ import annotations
 
+import hmac
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,6 +35,7 @@ from sanic.response import HTTPResponse
 
 logger = logging.getLogger(__name__)
 
+TOKEN_ENV = "PARCELDESK_RASA_TOKEN"
 LANGUAGE_SLOT = "language"
 LANGUAGES = ("zh", "en")
 
@@ -74,6 +81,10 @@ class ParcelDeskInput(InputChannel):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         """The health and webhook routes."""
         webhook = Blueprint("parceldesk_webhook", __name__)
+        # Read when Rasa mounts the channel (server start), not at import.
+        expected = os.environ.get(TOKEN_ENV, "")
+        if not expected:
+            logger.error("parceldesk channel: %s is not set; every message will be refused", TOKEN_ENV)
 
         @webhook.route("/", methods=["GET"])
         async def health(_request: Request) -> HTTPResponse:
@@ -83,6 +94,9 @@ class ParcelDeskInput(InputChannel):
         @webhook.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
             """Handle one customer message and report what happened."""
+            given = request.args.get("token") or ""
+            if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+                return response.json({"error": "not authenticated"}, status=401)
             body = request.json if isinstance(request.json, dict) else {}
             sender, text = body.get("sender"), body.get("message")
             if not isinstance(sender, str) or not sender or not isinstance(text, str):

@@ -15,7 +15,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.environment import inherited_environment
 from core.settings import PROJECT_ROOT, Settings
+from core.tokens import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER
 
 ENGINE_REQUIREMENTS = PROJECT_ROOT / "engine" / "requirements.txt"
 ENGINE_CONSTRAINTS = PROJECT_ROOT / "engine" / "constraints.txt"
@@ -165,7 +167,8 @@ class Engine:
         """Environment for rasa processes: temp files, caches and telemetry kept inside our cache dir."""
         tmp = self.settings.cache_dir / "tmp"
         tmp.mkdir(parents=True, exist_ok=True)
-        env = {key: value for key, value in os.environ.items() if not key.startswith("PYTHON")}
+        # No secrets (bot token, database URL…) from our environment: the caller adds the ones Rasa needs.
+        env = {key: value for key, value in inherited_environment().items() if not key.startswith("PYTHON")}
         env.update(
             {
                 # Jieba and TensorFlow write to the temp dir; keep it ours.
@@ -324,8 +327,10 @@ def write_endpoints(settings: Settings) -> Path:
     trackers = tracker_store_path(settings)
     # Conversations live in a SQL tracker store, not in Rasa's memory: `PUT /model` builds a new agent with
     # a new tracker store, and an in-memory one would forget every open conversation on a model switch.
+    # The action server's secret is not in the file: Rasa expands ${...} from its environment when it reads it.
     path.write_text(
         f'action_endpoint:\n  url: "{settings.action_server_url}"\n'
+        f"  headers:\n    {ACTION_TOKEN_HEADER}: ${{{ACTION_TOKEN_ENV}}}\n"
         f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {json.dumps(str(trackers))}\n",
         encoding="utf-8",
     )
@@ -334,7 +339,8 @@ def write_endpoints(settings: Settings) -> Path:
 
 def tracker_store_path(settings: Settings) -> Path:
     """Rasa's conversation store for this Rasa port (cleared when Rasa starts, kept across model switches)."""
-    return settings.cache_dir / "run" / f"trackers-{settings.rasa_port}.db"
+    # One definition in the settings: the bot and the CLI erase conversations from the same file (privacy/).
+    return settings.effective_tracker_store
 
 
 def nlu_model_path(settings: Settings, config: Path) -> Path:

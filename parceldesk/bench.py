@@ -1,7 +1,12 @@
 """`parceldesk bench`: start the real system on free ports and measure start-up, memory and latency.
 
 The headline is one customer's latency through the whole pipeline (sandbox → bot → Rasa → action server →
-reply) next to raw Rasa (its stock REST channel) at one customer, and the difference: what the bot adds.
+reply) next to raw Rasa at one customer, and the difference: what the bot adds.
+
+"Raw Rasa" is the bot's own channel (POST /webhooks/parceldesk/webhook, nlu/channel.py) called directly with
+Rasa's API token, the very call the bot makes per message. Rasa's stock `rest` channel used to serve here, but it
+has no authentication (anyone local could write as any customer), so it is no longer mounted (credentials.yml).
+The JSON keeps the field names `rest_ms` / `rest_samples` for that raw series, so older results still compare.
 """
 
 from __future__ import annotations
@@ -26,8 +31,10 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from bot.rasa import CHANNEL_WEBHOOK
 from core.db import Database, open_database, transaction
 from core.settings import Settings
+from core.tokens import rasa_token
 from crm.models import ChatMessage
 from crm.schema import upgrade
 from nlu.toolchain import ensure_engine, ensure_model
@@ -59,7 +66,6 @@ TEXTS: tuple[str, ...] = (
 TARGET_ADDED_P50_MS = 20.0
 # Telegram user of the one-customer pipeline series; far from the new-customer series' ids.
 PIPELINE_USER = 710_000_001
-REST_WEBHOOK = "/webhooks/rest/webhook"
 REPLY_TIMEOUT_S = 30.0
 
 
@@ -75,7 +81,7 @@ class BenchResult:
     # The first message of a new customer each time (includes Rasa's session start).
     round_trip_ms: dict[str, float] = field(default_factory=dict)
     samples: int = 0
-    # One customer, many messages: the pipeline and raw Rasa REST, interleaved, on the same texts.
+    # One customer, many messages: the pipeline and raw Rasa (its channel), interleaved, on the same texts.
     texts: list[str] = field(default_factory=list)
     warmup: int = 0
     pipeline_ms: dict[str, float] = field(default_factory=dict)
@@ -204,19 +210,20 @@ async def _pipeline_message(sandbox: SandboxClient, database: Database, text: st
 
 
 async def _rest_message(rasa: httpx.AsyncClient, sender: str, text: str) -> float:
-    """The same text straight to Rasa's stock REST channel until its answer (ms); fails on an empty answer."""
+    """The same text straight to Rasa's channel, as the bot sends it, until its answer (ms); fails on no answer."""
     started = time.perf_counter()
-    response = await rasa.post(REST_WEBHOOK, json={"sender": sender, "message": text})
+    response = await rasa.post(CHANNEL_WEBHOOK, json={"sender": sender, "message": text, "metadata": {}})
     elapsed = (time.perf_counter() - started) * 1000
     response.raise_for_status()
-    if not response.json():
+    if not response.json().get("messages"):
         # No messages means an action failed: such a fast non-answer would flatter raw Rasa.
         raise RuntimeError(f"raw Rasa answered nothing to {text!r}")
     return elapsed
 
 
 async def _one_customer(
-    sandbox_url: str, rasa_url: str, database: Database, *, samples: int, warmup: int, texts: Sequence[str]
+    sandbox: tuple[str, str], rasa: tuple[str, str], database: Database, *, samples: int, warmup: int,
+    texts: Sequence[str]
 ) -> OneCustomer:
     """Both one-customer series, interleaved: each pair runs the same text, the order alternating per pair."""
     from sandbox.client import SandboxClient
@@ -224,35 +231,36 @@ async def _one_customer(
     series = OneCustomer()
     # A fresh Rasa conversation per series and per run; the pipeline's is tg-<PIPELINE_USER> in a fresh DB.
     sender = f"bench-rest-{uuid.uuid4().hex[:12]}"
+    (sandbox_url, sandbox_token), (rasa_url, token) = sandbox, rasa
     async with (
-        SandboxClient(sandbox_url) as sandbox,
-        httpx.AsyncClient(base_url=rasa_url, timeout=REPLY_TIMEOUT_S) as rasa,
+        SandboxClient(sandbox_url, token=sandbox_token) as sandbox_client,
+        httpx.AsyncClient(base_url=rasa_url, params={"token": token}, timeout=REPLY_TIMEOUT_S) as rasa_client,
     ):
         # Untimed: the first message starts Rasa's session; the rest load every code path (actions, FAQ).
         for index in range(warmup):
             text = texts[index % len(texts)]
-            await _pipeline_message(sandbox, database, text)
-            await _rest_message(rasa, sender, text)
+            await _pipeline_message(sandbox_client, database, text)
+            await _rest_message(rasa_client, sender, text)
         for index in range(samples):
             text = texts[index % len(texts)]
             # Alternating who goes first spreads slow moments (other work on the machine) over both series.
             if index % 2 == 0:
-                elapsed, intent = await _pipeline_message(sandbox, database, text)
-                series.rest.append(await _rest_message(rasa, sender, text))
+                elapsed, intent = await _pipeline_message(sandbox_client, database, text)
+                series.rest.append(await _rest_message(rasa_client, sender, text))
             else:
-                series.rest.append(await _rest_message(rasa, sender, text))
-                elapsed, intent = await _pipeline_message(sandbox, database, text)
+                series.rest.append(await _rest_message(rasa_client, sender, text))
+                elapsed, intent = await _pipeline_message(sandbox_client, database, text)
             series.pipeline.append(elapsed)
             series.intents[text] = intent
     return series
 
 
-async def _round_trips(sandbox_url: str, samples: int) -> list[float]:
+async def _round_trips(sandbox_url: str, token: str, samples: int) -> list[float]:
     """Customer message → bot reply latency through the sandbox, the bot, Rasa, the action server and the DB."""
     from sandbox.client import SandboxClient
 
     timings: list[float] = []
-    async with SandboxClient(sandbox_url) as client:
+    async with SandboxClient(sandbox_url, token=token) as client:
         for index in range(samples):
             user = 700_000_000 + index
             started = time.perf_counter()
@@ -283,6 +291,7 @@ def run_benchmark(base: Settings, console: Console, *, samples: int = 30, warmup
             "sandbox_port": _free_port(),
             "rasa_url": None,
             "telegram_bot_token": None,
+            "sandbox": True,  # the bench always measures against its own sandbox, never Telegram
             "telegram_api_url": None,
         }
     )
@@ -308,18 +317,20 @@ def run_benchmark(base: Settings, console: Console, *, samples: int = 30, warmup
                 result.start_s[service.name] = round(time.perf_counter() - begin, 1)
         with console.status("measuring /model/parse…"):
             parse = []
-            with httpx.Client(base_url=settings.effective_rasa_url, timeout=10) as client:
+            api = {"token": rasa_token(settings)}
+            with httpx.Client(base_url=settings.effective_rasa_url, params=api, timeout=10) as client:
                 client.post("/model/parse", json={"text": "warm up"})
                 for _ in range(samples):
                     begin = time.perf_counter()
                     client.post("/model/parse", json={"text": "我的快递XJ202611180042到哪了"}).raise_for_status()
                     parse.append((time.perf_counter() - begin) * 1000)
             result.parse_ms = _percentiles(parse)
-        with console.status("measuring one customer: the pipeline and raw Rasa REST, interleaved…"):
+        sandbox_token = settings.sandbox_control_token.get_secret_value()
+        with console.status("measuring one customer: the pipeline and raw Rasa, interleaved…"):
             series = asyncio.run(
                 _one_customer(
-                    settings.sandbox_url,
-                    settings.effective_rasa_url,
+                    (settings.sandbox_url, sandbox_token),
+                    (settings.effective_rasa_url, rasa_token(settings)),
                     database,
                     samples=samples,
                     warmup=warmup,
@@ -328,7 +339,9 @@ def run_benchmark(base: Settings, console: Console, *, samples: int = 30, warmup
             )
             summarize(result, series)
         with console.status("measuring first messages of new customers through the sandbox…"):
-            result.round_trip_ms = _percentiles(asyncio.run(_round_trips(settings.sandbox_url, samples)))
+            result.round_trip_ms = _percentiles(
+                asyncio.run(_round_trips(settings.sandbox_url, sandbox_token, samples))
+            )
         for service in services:
             result.rss_mb[service.name] = _group_rss_mb(service)
     finally:
@@ -363,7 +376,7 @@ def report(result: BenchResult, console: Console, output: Path) -> None:
     latency = Table(title=f"One customer, {len(result.texts)} texts cycled, {result.warmup} warm-up messages (ms)")
     latency.add_column("")
     latency.add_column("pipeline (sandbox → bot → Rasa → reply)", justify="right")
-    latency.add_column("raw Rasa REST", justify="right")
+    latency.add_column("raw Rasa (channel)", justify="right")
     latency.add_column("bot adds", justify="right")
     for key in ("p50", "p95", "max"):
         latency.add_row(key, _cell(result.pipeline_ms, key), _cell(result.rest_ms, key), _cell(result.added_ms, key))

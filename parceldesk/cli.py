@@ -7,9 +7,13 @@ from typing import Annotated
 
 import typer
 
+from parceldesk.cli_complaints import complaints_app
 from parceldesk.cli_db import db_app
+from parceldesk.cli_import import import_app
 from parceldesk.cli_learn import learn_app
 from parceldesk.cli_nlu import engine_app, nlu_app
+from parceldesk.cli_privacy import privacy_app
+from parceldesk.cli_report import report_app
 from parceldesk.cli_staff import desk_app, staff_app
 from parceldesk.console import console, fail, settings_or_exit
 
@@ -20,17 +24,30 @@ app.add_typer(nlu_app, name="nlu")
 app.add_typer(engine_app, name="engine")
 app.add_typer(desk_app, name="desk")
 app.add_typer(learn_app, name="learn")
+app.add_typer(import_app, name="import")
+app.add_typer(report_app, name="report")
+app.add_typer(complaints_app, name="complaints")
+app.add_typer(privacy_app, name="privacy")
 
 
 @app.command()
-def run() -> None:
+def run(
+    sandbox: Annotated[
+        bool | None,
+        typer.Option("--sandbox/--telegram", help="Use the local Telegram sandbox (development) or Telegram itself"),
+    ] = None,
+) -> None:
     """Set up what is missing and run everything: action server, Rasa, bot (and the sandbox without a token)."""
     from core.logs import configure_logging
     from nlu.toolchain import EngineError
     from parceldesk.processes import ServiceFailed
     from parceldesk.system import run_system
 
-    settings = settings_or_exit()
+    # Sandbox mode is chosen explicitly here or by PARCELDESK_SANDBOX; settings refuse it in production.
+    settings = settings_or_exit() if sandbox is None else settings_or_exit(sandbox=sandbox)
+    problem = settings.bot_mode_error()
+    if problem is not None:
+        fail(problem)
     configure_logging("WARNING")
     try:
         code = run_system(settings, console)
@@ -80,8 +97,8 @@ def sandbox(port: Annotated[int | None, typer.Option(help="Port (default: settin
 
     settings = settings_or_exit()
     port = port or settings.sandbox_port
-    console.print(f"Telegram sandbox chat page: http://{settings.host}:{port}/")
-    serve(settings.host, port)
+    console.print(f"Telegram sandbox chat page: http://{settings.connect_host('sandbox')}:{port}/")
+    serve(settings.bind_host("sandbox"), port, control_token=settings.sandbox_control_token.get_secret_value())
 
 
 @app.command()

@@ -47,16 +47,32 @@ def desk_queue() -> None:
 
 @desk_app.command("audit")
 def desk_audit(
-    action: Annotated[str | None, typer.Option(help="profile_view or role_change")] = None,
+    action: Annotated[
+        str | None, typer.Option(help="profile_view, profile_denied, role_change, complaint_view, …")
+    ] = None,
+    staff: Annotated[int | None, typer.Option(help="Only what this staff member (Telegram user id) did")] = None,
+    customer: Annotated[
+        str | None, typer.Option(help="Only entries about this customer (database id or customer code)")
+    ] = None,
     limit: Annotated[int, typer.Option(help="How many entries")] = 50,
 ) -> None:
-    """Show the latest audit entries (profile views and role changes), newest first."""
+    """Show the latest audit entries (profile views and refusals, role changes), newest first."""
+    from sqlalchemy import select
+
     from crm.audit import entries
+    from crm.models import Customer
 
     _settings, sessions = _sessions()
     table = Table("when", "actor", "action", "subject", "details")
     with sessions() as session:
-        for entry in entries(session, action=action, limit=limit):
+        customer_id: int | None = None
+        if customer is not None:
+            found = session.scalars(select(Customer.id).where(Customer.code == customer)).first()
+            if found is None and not customer.isdigit():
+                fail(f"no customer with code {customer!r}")
+            customer_id = found if found is not None else int(customer)
+        for entry in entries(session, action=action, actor_telegram_user_id=staff, customer_id=customer_id,
+                             limit=limit):
             table.add_row(str(entry.created_at), entry.actor, entry.action, f"{entry.subject_kind} {entry.subject_id}",
                           str(entry.details or ""))
     console.print(table)
@@ -71,7 +87,7 @@ def staff_add(
     """Register (or update) a staff member."""
     from core.db import transaction
     from crm.models import StaffRole
-    from crm.staff import register_staff
+    from crm.staff import StaffError, register_staff
 
     try:
         staff_role = StaffRole(role)
@@ -79,9 +95,12 @@ def staff_add(
         fail(f"unknown role {role!r}; choose one of: {', '.join(r.value for r in StaffRole)}")
         return
     _settings, database = database_or_exit()
-    with transaction(database.sessions) as session:
-        member = register_staff(session, telegram_user_id, name, staff_role)
-        console.print(f"[green]✓[/] {member.name} ({member.telegram_user_id}) is {member.role.value}")
+    try:
+        with transaction(database.sessions) as session:
+            member = register_staff(session, telegram_user_id, name, staff_role)
+            console.print(f"[green]✓[/] {member.name} ({member.telegram_user_id}) is {member.role.value}")
+    except StaffError:
+        fail(f"{telegram_user_id} is the last admin; make someone else an admin first")
 
 
 @staff_app.command("list")
@@ -102,12 +121,15 @@ def staff_list(all_: Annotated[bool, typer.Option("--all", help="Include deactiv
 
 @staff_app.command("remove")
 def staff_remove(telegram_user_id: int) -> None:
-    """Deactivate a staff member (their history stays)."""
+    """Deactivate a staff member (their history stays); the last admin cannot be removed."""
     from core.db import transaction
-    from crm.staff import deactivate_staff
+    from crm.staff import StaffError, deactivate_staff
 
     _settings, database = database_or_exit()
-    with transaction(database.sessions) as session:
-        if not deactivate_staff(session, telegram_user_id):
-            fail(f"no staff member with Telegram id {telegram_user_id}")
+    try:
+        with transaction(database.sessions) as session:
+            if not deactivate_staff(session, telegram_user_id):
+                fail(f"no staff member with Telegram id {telegram_user_id}")
+    except StaffError:
+        fail(f"{telegram_user_id} is the last admin; make someone else an admin first")
     console.print(f"[green]✓[/] {telegram_user_id} deactivated")

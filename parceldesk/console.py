@@ -14,10 +14,10 @@ console = Console()
 err = Console(stderr=True)
 
 
-def settings_or_exit() -> Settings:
-    """Load settings, or explain what is wrong and exit."""
+def settings_or_exit(**overrides: object) -> Settings:
+    """Load settings (overrides win over the environment), or explain what is wrong and exit."""
     try:
-        return load_settings()
+        return load_settings(**overrides)
     except ValidationError as exc:
         err.print("[red]Invalid settings[/] (environment variables PARCELDESK_* or .env):")
         for error in exc.errors():

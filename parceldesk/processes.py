@@ -13,7 +13,9 @@ from pathlib import Path
 
 import httpx
 
+from core.environment import inherited_environment
 from core.settings import PROJECT_ROOT, Settings
+from core.tokens import ACTION_TOKEN_ENV, RASA_TOKEN_ENV, action_token, rasa_token
 from nlu.toolchain import Engine, tracker_store_path, write_endpoints
 
 
@@ -27,11 +29,13 @@ class Service:
 
     name: str
     command: list[str]
-    env: dict[str, str]
+    env: dict[str, str] = field(repr=False)  # holds tokens: never in a repr, a log line or an error
     log_path: Path
     health_url: str | None = None
     health_check: Callable[[httpx.Response], bool] = lambda response: response.status_code == 200
     startup_timeout: float = 60.0
+    # Query parameters of the health check (Rasa's /status wants its API token); kept out of repr and logs.
+    health_params: dict[str, str] = field(default_factory=dict, repr=False)
     process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -60,15 +64,26 @@ HANDOFF_SETTINGS = (
     "queue_notice_seconds",
     "clock_file",
 )
+# Proactive care: the ingestion API writes notices (max age), the bot sends them (interval, quiet hours).
+NOTICE_SETTINGS = ("quiet_hours", "notice_job_interval_seconds", "notice_max_age_hours")
 
 
-def child_env(settings: Settings, **extra: str) -> dict[str, str]:
-    """Environment for our own processes: resolved settings so every process agrees on them."""
-    env = dict(os.environ)
+def child_env(settings: Settings, *, database: bool = True, **extra: str) -> dict[str, str]:
+    """Environment for our own processes: resolved settings so every process agrees on them.
+
+    Only system variables and non-secret settings are inherited (core/environment.py); secrets are added by
+    name for the processes that need them: the database URL here unless database=False, the rest by the caller.
+    """
+    env = inherited_environment()
     env.update(
         {
-            "PARCELDESK_DATABASE_URL": settings.effective_database_url,
             "PARCELDESK_HOST": settings.host,
+            "PARCELDESK_RASA_HOST": settings.bind_host("rasa"),
+            "PARCELDESK_ACTION_HOST": settings.bind_host("action"),
+            "PARCELDESK_SANDBOX_HOST": settings.bind_host("sandbox"),
+            "PARCELDESK_ENV": settings.env,
+            # The mode is decided once, here: a child must not guess it again from a token in .env.
+            "PARCELDESK_SANDBOX": "true" if settings.uses_sandbox else "false",
             "PARCELDESK_RASA_PORT": str(settings.rasa_port),
             "PARCELDESK_ACTION_PORT": str(settings.action_port),
             "PARCELDESK_SANDBOX_PORT": str(settings.sandbox_port),
@@ -79,10 +94,14 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
             "PYTHONUNBUFFERED": "1",
         }
     )
-    if settings.database_schema:
-        env["PARCELDESK_DATABASE_SCHEMA"] = settings.database_schema
+    if database:
+        env["PARCELDESK_DATABASE_URL"] = settings.effective_database_url.get_secret_value()
+        if settings.database_schema:
+            env["PARCELDESK_DATABASE_SCHEMA"] = settings.database_schema
+    # Erasure and retention delete conversations from Rasa's tracker store: every process must find the same file.
+    env["PARCELDESK_RASA_TRACKER_STORE"] = str(settings.effective_tracker_store)
     # The human queue's knobs: the bot runs the jobs, the action server answers with positions and hours.
-    for name in HANDOFF_SETTINGS:
+    for name in (*HANDOFF_SETTINGS, *NOTICE_SETTINGS):
         value = getattr(settings, name)
         if value is not None:
             env[f"PARCELDESK_{name.upper()}"] = str(value)
@@ -91,48 +110,58 @@ def child_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 def action_server_service(settings: Settings, log_dir: Path) -> Service:
-    """The rasa-sdk action server, bound to the configured host only."""
+    """The rasa-sdk action server (actions/server.py: refuses calls without the shared secret), on its host only."""
     return Service(
         name="actions",
-        command=[sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_port)],
-        # rasa-sdk binds 0.0.0.0 unless told otherwise.
-        env=child_env(settings, SANIC_HOST=settings.host),
+        command=[sys.executable, "-m", "actions.server", "--actions", "actions", "--port", str(settings.action_port)],
+        # The secret travels by environment, never on the command line (visible in ps).
+        env=child_env(settings, **{ACTION_TOKEN_ENV: action_token(settings)}),
         log_path=log_dir / "actions.log",
-        health_url=f"http://{settings.host}:{settings.action_port}/health",
+        health_url=f"http://{settings.connect_host('action')}:{settings.action_port}/health",
         startup_timeout=60,
     )
 
 
 def rasa_service(settings: Settings, engine: Engine, model: Path, log_dir: Path) -> Service:
-    """The Rasa server with its HTTP API and the bot's channel (plus REST), on the configured host."""
-    env = engine.env()
+    """The Rasa server with its token-protected HTTP API and the bot's channel, on its host only."""
+    token = rasa_token(settings)
+    # engine/serve.py turns the API token into --auth-token inside the process (not on the command line);
+    # the channel checks the same token, and Rasa expands the action server's secret into the endpoints file.
+    env = {**engine.env(), RASA_TOKEN_ENV: token, ACTION_TOKEN_ENV: action_token(settings)}
     # A fresh start begins with no conversations, as before; only model switches keep them.
     tracker_store_path(settings).unlink(missing_ok=True)
     return Service(
         name="rasa",
         command=[
-            str(engine.rasa), "run",
+            str(engine.python), str(PROJECT_ROOT / "engine" / "serve.py"), "run",
             "--enable-api",
             "--model", str(model),
             "--endpoints", str(write_endpoints(settings)),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-            "-i", settings.host,
+            "-i", settings.bind_host("rasa"),
             "-p", str(settings.rasa_port),
         ],
         env=env,
         log_path=log_dir / "rasa.log",
         health_url=f"{settings.effective_rasa_url}/status",
+        health_params={"token": token},
         health_check=lambda response: response.status_code == 200 and bool(response.json().get("model_file")),
         startup_timeout=240,
     )
 
 
 def sandbox_service(settings: Settings, log_dir: Path) -> Service:
-    """The local Telegram sandbox."""
+    """The local Telegram sandbox; its control API and chat page need this run's control token."""
     return Service(
         name="sandbox",
-        command=[sys.executable, "-m", "sandbox", "--host", settings.host, "--port", str(settings.sandbox_port)],
-        env=child_env(settings),
+        command=[
+            sys.executable, "-m", "sandbox",
+            "--host", settings.bind_host("sandbox"), "--port", str(settings.sandbox_port),
+        ],
+        # The sandbox stands in for Telegram: it never sees the customer database.
+        env=child_env(
+            settings, database=False, SANDBOX_CONTROL_TOKEN=settings.sandbox_control_token.get_secret_value()
+        ),
         log_path=log_dir / "sandbox.log",
         health_url=f"{settings.sandbox_url}/healthz",
         startup_timeout=30,
@@ -140,8 +169,8 @@ def sandbox_service(settings: Settings, log_dir: Path) -> Service:
 
 
 def bot_service(settings: Settings, log_dir: Path, **extra_env: str) -> Service:
-    """The Telegram bot."""
-    env = child_env(settings, **extra_env)
+    """The Telegram bot (with Rasa's API token: its channel and API refuse calls without it)."""
+    env = child_env(settings, **{RASA_TOKEN_ENV: rasa_token(settings)}, **extra_env)
     if not settings.uses_sandbox and settings.telegram_bot_token is not None:
         env["TELEGRAM_BOT_TOKEN"] = settings.telegram_bot_token.get_secret_value()
     if settings.webhook_url:
@@ -153,6 +182,29 @@ def bot_service(settings: Settings, log_dir: Path, **extra_env: str) -> Service:
             env["PARCELDESK_WEBHOOK_SECRET"] = settings.webhook_secret.get_secret_value()
     return Service(
         name="bot", command=[sys.executable, "-m", "bot"], env=env, log_path=log_dir / "bot.log", startup_timeout=20
+    )
+
+
+def ingest_service(settings: Settings, log_dir: Path) -> Service:
+    """The HTTP ingestion API (ingest/), on its own host and port; only started with an ingest token."""
+    if settings.ingest_token is None:
+        raise ValueError("the ingestion API needs PARCELDESK_INGEST_TOKEN")
+    env = child_env(
+        settings,
+        # The token travels by environment, never on the command line (visible in ps).
+        PARCELDESK_INGEST_TOKEN=settings.ingest_token.get_secret_value(),
+        PARCELDESK_INGEST_HOST=settings.bind_host("ingest"),
+        PARCELDESK_INGEST_PORT=str(settings.ingest_port),
+        PARCELDESK_INGEST_MAX_ITEMS=str(settings.ingest_max_items),
+        PARCELDESK_INGEST_MAX_BODY_BYTES=str(settings.ingest_max_body_bytes),
+    )
+    return Service(
+        name="ingest",
+        command=[sys.executable, "-m", "ingest"],
+        env=env,
+        log_path=log_dir / "ingest.log",
+        health_url=f"http://{settings.connect_host('ingest')}:{settings.ingest_port}/healthz",
+        startup_timeout=30,
     )
 
 
@@ -196,7 +248,7 @@ class Supervisor:
                     return
             else:
                 try:
-                    response = httpx.get(service.health_url, timeout=2.0)
+                    response = httpx.get(service.health_url, params=service.health_params or None, timeout=2.0)
                     if service.health_check(response):
                         return
                 except (httpx.HTTPError, ValueError):

@@ -21,6 +21,7 @@ from parceldesk.processes import (
     Supervisor,
     action_server_service,
     bot_service,
+    ingest_service,
     rasa_service,
     sandbox_service,
 )
@@ -63,9 +64,23 @@ def registry_live_model(settings: Settings) -> Path | None:
         database.dispose()
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def exposed_services(settings: Settings) -> list[str]:
+    """The services this run would bind beyond loopback (each has its own *_HOST setting)."""
+    names = ["rasa", "action", *(["sandbox"] if settings.uses_sandbox else [])]
+    names += ["ingest"] if settings.ingest_token is not None else []
+    return [f"{name} on {settings.bind_host(name)}" for name in names if settings.bind_host(name) not in LOOPBACK]
+
+
 def run_system(settings: Settings, console: Console) -> int:
     """Start the whole system and supervise it until Ctrl-C or a process dies; returns an exit code."""
     started = time.monotonic()
+    for exposed in exposed_services(settings):
+        # Allowed (containers need it), but every one of them is a door: say so.
+        console.print(f"[yellow]![/] {exposed}: reachable beyond this machine (token-protected, but put a firewall "
+                      "or private network in front)")
     prepare_database(settings, console)
 
     def show(message: str) -> None:
@@ -102,6 +117,9 @@ def run_system(settings: Settings, console: Console) -> int:
             if settings.uses_sandbox:
                 supervisor.start(sandbox_service(settings, log_dir))
             supervisor.start(bot_service(settings, log_dir))
+            # The ingestion API is a door into the customer database: it opens only when its token is set.
+            if settings.ingest_token is not None:
+                supervisor.start(ingest_service(settings, log_dir))
         table = Table(title=f"ParcelDesk is running (ready in {time.monotonic() - started:.0f}s)")
         table.add_column("service", no_wrap=True)
         table.add_column("address", no_wrap=True)
@@ -111,7 +129,12 @@ def run_system(settings: Settings, console: Console) -> int:
         if settings.uses_sandbox:
             table.add_row("Telegram sandbox", settings.sandbox_url, str(log_dir / "sandbox.log"))
         table.add_row("bot", "sandbox" if settings.uses_sandbox else "Telegram", str(log_dir / "bot.log"))
+        if settings.ingest_token is not None:
+            ingest_url = f"http://{settings.connect_host('ingest')}:{settings.ingest_port}"
+            table.add_row("ingestion API", f"{ingest_url}/openapi.json", str(log_dir / "ingest.log"))
         console.print(table)
+        if settings.ingest_token is None:
+            console.print("[dim]ingestion API not started: set PARCELDESK_INGEST_TOKEN to open it[/]")
         if settings.uses_sandbox:
             console.print(
                 f"\nNo TELEGRAM_BOT_TOKEN set: chat with the bot at [bold]{settings.sandbox_url}/[/]\n"

@@ -1,10 +1,17 @@
-"""Command line: python -m sandbox --host 127.0.0.1 --port 8081 [--token T]."""
+"""Command line: python -m sandbox --host 127.0.0.1 --port 8081 [--token T].
+
+The control API token comes from the environment variable SANDBOX_CONTROL_TOKEN (never the command line: ps shows
+it); without it a random one is made for this run and written into the chat page.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
 
 from sandbox.app import serve
+
+CONTROL_TOKEN_ENV = "SANDBOX_CONTROL_TOKEN"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -21,7 +28,8 @@ def main(argv: list[str] | None = None) -> None:
     shown_host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
     base = f"http://{shown_host}:{args.port}"
     print(f"Telegram sandbox: chat page {base}/  ·  Bot API {base}/bot<token>/<method>", flush=True)
-    serve(host=args.host, port=args.port, bot_token=args.token)
+    serve(host=args.host, port=args.port, bot_token=args.token,
+          control_token=os.environ.get(CONTROL_TOKEN_ENV) or None)
 
 
 if __name__ == "__main__":

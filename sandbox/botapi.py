@@ -17,7 +17,7 @@ from sandbox.formatting import plain_text, utf16_length
 from sandbox.markup import check_reply_markup, inline_part
 from sandbox.media import image_mime, image_size
 from sandbox.params import Params, UploadedFile, read_params
-from sandbox.world import Chat, StoredFile, StoredMessage, WebhookConfig, World
+from sandbox.world import Chat, Fault, StoredFile, StoredMessage, WebhookConfig, World
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,14 @@ def check_token(request: Request, token: str) -> int:
     return int(match.group(1))
 
 
+def injected(fault: Fault) -> ApiError:
+    """The error an injected fault answers with, shaped like Telegram's (429 carries retry_after)."""
+    if fault.status == 429:
+        wait = fault.retry_after or 1
+        return ApiError(429, f"Too Many Requests: retry after {wait}", {"retry_after": wait})
+    return ApiError(fault.status, fault.description or f"Injected failure {fault.status}")
+
+
 def ok(result: Any) -> JSONResponse:
     """A successful Bot API response."""
     return JSONResponse({"ok": True, "result": result})
@@ -97,6 +105,9 @@ async def bot_api(request: Request) -> Response:
         handler = METHODS.get(request.path_params["method"].lower())
         if handler is None:
             raise ApiError(404, "Not Found: method not found")
+        fault = world.take_fault(request.path_params["method"])
+        if fault is not None:
+            raise injected(fault)
         params = await read_params(request)
         return ok(await handler(Call(world=world, params=params)))
     except ApiError as error:

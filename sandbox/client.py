@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from types import TracebackType
 from typing import Any
@@ -9,6 +10,9 @@ from typing import Any
 import httpx
 
 _PREFIX = "/sandbox/api"
+_TOKEN_HEADER = "X-Sandbox-Token"
+# The chat page carries the run's control token in <meta name="sandbox-token" content="…">.
+_PAGE_TOKEN = re.compile(r'<meta name="sandbox-token" content="([^"]+)">')
 
 
 class SandboxError(RuntimeError):
@@ -43,10 +47,15 @@ def _describe(messages: list[dict[str, Any]]) -> str:
 class SandboxClient:
     """Wraps the control API: inject user messages and button presses, read what the bot sent."""
 
-    def __init__(self, base_url: str) -> None:
-        """Talk to the sandbox at base_url (e.g. http://127.0.0.1:8081)."""
+    def __init__(self, base_url: str, *, token: str | None = None) -> None:
+        """Talk to the sandbox at base_url (e.g. http://127.0.0.1:8081) with the run's control token.
+
+        Without a token the client reads it from the chat page on first use, as the browser does.
+        """
         self.base_url = base_url.rstrip("/")
         self._http = httpx.AsyncClient(base_url=self.base_url, timeout=httpx.Timeout(75.0, connect=5.0))
+        if token:
+            self._http.headers[_TOKEN_HEADER] = token
 
     async def __aenter__(self) -> SandboxClient:
         """Use as an async context manager."""
@@ -62,8 +71,21 @@ class SandboxClient:
         """Close the HTTP client."""
         await self._http.aclose()
 
+    async def _ensure_token(self) -> None:
+        """Learn the control token from the chat page when none was given."""
+        if _TOKEN_HEADER in self._http.headers:
+            return
+        page = await self._http.get("/")
+        match = _PAGE_TOKEN.search(page.text)
+        if page.status_code != 200 or match is None:
+            raise SandboxError(f"no control token given and none found on the chat page ({page.status_code})")
+        self._http.headers[_TOKEN_HEADER] = match.group(1)
+
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
         """Call the control API and return its JSON; errors become SandboxError with the description."""
+        await self._ensure_token()
+        if method != "GET" and "json" not in kwargs:
+            kwargs["json"] = {}  # the control API takes JSON bodies only
         response = await self._http.request(method, _PREFIX + path, **kwargs)
         if response.status_code >= 400:
             try:
@@ -177,6 +199,19 @@ class SandboxClient:
             "POST", "/chats", json={"chat_id": chat_id, "type": chat_type, "title": title}
         )
 
+    async def inject_fault(
+        self, method: str, *, status: int = 429, count: int = 1, retry_after: int | None = None
+    ) -> None:
+        """Make the next `count` calls of a Bot API method fail (429 carries retry_after), for fault tests."""
+        body: dict[str, Any] = {"method": method, "status": status, "count": count}
+        if retry_after is not None:
+            body["retry_after"] = retry_after
+        await self._request("POST", "/faults", json=body)
+
+    async def faults(self) -> list[dict[str, Any]]:
+        """The injected faults and how many calls each answered."""
+        return await self._request("GET", "/faults")
+
     async def reset(self) -> None:
         """Forget all users, chats, files, updates and callbacks."""
         await self._request("POST", "/reset")
@@ -265,6 +300,7 @@ class SandboxClient:
 
     async def file_content(self, file_id: str) -> bytes:
         """The bytes of a stored file (e.g. a photo the bot sent)."""
+        await self._ensure_token()
         response = await self._http.get(f"{_PREFIX}/files/{file_id}")
         response.raise_for_status()
         return response.content

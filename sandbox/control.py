@@ -20,7 +20,7 @@ from sandbox.errors import ApiError, bad_request
 from sandbox.formatting import utf16_length
 from sandbox.markup import has_callback_data
 from sandbox.media import make_png, make_silent_wav
-from sandbox.world import Chat, World
+from sandbox.world import Chat, Fault, World
 
 PREFIX = "/sandbox/api"
 MAX_WAIT = 60.0
@@ -357,6 +357,37 @@ async def get_file_content(request: Request) -> Response:
     return Response(stored.content, media_type=stored.mime_type)
 
 
+@json_endpoint
+async def post_fault(request: Request) -> dict[str, Any]:
+    """Make the next `count` calls of a Bot API method fail (status 429 with retry_after, or another status)."""
+    body = await json_body(request)
+    method_name = str(body.get("method") or "").strip().lower()
+    if not method_name:
+        raise bad_request("method is required")
+    status = int_value(body.get("status", 429), "status")
+    if status < 400 or status > 599:
+        raise bad_request("status must be an HTTP error status (400-599)")
+    retry_after = body.get("retry_after")
+    fault = Fault(
+        method=method_name,
+        status=status,
+        remaining=int_value(body.get("count", 1), "count"),
+        retry_after=int_value(retry_after, "retry_after") if retry_after is not None else None,
+        description=str(body.get("description") or ""),
+    )
+    world_of(request).faults.append(fault)
+    return {"ok": True}
+
+
+@json_endpoint
+async def get_faults(request: Request) -> list[dict[str, Any]]:
+    """The injected faults and how many calls each has answered."""
+    return [
+        {"method": f.method, "status": f.status, "remaining": f.remaining, "served": f.served}
+        for f in world_of(request).faults
+    ]
+
+
 def routes() -> list[Route]:
     """The control API routes."""
     return [
@@ -370,5 +401,7 @@ def routes() -> list[Route]:
         Route(PREFIX + "/callbacks/{callback_query_id}", get_callback, methods=["GET"]),
         Route(PREFIX + "/files/{file_id}", get_file_content, methods=["GET"]),
         Route(PREFIX + "/reset", post_reset, methods=["POST"]),
+        Route(PREFIX + "/faults", post_fault, methods=["POST"]),
+        Route(PREFIX + "/faults", get_faults, methods=["GET"]),
         Route(PREFIX + "/state", get_state, methods=["GET"]),
     ]

@@ -137,6 +137,18 @@ class WebhookConfig:
     last_error_message: str | None = None
 
 
+@dataclass
+class Fault:
+    """An injected failure: the next `remaining` calls of `method` fail with `status` (429: retry_after)."""
+
+    method: str
+    status: int
+    remaining: int
+    retry_after: int | None = None
+    description: str = ""
+    served: int = 0
+
+
 class World:
     """Everything the fake Telegram knows; lives in memory for the life of the app."""
 
@@ -168,6 +180,8 @@ class World:
         self.version = 0
         self._poll_generation = 0
         self.last_update_id = 0
+        # Injected failures, for tests: the next calls of a method answer with an error (e.g. 429).
+        self.faults: list[Fault] = []
 
     # ---------------------------------------------------------------- waiting
 
@@ -545,6 +559,7 @@ class World:
         self.redeliveries.clear()
         self.history.clear()
         self.callbacks.clear()
+        self.faults.clear()
         await self.changed()
 
     def summary(self) -> dict[str, Any]:
@@ -565,3 +580,12 @@ class World:
             "descriptions": self.descriptions,
             "files": len(self.files),
         }
+
+    def take_fault(self, method: str) -> Fault | None:
+        """The injected failure the next call of `method` must answer with, if any (consumes one)."""
+        for fault in self.faults:
+            if fault.method == method.lower() and fault.remaining > 0:
+                fault.remaining -= 1
+                fault.served += 1
+                return fault
+        return None

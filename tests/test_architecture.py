@@ -6,14 +6,16 @@ The rules (also in docs/architecture.md):
     crm         core
     nlu         core
     learning    core, crm, nlu
+    privacy     core, crm, learning
     actions     core, crm
-    bot         core, crm, learning, nlu
+    bot         core, crm, learning, nlu, privacy, reports
     demo        core, crm
+    reports     core, crm
     sandbox     nothing of ours
     parceldesk  anything (the roof: CLI and process supervision)
     engine      nothing of ours (engine/parse.py runs inside the Rasa engine environment)
 
-and core, crm, learning and demo never import `telegram` or `rasa_sdk`. No app module imports `tests`.
+and core, crm, learning, privacy, demo and reports never import `telegram` or `rasa_sdk`. No app module imports `tests`.
 
 How imports are counted. The graph is built statically with `ast` from every module of the packages above,
 including nlu/components, nlu/channel.py, crm/migrations and engine/parse.py (which cannot be imported in the app
@@ -48,18 +50,22 @@ ALLOWED: dict[str, frozenset[str]] = {
     "crm": frozenset({"core"}),
     "nlu": frozenset({"core"}),
     "learning": frozenset({"core", "crm", "nlu"}),
+    "privacy": frozenset({"core", "crm", "learning"}),
     "actions": frozenset({"core", "crm"}),
-    "bot": frozenset({"core", "crm", "learning", "nlu"}),
+    "bot": frozenset({"core", "crm", "learning", "nlu", "privacy", "reports"}),
     "demo": frozenset({"core", "crm"}),
+    "reports": frozenset({"core", "crm"}),
     "sandbox": frozenset(),
-    "parceldesk": frozenset({"core", "crm", "nlu", "learning", "actions", "bot", "demo", "sandbox"}),
+    "parceldesk": frozenset(
+        {"core", "crm", "nlu", "learning", "actions", "bot", "demo", "sandbox", "reports", "privacy"}
+    ),
     "engine": frozenset(),
 }
 # First-party top-level names: the packages above plus the test suite, which no app module may import.
 FIRST_PARTY = frozenset(ALLOWED) | {"tests"}
 # Third-party front ends the lower layers must not know about.
 FRONT_ENDS = frozenset({"telegram", "rasa_sdk"})
-FRONT_END_FREE = frozenset({"core", "crm", "learning", "demo"})
+FRONT_END_FREE = frozenset({"core", "crm", "learning", "privacy", "demo", "reports"})
 
 # Not importable in the app venv, or not meant to be imported: static graph only.
 NOT_IMPORTED_PREFIXES = ("nlu.components", "nlu.channel", "crm.migrations", "engine")

@@ -240,7 +240,7 @@ async def test_submit_creates_the_complaint(action_db: ActionDatabase, language:
         person.chat_id, description, language, None
     )
     assert row.shipment_id == action_db.shipment(number).id
-    assert row.customer_id == action_db.wang.id  # the parcel's account holder
+    assert row.customer_id is None  # the reporting chat's: never put on the parcel owner's record
     assert as_utc(row.due_at) - as_utc(row.created_at) == timedelta(hours=24)
     assert message["due"] == local_time(row.due_at)
     assert message["tracking_number"] == number

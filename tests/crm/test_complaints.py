@@ -61,8 +61,9 @@ def test_normalize_code(raw: str, expected: str | None) -> None:
     assert normalize_code(raw) == expected
 
 
-def test_ordinary_complaint_gets_the_category_deadline_and_parcel_customer(session: Session) -> None:
-    """A delay on a normal customer's parcel: not serious, answered within 24 hours, stored in full."""
+def test_ordinary_complaint_gets_the_category_deadline_and_stays_the_chats(session: Session) -> None:
+    """A delay on a normal customer's parcel from an unlinked chat: not serious, 24 hours, stored in full, and
+    recorded as the reporting chat's, not put on the parcel owner's customer record."""
     customer = make_customer(session, "T200001", "+8613900000101")
     shipment = make_shipment(session, "XJ202611180201", ShipmentStatus.DELAYED, customer=customer)
     outcome = open_complaint(
@@ -75,7 +76,8 @@ def test_ordinary_complaint_gets_the_category_deadline_and_parcel_customer(sessi
     session.expire_all()
     stored = session.get(Complaint, outcome.complaint.id)
     assert stored is not None
-    assert stored.shipment_id == shipment.id and stored.customer_id == customer.id
+    assert stored.shipment_id == shipment.id and stored.customer_id is None and stored.chat_id == 8003
+    assert customer.id is not None
     assert stored.description == "三天没动了" and stored.photo_file_id == "photo-1" and stored.language == "en"
     assert stored.status is ComplaintStatus.OPEN and stored.serious is False
     assert stored.due_at is not None and as_utc(stored.due_at) == NOW + timedelta(hours=24)
@@ -174,7 +176,7 @@ def test_complaints_about_one_senders_parcels_are_not_repeats(session: Session) 
         make_shipment(session, number, ShipmentStatus.DELAYED, customer=sender)
         outcome = open_complaint(session, category=ComplaintCategory.DELAY, description="慢", chat_id=8100 + index,
                                  telegram_user_id=None, tracking_number=number, now=NOW + timedelta(hours=index))
-        assert outcome.complaint.customer_id == sender.id
+        assert outcome.complaint.customer_id is None and sender.id is not None
         assert not outcome.serious
 
 
@@ -270,3 +272,24 @@ def test_workflow(session: Session) -> None:
     with pytest.raises(ComplaintError) as unknown:
         advance(session, "C-999999", ComplaintStatus.CLOSED)
     assert unknown.value.key == "complaint_unknown"
+
+
+
+def test_a_strangers_complaint_is_not_put_on_the_owners_record(session: Session) -> None:
+    """Complaints about a tier-A customer's parcel by an unlinked chat and by another linked customer: each is the
+    reporter's ticket, none is on the owner's record or in the owner's list; the owner's tier still makes them
+    serious (their parcel is as urgent whoever reports it)."""
+    owner = make_top_customer(session, "T200009", "+8613900000109", now=NOW)
+    owner.telegram_user_id = 7108
+    other = make_customer(session, "T200010", "+8613900000110", telegram_user_id=7109)
+    parcel = make_shipment(session, "XJ202611180211", ShipmentStatus.DELAYED, customer=owner)
+    anonymous = open_complaint(session, category=ComplaintCategory.DELAY, description="慢", chat_id=8200,
+                               telegram_user_id=None, tracking_number=parcel.tracking_number, now=NOW)
+    linked = open_complaint(session, category=ComplaintCategory.DELAY, description="慢", chat_id=8201,
+                            telegram_user_id=7109, tracking_number=parcel.tracking_number, now=NOW)
+    assert (anonymous.complaint.customer_id, linked.complaint.customer_id) == (None, other.id)
+    assert anonymous.complaint.shipment_id == linked.complaint.shipment_id == parcel.id
+    assert anonymous.serious_reasons == ("top_tier",)
+    assert recent_complaints(session, chat_id=7108, telegram_user_id=7108) == []
+    assert [c.code for c in recent_complaints(session, chat_id=8200, telegram_user_id=None)] == [anonymous.code]
+    assert find_complaint(session, anonymous.code, chat_id=7108, telegram_user_id=7108) is None

@@ -26,7 +26,7 @@ from crm.models import (
     ShipmentStatus,
     StaffRole,
 )
-from crm.profiles import view_profile
+from crm.profiles import CustomerProfile, view_profile
 from crm.segments import score
 from crm.staff import deactivate_staff, register_staff
 from tests.crm.factories import make_customer, make_shipment
@@ -205,12 +205,15 @@ def test_profile_views_and_role_changes_are_audited(session: Session) -> None:
     customer.telegram_user_id = 1301
     make_shipment(session, "XJ202611180301", ShipmentStatus.DELAYED, customer=customer)
     placed = escalations.open_escalation(session, 1301, Reason.REQUEST_HUMAN, policy=POLICY)
-    profile = view_profile(session, placed.escalation_id, agent)
-    assert profile.customer is not None and profile.customer.id == customer.id
+    # Alice was removed above; a supervisor may read any conversation's profile (agents: tests/crm/test_access.py).
+    supervisor = register_staff(session, 9102, "Sam", StaffRole.SUPERVISOR, actor=admin)
+    profile = view_profile(session, placed.escalation_id, supervisor)
+    assert isinstance(profile, CustomerProfile)
+    assert profile.customer is not None and profile.customer.id == customer.id and agent.active is False
     assert [s.tracking_number for s in profile.shipments] == ["XJ202611180301"]
     views = session.scalars(select(AuditEntry).where(AuditEntry.action == audit.PROFILE_VIEW)).all()
     assert [(v.subject_kind, v.subject_id, v.actor_telegram_user_id) for v in views][-1] == (
-        "customer", str(customer.id), 9101
+        "customer", str(customer.id), 9102
     )
 
 

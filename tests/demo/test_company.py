@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from core.clock import COMPANY_TZ, as_utc, local
 from crm.labels import REASON_LABELS
-from crm.models import Customer, CustomerKind, EventKind, Shipment, ShipmentStatus, TrackingEvent
+from crm.models import Complaint, Customer, CustomerKind, EventKind, Shipment, ShipmentStatus, TrackingEvent
 from crm.tracking import template_values, track
 from crm.waybills import is_valid, is_valid_s10
 from demo.company import (
@@ -362,6 +362,7 @@ def test_refuses_a_database_that_is_not_empty(session: Session) -> None:
         "customers": session.scalar(select(func.count()).select_from(Customer)),
         "shipments": session.scalar(select(func.count()).select_from(Shipment)),
         "tracking_events": session.scalar(select(func.count()).select_from(TrackingEvent)),
+        "complaints": session.scalar(select(func.count()).select_from(Complaint)),
     }
     assert demo_is_loaded(session)
     with pytest.raises(DemoDataError, match="empty database"):

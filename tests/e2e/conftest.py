@@ -78,5 +78,6 @@ def stack(e2e_database: TestDatabase, rasa_url: str, action_port: int, logs_dir:
 @pytest.fixture()
 async def sandbox(stack: Stack) -> AsyncIterator[SandboxClient]:
     """A control-API client for the stack's Telegram sandbox."""
-    async with SandboxClient(stack.sandbox_url) as client:
+    token = stack.settings.sandbox_control_token.get_secret_value()
+    async with SandboxClient(stack.sandbox_url, token=token) as client:
         yield client

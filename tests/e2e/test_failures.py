@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,15 @@ from crm import escalations
 from crm.models import Escalation
 from sandbox.client import SandboxClient
 from tests.databases import TestDatabase
-from tests.e2e.harness import Stack, free_port, new_user_id, silent_server, stack_settings, start_stack
+from tests.e2e.harness import (
+    STAFF_CHAT_ID,
+    Stack,
+    free_port,
+    new_user_id,
+    silent_server,
+    stack_settings,
+    start_stack,
+)
 from tests.e2e.replies import is_text
 
 
@@ -96,3 +105,47 @@ async def test_action_server_down_gives_holding_reply(sandbox: SandboxClient, st
     await sandbox.send_text(user, "where is my parcel XJ202611180042")
     (reply,) = await sandbox.wait_for_bot_messages(user, count=1, timeout=30)
     assert "XJ202611180042" in reply["text"]
+
+
+@pytest.fixture()
+def stopped_rasa_staffed_stack(e2e_database: TestDatabase, action_port: int, logs_dir: Path) -> Iterator[Stack]:
+    """A bot with a staff group whose Rasa is not running; the handoff job passes every 3 seconds."""
+    settings = stack_settings(
+        e2e_database, rasa_url=f"http://127.0.0.1:{free_port()}", action_port=action_port,
+        handoff_job_interval_seconds=3.0,
+    )
+    running = start_stack(settings, e2e_database, logs_dir / "rasa-stopped-staffed", with_actions=False)
+    yield running
+    running.supervisor.stop_all()
+
+
+async def test_rasa_down_announces_one_summary_not_one_post_per_customer(stopped_rasa_staffed_stack: Stack) -> None:
+    """Five customers write while Rasa is down: all are queued, and staff get a summary instead of five posts."""
+    stack = stopped_rasa_staffed_stack
+    async with SandboxClient(stack.sandbox_url) as sandbox:
+        await sandbox.create_group(STAFF_CHAT_ID, "staff", chat_type="supergroup")
+        users = [new_user_id() for _ in range(5)]
+        await asyncio.gather(*(sandbox.send_text(user, "where is my parcel XJ202611180042") for user in users))
+        for user in users:
+            (reply,) = await sandbox.wait_for_bot_messages(user, count=1, timeout=15)
+            assert is_holding(reply["text"], "en")
+        ids = [queued_for(stack.database, user).id for user in users]  # type: ignore[union-attr]
+
+        def announcements(staff_posts: list[dict]) -> list[dict]:
+            """The staff-group posts naming these escalations; fails until every one is named."""
+            posts = [m for m in staff_posts if any(f"#{i}" in (m.get("text") or "") for i in ids)]
+            for escalation_id in ids:
+                assert any(f"#{escalation_id}" in (m.get("text") or "") for m in posts), escalation_id
+            return posts
+
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                posts = announcements(await sandbox.bot_messages(STAFF_CHAT_ID))
+                break
+            except AssertionError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+        # One pass may straddle the customers' arrival: at most two posts, never one per customer.
+        assert len(posts) <= 2, [m.get("text", "")[:80] for m in posts]

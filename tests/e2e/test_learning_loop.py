@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import make_sessionmaker, transaction
 from core.settings import PROJECT_ROOT, Settings
+from core.tokens import rasa_token
 from crm.chatlog import record_inbound, record_understanding
 from crm.models import ChatMessage, Direction, ModelStatus
 from learning import registry as model_registry
@@ -207,6 +208,7 @@ async def test_label_export_retrain_gate_promote_rollback(
     assert eventually(lambda: logged_intent(sessions, user, PROBE)) == (before, first.version)
 
     # The Rasa HTTP API still knows the customer's conversation after three model switches.
-    tracker = httpx.get(f"{settings.effective_rasa_url}/conversations/tg-{user}/tracker", timeout=10).json()
+    tracker = httpx.get(f"{settings.effective_rasa_url}/conversations/tg-{user}/tracker",
+                        params={"token": rasa_token(settings)}, timeout=10).json()
     assert sum(e.get("event") == "user" and e.get("text") == PROBE for e in tracker["events"]) >= 3
     shutil.rmtree(learned, ignore_errors=True)

@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from core.db import make_sessionmaker, transaction
+from core.settings import PROJECT_ROOT
+from crm.models import ChatMessage, StaffRole
+from crm.staff import register_staff, staff_member
 from sandbox.client import SandboxClient
 from tests.databases import TestDatabase
 from tests.e2e.harness import Stack, eventually, free_port, new_user_id, stack_settings, start_stack
@@ -34,7 +44,8 @@ def webhook_stack(e2e_database: TestDatabase, rasa_url: str, action_port: int, l
 
 
 async def test_webhook_mode_answers_and_rejects_a_wrong_secret(webhook_stack: Stack, stack: Stack) -> None:
-    """Updates arrive by webhook and are answered; a forged call without the secret is refused."""
+    """Updates arrive by webhook and are answered; forged calls without or with a wrong secret get 403 and change
+    nothing: not logged, not answered, and an admin's `/staff add` inside them makes nobody staff."""
     settings = webhook_stack.settings
     info_url = f"{settings.bot_api_base_url}{settings.bot_token}/getWebhookInfo"
 
@@ -48,10 +59,32 @@ async def test_webhook_mode_answers_and_rejects_a_wrong_secret(webhook_stack: St
         await sandbox.send_text(user, "where is my parcel XJ202611180042")
         (reply,) = await sandbox.wait_for_bot_messages(user, count=1, timeout=30)
         assert "XJ202611180042" in reply["text"]
-    forged = {"update_id": 1, "message": {"message_id": 1, "date": 0, "chat": {"id": 1, "type": "private"},
-                                          "text": "hi"}}  # fmt: skip
+    # The issue's attack: an update claiming to come from an admin, making the attacker an admin.
+    admin, attacker = new_user_id(), new_user_id()
+    with transaction(make_sessionmaker(webhook_stack.database.engine)) as session:
+        register_staff(session, admin, "Root", StaffRole.ADMIN)
+    text = f"/staff add {attacker} admin Mallory"
+    forged = {"update_id": 987_654_321, "message": {
+        "message_id": 1, "date": 0, "chat": {"id": admin, "type": "private"},
+        "from": {"id": admin, "is_bot": False, "first_name": "Root"}, "text": text,
+        "entities": [{"type": "bot_command", "offset": 0, "length": 6}]}}  # fmt: skip
     async with httpx.AsyncClient() as client:
-        response = await client.post(
-            settings.webhook_url, json=forged, headers={"X-Telegram-Bot-Api-Secret-Token": "x"}
-        )
-    assert response.status_code == 403
+        for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "x"}, {"X-Telegram-Bot-Api-Secret-Token": ""}):
+            response = await client.post(settings.webhook_url, json=forged, headers=headers)
+            assert response.status_code == 403, headers
+    time.sleep(1.0)  # time enough for a wrongly accepted update to be logged
+    with Session(webhook_stack.database.engine) as session:
+        assert session.scalars(select(ChatMessage).where(ChatMessage.chat_id == admin)).all() == []
+        assert staff_member(session, attacker) is None
+
+
+def test_webhook_mode_refuses_to_start_without_a_secret(e2e_database: TestDatabase, logs_dir: Path) -> None:
+    """No PARCELDESK_WEBHOOK_SECRET: settings validation stops the bot with the reason, before it listens."""
+    port = free_port()
+    env = {**os.environ, "PARCELDESK_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram/hook",
+           "PARCELDESK_WEBHOOK_PORT": str(port), "PARCELDESK_DATABASE_URL": e2e_database.url}  # fmt: skip
+    env.pop("PARCELDESK_WEBHOOK_SECRET", None)
+    result = subprocess.run([sys.executable, "-m", "bot"], cwd=PROJECT_ROOT, env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode != 0
+    assert "needs PARCELDESK_WEBHOOK_SECRET" in result.stderr

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from parceldesk import cli, cli_db, cli_learn, cli_nlu, cli_staff
+from parceldesk import cli, cli_complaints, cli_db, cli_learn, cli_nlu, cli_report, cli_staff
 from parceldesk import console as console_module
 
 
@@ -38,7 +38,7 @@ def wide_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
     """The CLI's consoles (made at import) and Typer's help (made per call, reads COLUMNS) print wide and plain."""
     monkeypatch.setenv("COLUMNS", "250")
     wide = Console(width=250, color_system=None)
-    for module in (console_module, cli, cli_db, cli_staff, cli_nlu, cli_learn):
+    for module in (console_module, cli, cli_db, cli_staff, cli_nlu, cli_learn, cli_complaints, cli_report):
         monkeypatch.setattr(module, "console", wide)
     wide_err = Console(width=250, color_system=None, stderr=True)
     for module in (console_module, cli_learn):

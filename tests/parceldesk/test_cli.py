@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,10 @@ GROUPS = {
     "nlu": ("train", "parse", "evaluate", "validate"),
     "engine": ("setup", "path"),
     "learn": ("list", "review", "export", "models", "retrain", "promote", "rollback"),
+    "privacy": ("erase", "export", "retention"),
+    "import": ("customers", "shipments", "events", "bench"),
+    "report": ("notices", "complaints"),
+    "complaints": ("list", "show", "assign", "resolve", "reject"),
 }
 TOP_COMMANDS = ("run", "setup", "bot", "sandbox", "bench", *GROUPS)
 
@@ -261,6 +266,33 @@ def test_staff_add_list_remove_are_audited(runner: CliRunner, migrated: Engine) 
         ("command line", "role_change", "staff 1002"), ("command line", "role_change", "staff 1002")
     ]
     assert rows(ok(runner, "desk", "audit", "--action", "profile_view")) == []
+
+
+def test_the_last_admin_stays_and_the_audit_filters_by_staff_and_customer(
+    runner: CliRunner, migrated: Engine
+) -> None:
+    """`staff remove` / a demotion of the only admin is refused; `desk audit --staff/--customer` filter."""
+    ok(runner, "staff", "add", "1101", "Ada", "--role", "admin")
+    for args in (("staff", "remove", "1101"), ("staff", "add", "1101", "Ada", "--role", "agent")):
+        refused = invoke(runner, *args)
+        assert refused.exit_code == 1 and "1101 is the last admin" in refused.stderr
+    assert rows(ok(runner, "staff", "list")) == [["1101", "Ada", "admin", "yes"]]
+    ok(runner, "staff", "add", "1102", "Grace", "--role", "admin")
+    assert "✓ 1101 deactivated" in ok(runner, "staff", "remove", "1101")
+
+    with transaction(make_sessionmaker(migrated)) as session:
+        session.add_all([
+            AuditEntry(actor="Wu", actor_telegram_user_id=2101, action="profile_view", subject_kind="customer",
+                       subject_id="77", created_at=datetime(2026, 11, 20, tzinfo=UTC)),
+            AuditEntry(actor="Li", actor_telegram_user_id=2102, action="profile_denied", subject_kind="customer",
+                       subject_id="77", created_at=datetime(2026, 11, 21, tzinfo=UTC)),
+        ])
+    by_wu = rows(ok(runner, "desk", "audit", "--staff", "2101"))
+    assert [(row[1], row[2], row[3]) for row in by_wu] == [("Wu", "profile_view", "customer 77")]
+    about = rows(ok(runner, "desk", "audit", "--customer", "77"))
+    assert [(row[1], row[2]) for row in about] == [("Li", "profile_denied"), ("Wu", "profile_view")]
+    unknown = invoke(runner, "desk", "audit", "--customer", "NOPE")
+    assert unknown.exit_code == 1 and "no customer with code 'NOPE'" in unknown.stderr
 
 
 def test_desk_queue_ranks_waiting_escalations_and_lists_claimed_ones(runner: CliRunner, migrated: Engine) -> None:

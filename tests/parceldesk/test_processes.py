@@ -17,6 +17,7 @@ import pytest
 from pydantic import SecretStr
 
 from core.settings import PROJECT_ROOT, SANDBOX_TOKEN, Settings
+from core.tokens import ACTION_TOKEN_ENV, RASA_TOKEN_ENV, action_token, rasa_token
 from nlu.toolchain import Engine, tracker_store_path
 from parceldesk.processes import (
     HANDOFF_SETTINGS,
@@ -174,14 +175,29 @@ def test_bot_service_passes_secrets_by_environment_only(settings: Settings) -> N
 
 
 def test_action_server_and_sandbox_bind_the_configured_host(settings: Settings, tmp_path: Path) -> None:
-    """The action server is told its host (rasa-sdk binds 0.0.0.0 otherwise); both have health URLs on it."""
+    """The action server (our guarded rasa-sdk server) and the sandbox listen on their hosts, secrets by environment."""
     actions = action_server_service(settings, tmp_path)
-    assert actions.command[1:] == ["-m", "rasa_sdk", "--actions", "actions", "--port", "6001"]
-    assert actions.env["SANIC_HOST"] == "127.0.0.2"
+    assert actions.command[1:] == ["-m", "actions.server", "--actions", "actions", "--port", "6001"]
+    assert actions.env["PARCELDESK_ACTION_HOST"] == "127.0.0.2"
     assert actions.health_url == "http://127.0.0.2:6001/health"
+    assert actions.env[ACTION_TOKEN_ENV] == action_token(settings)
+    assert action_token(settings) not in " ".join(actions.command)
     sandbox = sandbox_service(settings, tmp_path)
     assert sandbox.command[1:] == ["-m", "sandbox", "--host", "127.0.0.2", "--port", "6002"]
     assert sandbox.health_url == "http://127.0.0.2:6002/healthz"
+    assert sandbox.env["SANDBOX_CONTROL_TOKEN"] == settings.sandbox_control_token.get_secret_value()
+
+
+def test_each_service_has_its_own_bind_host(settings: Settings, tmp_path: Path) -> None:
+    """PARCELDESK_<SERVICE>_HOST overrides PARCELDESK_HOST for that service alone; 0.0.0.0 is reached on loopback."""
+    split = settings.model_copy(update={"host": "127.0.0.1", "rasa_host": "0.0.0.0", "sandbox_host": "127.0.0.3"})
+    assert [split.bind_host(name) for name in ("rasa", "action", "sandbox")] == ["0.0.0.0", "127.0.0.1", "127.0.0.3"]
+    assert split.effective_rasa_url == "http://127.0.0.1:6000"
+    assert split.action_server_url == "http://127.0.0.1:6001/webhook"
+    assert split.sandbox_url == "http://127.0.0.3:6002"
+    assert sandbox_service(split, tmp_path).command[-3] == "127.0.0.3"
+    command = rasa_service(split, Engine(tmp_path / "engine", split), tmp_path / "m.tar.gz", tmp_path).command
+    assert command[command.index("-i") + 1] == "0.0.0.0"
 
 
 def test_rasa_service_starts_with_a_fresh_tracker_store(settings: Settings, tmp_path: Path) -> None:
@@ -193,13 +209,19 @@ def test_rasa_service_starts_with_a_fresh_tracker_store(settings: Settings, tmp_
     service = rasa_service(settings, engine, tmp_path / "model.tar.gz", tmp_path / "logs")
     assert not trackers.exists()
     command = service.command
-    assert command[:3] == [str(engine.rasa), "run", "--enable-api"]
+    # engine/serve.py adds --auth-token from the environment: the token is never on the command line.
+    assert command[:4] == [str(engine.python), str(PROJECT_ROOT / "engine" / "serve.py"), "run", "--enable-api"]
+    assert service.env[RASA_TOKEN_ENV] == rasa_token(settings) and rasa_token(settings) not in " ".join(command)
+    assert service.env[ACTION_TOKEN_ENV] == action_token(settings)
     assert command[command.index("--model") + 1] == str(tmp_path / "model.tar.gz")
     assert command[command.index("--credentials") + 1] == str(PROJECT_ROOT / "credentials.yml")
     assert (command[command.index("-i") + 1], command[command.index("-p") + 1]) == ("127.0.0.2", "6000")
     endpoints = Path(command[command.index("--endpoints") + 1]).read_text(encoding="utf-8")
     assert 'url: "http://127.0.0.2:6001/webhook"' in endpoints and str(trackers) in endpoints
+    assert "X-ParcelDesk-Action-Token: ${PARCELDESK_ACTION_TOKEN}" in endpoints
+    assert action_token(settings) not in endpoints  # Rasa expands the variable from its environment
     assert service.health_url == "http://127.0.0.2:6000/status"
+    assert service.health_params == {"token": rasa_token(settings)} and rasa_token(settings) not in repr(service)
 
 
 # --- the supervisor with real child processes -------------------------------------------------------------------

@@ -110,7 +110,8 @@ async def test_page_and_health(sandbox: Sandbox) -> None:
     async with httpx.AsyncClient(base_url=sandbox.base_url) as http:
         page = await http.get("/")
         health = await http.get("/healthz")
-        snapshot = await http.get("/sandbox/api/chats/5/snapshot", params={"after_version": -1})
+        snapshot = await http.get("/sandbox/api/chats/5/snapshot", params={"after_version": -1},
+                                  headers={"X-Sandbox-Token": sandbox.app.state.control_token})
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "发送 / Send" in page.text and "/sandbox/api" in page.text
     assert "http://" not in page.text and "https://" not in page.text

@@ -1,0 +1,150 @@
+"""Erasure: every table and Rasa's tracker store lose the customer's personal data; accounting and statistics stay."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from crm.chats import sender_id
+from crm.identity import customers_with_phone, linked_customer
+from crm.models import (
+    AuditEntry,
+    Chat,
+    Complaint,
+    CustomerKind,
+    Escalation,
+    NoticeOptOut,
+    Shipment,
+    TrainingLabel,
+)
+from privacy.erasure import (
+    ADMIN_REQUEST,
+    CUSTOMER_REQUEST,
+    ERASED,
+    ErasureBlocked,
+    blocking_parcels,
+    erase,
+    subject_for_chat,
+    subject_for_customer,
+)
+from tests.privacy.search import events_of, make_tracker_store, search_database, search_tracker_store
+from tests.privacy.story import NAME, PHONE, customer_of, tell_story
+
+
+@pytest.fixture()
+def tracker_store(tmp_path: Path) -> Path:
+    """An empty Rasa SQL tracker store."""
+    return make_tracker_store(tmp_path / "trackers.db")
+
+
+def complaint_statistics(session: Session) -> Counter[tuple[str, str, bool]]:
+    """Complaints by category, status and seriousness (what the complaint reports count)."""
+    rows = session.execute(select(Complaint.category, Complaint.status, Complaint.serious)).all()
+    return Counter((category.value, status.value, serious) for category, status, serious in rows)
+
+
+def test_customer_erasure_leaves_nothing_to_find_and_keeps_the_accounts(session: Session, tracker_store: Path) -> None:
+    """Erasing a customer: no table and no Rasa event holds their phone, name or texts; shipments and complaint
+    statistics are unchanged; the other customer keeps everything; one audit entry without personal data."""
+    story = tell_story(session, tracker_store)
+    assert search_database(session, list(story.texts), list(story.phones))  # the search does find them before
+    assert search_tracker_store(tracker_store, list(story.texts), list(story.phones))
+    shipments = session.scalar(select(func.count()).select_from(Shipment))
+    statistics = complaint_statistics(session)
+
+    report = erase(session, subject_for_customer(session, story.customer_id), tracker_store=tracker_store,
+                   requested_by=ADMIN_REQUEST)
+    session.flush()
+    session.expire_all()
+
+    assert search_database(session, list(story.texts), list(story.phones)) == []
+    assert search_tracker_store(tracker_store, list(story.texts), list(story.phones)) == []
+    assert events_of(tracker_store, sender_id(story.chat_id)) == 0
+    assert events_of(tracker_store, sender_id(story.chat_id + 1)) == 1  # someone else's conversation stays
+    assert session.scalar(select(func.count()).select_from(Shipment)) == shipments
+    assert complaint_statistics(session) == statistics
+    customer = customer_of(session, story)
+    assert customer.name == ERASED and customer.erased_at is not None and customer.telegram_user_id is None
+    assert customers_with_phone(session, PHONE) == [] and linked_customer(session, story.chat_id) is None
+    assert session.get(Chat, story.chat_id) is None
+    assert session.scalars(select(Escalation).where(Escalation.chat_id == story.chat_id)).all() == []
+    assert session.scalar(select(func.count()).select_from(TrainingLabel)) == 0
+    # The other customer's escalation and name are untouched; a /notify off wish is kept.
+    assert search_database(session, ["王大力"]) != []
+    assert session.get(NoticeOptOut, story.chat_id) is not None
+    assert report.announcements == [(-100123, 77)]
+    assert report.tracker is not None and report.tracker.events == 3
+    entry = session.get(AuditEntry, report.audit_id)
+    assert entry is not None and entry.action == "privacy_erasure" and entry.subject_id == str(story.customer_id)
+    assert entry.details is not None and entry.details["chat_messages"] == 2 and entry.details["rasa_events"] == 3
+
+
+def test_chat_erasure_through_the_chat_subject_covers_the_linked_customer(session: Session,
+                                                                          tracker_store: Path) -> None:
+    """A customer asking in chat erases the same as an admin would (their chat, their linked record)."""
+    story = tell_story(session, tracker_store, chat_id=772000001, code="P000011")
+    subject = subject_for_chat(session, story.chat_id, story.chat_id)
+    assert subject.customer_id == story.customer_id
+    erase(session, subject, tracker_store=tracker_store, requested_by=CUSTOMER_REQUEST)
+    session.flush()
+    session.expire_all()
+    assert search_database(session, list(story.texts), list(story.phones)) == []
+    assert search_tracker_store(tracker_store, list(story.texts), list(story.phones)) == []
+
+
+def test_parcels_on_their_way_block_the_erasure_until_forced(session: Session, tracker_store: Path) -> None:
+    """A parcel addressed to the customer still in transit: erasure is refused (naming it), then forced by an admin."""
+    story = tell_story(session, tracker_store, chat_id=773000001, code="P000021", in_transit=True)
+    subject = subject_for_customer(session, story.customer_id)
+    blocking = blocking_parcels(session, subject)
+    assert len(blocking) == 1 and blocking[0].startswith("XJ2026112")
+    with pytest.raises(ErasureBlocked) as refused:
+        erase(session, subject, tracker_store=tracker_store, requested_by=ADMIN_REQUEST)
+    assert refused.value.parcels == blocking
+    assert customer_of(session, story).name == NAME  # nothing happened
+    report = erase(session, subject, tracker_store=tracker_store, requested_by=ADMIN_REQUEST, force=True)
+    session.flush()
+    session.expire_all()
+    assert search_database(session, list(story.texts), list(story.phones)) == []
+    entry = session.get(AuditEntry, report.audit_id)
+    assert entry is not None and entry.details is not None and entry.details["forced"] is True
+
+
+def test_a_chat_linked_to_a_company_account_loses_only_the_link(session: Session, tracker_store: Path) -> None:
+    """The company's record is the company's: a chat erasure removes the chat's data and the link, not the account."""
+    story = tell_story(session, tracker_store, chat_id=774000001, code="P000031")
+    customer = customer_of(session, story)
+    customer.kind = CustomerKind.COMPANY
+    session.flush()
+    subject = subject_for_chat(session, story.chat_id, story.chat_id)
+    assert subject.customer_id is None
+    report = erase(session, subject, tracker_store=tracker_store, requested_by=CUSTOMER_REQUEST)
+    session.flush()
+    session.expire_all()
+    customer = customer_of(session, story)
+    assert customer.name == NAME and customer.telegram_user_id is None and customer.erased_at is None
+    chat_texts = [text for text in story.texts if text not in (NAME, *customer_fields(customer))]
+    hits = [hit for hit in search_database(session, chat_texts) if hit[0] not in ("customers", "shipments")]
+    assert hits == []
+    entry = session.get(AuditEntry, report.audit_id)
+    assert entry is not None and entry.subject_kind == "chat" and entry.subject_id == "-"
+
+
+def customer_fields(customer: object) -> list[str]:
+    """The customer record's own texts (kept for a company)."""
+    return [value for value in vars(customer).values() if isinstance(value, str)]
+
+
+def test_erasure_without_a_tracker_store_says_so(session: Session, tmp_path: Path) -> None:
+    """Rasa elsewhere (no file here): the database is erased and the report says the store was not found."""
+    story = tell_story(session, None, chat_id=775000001, code="P000041")
+    report = erase(session, subject_for_customer(session, story.customer_id),
+                   tracker_store=tmp_path / "missing.db", requested_by=ADMIN_REQUEST)
+    assert report.tracker is not None and not report.tracker.found
+    assert not (tmp_path / "missing.db").exists()  # never created by looking
+    entry = session.get(AuditEntry, report.audit_id)
+    assert entry is not None and entry.details is not None and entry.details["rasa_events"] == "store not found"
