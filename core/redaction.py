@@ -27,8 +27,9 @@ _EXTRA = (
     rf"(?:\s*(?:{_DIGITS}\s*(?:号楼|栋|幢|座|单元|楼|层|室|号|[Ff])"
     rf"|{_NAME}{{2,8}}?(?:小区|花园|大厦|公寓|广场|新村|家园|苑)))*"
 )
+# A lane between road and house number is the Shanghai way ("幸福路88弄3号").
 ZH_ADDRESS = re.compile(
-    rf"{_DIVISION}*{_NAME}{{1,6}}?(?:大道|路|街|巷|胡同|弄)\s*[0-9]+\s*(?:号|號){_EXTRA}"
+    rf"{_DIVISION}*{_NAME}{{1,6}}?(?:大道|路|街|巷|胡同|弄)\s*[0-9]+\s*(?:弄\s*[0-9]+\s*)?(?:号|號){_EXTRA}"
 )
 ZH_BUILDING = re.compile(
     rf"(?:{_NAME}{{2,8}}?(?:小区|花园|大厦|公寓|新村|家园|苑))?\s*{_DIGITS}\s*(?:号楼|栋|幢|座)"

@@ -284,3 +284,40 @@ class Supervisor:
     def first_exited(self) -> Service | None:
         """A service that has exited on its own, if any."""
         return next((service for service in self.services if not service.running), None)
+
+    def restart(self, service: Service) -> None:
+        """Start a crashed service again with the same command and environment (raises ServiceFailed)."""
+        self.stop(service)  # whatever is left of its process group
+        self.services = [s for s in self.services if s is not service]
+        try:
+            self.start(service)
+        except ServiceFailed:
+            # Leave it dead (not half-up) so the next supervision pass sees it and backs off further.
+            self.stop(service)
+            raise
+
+
+@dataclass
+class RestartBackoff:
+    """When to restart a crashed service: exponential back-off, and a crash loop gives up.
+
+    `delay` doubles from `first_delay` up to `max_delay` while crashes keep coming; more than `max_restarts`
+    restarts of one service within `window` seconds is a crash loop (restarting would only hide it).
+    """
+
+    first_delay: float = 1.0
+    max_delay: float = 30.0
+    max_restarts: int = 5
+    window: float = 300.0
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+    def next_delay(self, name: str, now: float | None = None) -> float | None:
+        """Seconds to wait before restarting `name`, or None when it is crash-looping (give up)."""
+        now = time.monotonic() if now is None else now
+        recent = [at for at in self.history.get(name, []) if now - at < self.window]
+        if len(recent) >= self.max_restarts:
+            self.history[name] = recent
+            return None
+        recent.append(now)
+        self.history[name] = recent
+        return min(self.first_delay * 2 ** (len(recent) - 1), self.max_delay)

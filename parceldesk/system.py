@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import time
 from datetime import date
@@ -9,6 +10,7 @@ from pathlib import Path
 from types import FrameType
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from sqlalchemy import func, select
 
@@ -18,6 +20,9 @@ from crm.models import Customer
 from crm.schema import upgrade
 from nlu.toolchain import ensure_engine, ensure_model, model_hash
 from parceldesk.processes import (
+    RestartBackoff,
+    Service,
+    ServiceFailed,
     Supervisor,
     action_server_service,
     bot_service,
@@ -25,6 +30,8 @@ from parceldesk.processes import (
     rasa_service,
     sandbox_service,
 )
+
+logger = logging.getLogger(__name__)
 
 
 def prepare_database(settings: Settings, console: Console, *, demo: bool = True) -> None:
@@ -74,8 +81,34 @@ def exposed_services(settings: Settings) -> list[str]:
     return [f"{name} on {settings.bind_host(name)}" for name in names if settings.bind_host(name) not in LOOPBACK]
 
 
+def restart_crashed(supervisor: Supervisor, dead: Service, backoff: RestartBackoff, console: Console) -> bool:
+    """Restart a crashed service after its back-off; False when it is crash-looping and everything must stop."""
+    code = dead.process.returncode if dead.process is not None else None
+    delay = backoff.next_delay(dead.name)
+    if delay is None:
+        console.print(
+            f"[red]✗ {dead.name} keeps crashing ({backoff.max_restarts} restarts in {backoff.window:.0f}s); "
+            f"stopping everything.[/] Last lines of its log:\n{escape(dead.log_tail())}"
+        )
+        logger.error("%s is crash-looping; stopping the system", dead.name)
+        return False
+    console.print(
+        f"[yellow]! {dead.name} stopped unexpectedly (exit code {code}); restarting in {delay:.0f}s.[/] "
+        f"Its log: {dead.log_path}"
+    )
+    logger.warning("%s exited with code %s; restarting in %.0fs", dead.name, code, delay)
+    time.sleep(delay)
+    try:
+        supervisor.restart(dead)
+    except ServiceFailed as exc:
+        console.print(f"[red]✗ restarting {dead.name} failed:[/] {escape(str(exc))}")
+        return True  # the next pass sees it dead again and backs off further
+    console.print(f"[green]✓[/] {dead.name} is back")
+    return True
+
+
 def run_system(settings: Settings, console: Console) -> int:
-    """Start the whole system and supervise it until Ctrl-C or a process dies; returns an exit code."""
+    """Start the whole system and supervise it (crashed services restart with back-off) until Ctrl-C; an exit code."""
     started = time.monotonic()
     for exposed in exposed_services(settings):
         # Allowed (containers need it), but every one of them is a door: say so.
@@ -141,10 +174,10 @@ def run_system(settings: Settings, console: Console) -> int:
                 "Try: where is my parcel XJ202611180042  /  我的快递XJ202611180042到哪了"
             )
         console.print("Press Ctrl-C to stop.")
+        backoff = RestartBackoff()
         while True:
             dead = supervisor.first_exited()
-            if dead is not None:
-                console.print(f"[red]✗ {dead.name} stopped unexpectedly.[/] Last lines of its log:\n{dead.log_tail()}")
+            if dead is not None and not restart_crashed(supervisor, dead, backoff, console):
                 return 1
             time.sleep(0.5)
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
@@ -173,9 +174,12 @@ def render_chart(report: ComplaintReport) -> bytes:
     # Complaints come whole: no 2.5 on the count axis.
     (axes.yaxis if report.by == "week" else axes.xaxis).set_major_locator(MaxNLocator(integer=True))
     axes.set_title(title, fontproperties=font, fontsize=11)
-    figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
+    with warnings.catch_warnings():
+        # Without a CJK font, Chinese data (city names, couriers) shows as boxes: chart_language logged that once.
+        warnings.filterwarnings("ignore", message="Glyph .* missing from font")
+        figure.tight_layout()
+        figure.savefig(buffer, format="png")
     return buffer.getvalue()
 
 

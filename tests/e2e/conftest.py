@@ -18,6 +18,7 @@ from parceldesk.processes import Supervisor, rasa_service
 from sandbox.client import SandboxClient
 from tests.databases import BACKENDS, TestDatabase, create_database
 from tests.e2e.harness import Stack, free_port, stack_settings, start_stack
+from tests.e2e.logscan import scan as scan_logs
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -46,6 +47,14 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("logs")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def logs_without_personal_data(logs_dir: Path) -> Iterator[None]:
+    """After the session (every process stopped), no log holds a phone number, a demo address or the bot token."""
+    yield
+    leaks = scan_logs(logs_dir)
+    assert not leaks, "personal data or a token in the process logs:\n  " + "\n  ".join(leaks[:40])
+
+
 @pytest.fixture(scope="session")
 def rasa_url(engine_model: tuple[Engine, Path], action_port: int, logs_dir: Path) -> Iterator[str]:
     """A real Rasa server with the trained model, calling the test action server; yields its URL."""
@@ -55,6 +64,8 @@ def rasa_url(engine_model: tuple[Engine, Path], action_port: int, logs_dir: Path
     supervisor.start(rasa_service(settings, engine, model, logs_dir))
     yield settings.effective_rasa_url
     supervisor.stop_all()
+    # The session's conversations are test data with personal data in them: not left behind in the shared cache.
+    settings.effective_tracker_store.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 
 from core.clock import CLOCK_FILE_ENV
 from core.settings import Settings
@@ -102,6 +103,11 @@ def stack_settings(database: TestDatabase, *, rasa_url: str, action_port: int, *
         "handoff_job_interval_seconds": 1.0,
         "staffed_hours": "00:00-24:00",
         "clock_file": os.environ.get(CLOCK_FILE_ENV) or None,
+        # The session's Rasa keeps conversations in the tracker store named after its port: /forget erases there.
+        "rasa_tracker_store": Settings(rasa_port=urlsplit(rasa_url).port or 5005).effective_tracker_store,
+        # Proactive care: notices go out at once whatever the hour (quiet hours have their own tests, tests/bot).
+        "quiet_hours": "off",
+        "notice_job_interval_seconds": 1.0,
         # The sandbox is not Telegram: the staff group may take more than Telegram's 20 messages a minute.
         "telegram_group_messages_per_minute": 6000.0,
     }

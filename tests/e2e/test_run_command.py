@@ -79,7 +79,23 @@ async def test_run_starts_everything_and_ctrl_c_stops_it(engine_model: tuple[Eng
             user = new_user_id()
             await sandbox.send_text(user, "我的快递XJ202611180042到哪了")
             (reply,) = await sandbox.wait_for_bot_messages(user, count=1, timeout=30)
-        assert "XJ202611180042" in reply["text"]
+            assert "XJ202611180042" in reply["text"]
+
+            # A complaint form half-filled, then Rasa crashes: the supervisor restarts it and the form goes on.
+            await sandbox.send_text(user, "my parcel XJ202611150013 is late")
+            (question,) = await sandbox.wait_for_bot_messages(user, after_message_id=reply["message_id"], timeout=30)
+            rasa_pid = next(pid for pid in children if b"--enable-api" in Path(f"/proc/{pid}/cmdline").read_bytes())
+            os.killpg(rasa_pid, signal.SIGKILL)
+            deadline = time.monotonic() + 180
+            while "rasa is back" not in (tmp_path / "run.log").read_text():
+                assert process.poll() is None, (tmp_path / "run.log").read_text()
+                assert time.monotonic() < deadline, (tmp_path / "run.log").read_text()
+                time.sleep(1)
+            assert "rasa stopped unexpectedly (exit code -9); restarting" in (tmp_path / "run.log").read_text()
+            await sandbox.send_text(user, "it was promised for Monday and it is still not here")
+            (filed,) = await sandbox.wait_for_bot_messages(user, after_message_id=question["message_id"], timeout=60)
+            assert "C-1" in filed["text"], filed["text"]  # the ticket: the parcel given before the crash was kept
+        children = _children(process.pid)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
         assert "stopped cleanly" in (tmp_path / "run.log").read_text()

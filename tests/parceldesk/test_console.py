@@ -52,7 +52,7 @@ def test_database_or_exit_opens_the_configured_database(sqlite_url: str) -> None
     """The settings' database URL becomes a working engine and sessionmaker (the SQLite file is created)."""
     settings, database = database_or_exit()
     try:
-        assert settings.effective_database_url == sqlite_url
+        assert settings.effective_database_url.get_secret_value() == sqlite_url
         assert database.engine.url.render_as_string() == sqlite_url
         with database.sessions() as session:
             assert session.execute(text("select 41 + 1")).scalar_one() == 42
@@ -84,6 +84,6 @@ def test_env_example_values_are_valid_settings(clean_env: Path) -> None:
     lines = {name: value for name, value in _example_lines().items() if value}
     (clean_env / ".env").write_text("".join(f"{k}={v}\n" for k, v in lines.items()), encoding="utf-8")
     settings = settings_or_exit()
-    assert settings.database_url == lines["PARCELDESK_DATABASE_URL"]
+    assert settings.database_url.get_secret_value() == lines["PARCELDESK_DATABASE_URL"]
     assert settings.staffed_hours == lines["PARCELDESK_STAFFED_HOURS"]
     assert settings.cache_dir.is_absolute()

@@ -110,12 +110,13 @@ def settings(clean_env: Path, tmp_path: Path) -> Settings:
 
 
 def test_child_env_carries_the_resolved_settings(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Children get the resolved URLs, ports, schema and queue knobs, plus the caller's environment and extras."""
-    monkeypatch.setenv("SOMETHING_ELSE", "kept")
+    """Children get the resolved URLs, ports, schema and queue knobs, the caller's system variables and extras."""
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    monkeypatch.setenv("SOMETHING_ELSE", "not for children")  # only system variables and settings are inherited
     env = child_env(settings, PARCELDESK_HOST="overridden", EXTRA="1")
-    assert env["SOMETHING_ELSE"] == "kept" and env["EXTRA"] == "1"
+    assert env["LANG"] == "C.UTF-8" and "SOMETHING_ELSE" not in env and env["EXTRA"] == "1"
     assert env["PARCELDESK_HOST"] == "overridden"
-    assert env["PARCELDESK_DATABASE_URL"] == settings.effective_database_url
+    assert env["PARCELDESK_DATABASE_URL"] == settings.effective_database_url.get_secret_value()
     assert env["PARCELDESK_DATABASE_SCHEMA"] == "desk"
     assert env["PARCELDESK_RASA_URL"] == "http://127.0.0.2:6000"
     assert (env["PARCELDESK_RASA_PORT"], env["PARCELDESK_ACTION_PORT"], env["PARCELDESK_SANDBOX_PORT"]) == (
@@ -142,13 +143,13 @@ def test_a_child_reads_child_env_back_as_the_same_settings(settings: Settings) -
     """What child_env writes, load_settings in a child process reads back unchanged."""
     probe = (
         "import json; from core.settings import load_settings; s = load_settings(); "
-        "print(json.dumps([s.effective_database_url, s.database_schema, s.rasa_port, s.effective_rasa_url, "
+        "print(json.dumps([s.effective_database_url.get_secret_value(), s.database_schema, s.rasa_port, s.effective_rasa_url, "
         "s.staff_chat_id, s.bot_api_base_url, s.rasa_timeout_seconds]))"
     )
     result = subprocess.run([sys.executable, "-c", probe], env=child_env(settings), cwd=PROJECT_ROOT,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [settings.effective_database_url, "desk", 6000, "http://127.0.0.2:6000",
+    assert json.loads(result.stdout) == [settings.effective_database_url.get_secret_value(), "desk", 6000, "http://127.0.0.2:6000",
                                          -100123, "http://127.0.0.2:6002/bot", 2.5]
 
 

@@ -1,0 +1,123 @@
+"""`parceldesk privacy erase | export | retention` against real SQLite and PostgreSQL databases."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import Result
+from rich.console import Console
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from typer.testing import CliRunner
+
+from core.db import make_sessionmaker, transaction
+from crm.models import AuditEntry, Complaint, Shipment
+from parceldesk import cli_privacy
+from parceldesk.cli import app
+from tests.databases import TestDatabase, create_database
+from tests.privacy.search import make_tracker_store, search_database, search_tracker_store
+from tests.privacy.story import COMPLAINT, NAME, Story, tell_story
+
+
+@pytest.fixture()
+def desk(database_backend: str, tmp_path: Path, runner: CliRunner,
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestDatabase, Path]]:
+    """A migrated database and a Rasa tracker store the CLI is pointed at (by environment, as in production)."""
+    monkeypatch.setattr(cli_privacy, "console", Console(width=250, color_system=None))
+    for database in create_database(database_backend, tmp_path):
+        store = make_tracker_store(tmp_path / "trackers.db")
+        monkeypatch.setenv("PARCELDESK_DATABASE_URL", database.url)
+        if database.schema:
+            monkeypatch.setenv("PARCELDESK_DATABASE_SCHEMA", database.schema)
+        monkeypatch.setenv("PARCELDESK_RASA_TRACKER_STORE", str(store))
+        yield database, store
+
+
+def story_in(database: TestDatabase, store: Path, **options: object) -> Story:
+    """The customer story, committed."""
+    with transaction(make_sessionmaker(database.engine)) as session:
+        return tell_story(session, store, **options)  # type: ignore[arg-type]
+
+
+def invoke(runner: CliRunner, *args: str, answer: str | None = None) -> Result:
+    """Run `parceldesk ARGS…` in-process (answering a confirmation prompt if given)."""
+    return runner.invoke(app, list(args), input=answer)
+
+
+def totals(session: Session) -> tuple[int, Counter[tuple[str, str]]]:
+    """Shipments, and complaints per category and status."""
+    shipments = int(session.scalar(select(func.count()).select_from(Shipment)) or 0)
+    complaints = Counter((c.value, s.value) for c, s in session.execute(select(Complaint.category, Complaint.status)))
+    return shipments, complaints
+
+
+def test_erase_asks_then_leaves_nothing_to_find(runner: CliRunner, desk: tuple[TestDatabase, Path]) -> None:
+    """`privacy erase --customer CODE`: "no" changes nothing; "yes" erases everywhere, counts unchanged, audited."""
+    database, store = desk
+    story = story_in(database, store)
+    with Session(database.engine) as session:
+        before = totals(session)
+    declined = invoke(runner, "privacy", "erase", "--customer", "P000001", answer="n\n")
+    assert declined.exit_code == 1 and "cannot be undone" in declined.output
+    with Session(database.engine) as session:
+        assert search_database(session, [NAME]) != []
+
+    result = invoke(runner, "privacy", "erase", "--customer", str(story.customer_id), answer="y\n")
+    assert result.exit_code == 0, result.output
+    assert "✓ erased" in result.output and "rasa events" in result.output
+    with Session(database.engine) as session:
+        assert search_database(session, list(story.texts), list(story.phones)) == []
+        assert totals(session) == before
+        entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "privacy_erasure")).one()
+        assert entry.actor == "command line" and entry.details is not None and entry.details["requested_by"] == "admin"
+    assert search_tracker_store(store, list(story.texts), list(story.phones)) == []
+
+
+def test_erase_refuses_while_parcels_are_under_way(runner: CliRunner, desk: tuple[TestDatabase, Path]) -> None:
+    """A parcel in transit: a clear refusal naming it (nothing erased); --force --yes erases."""
+    database, store = desk
+    story = story_in(database, store, in_transit=True)
+    refused = invoke(runner, "privacy", "erase", "--chat", str(story.chat_id), "--yes")
+    assert refused.exit_code == 1 and "still under way" in refused.output and "XJ2026112" in refused.output
+    with Session(database.engine) as session:
+        assert search_database(session, [COMPLAINT]) != []
+    forced = invoke(runner, "privacy", "erase", "--chat", str(story.chat_id), "--yes", "--force")
+    assert forced.exit_code == 0, forced.output
+    with Session(database.engine) as session:
+        assert search_database(session, list(story.texts), list(story.phones)) == []
+
+
+def test_export_prints_the_customers_data_as_json(runner: CliRunner, desk: tuple[TestDatabase, Path],
+                                                  tmp_path: Path) -> None:
+    """`privacy export --customer ID`: JSON on stdout, or a file readable by its owner only."""
+    database, store = desk
+    story = story_in(database, store)
+    printed = invoke(runner, "privacy", "export", "--customer", str(story.customer_id))
+    assert printed.exit_code == 0, printed.output
+    document = json.loads(printed.stdout)
+    assert document["customer"]["name"] == NAME and document["complaints"][0]["description"] == COMPLAINT
+    target = tmp_path / "export.json"
+    written = invoke(runner, "privacy", "export", "--customer", "P000001", "--output", str(target))
+    assert written.exit_code == 0, written.output
+    assert json.loads(target.read_text(encoding="utf-8"))["customer"]["code"] == "P000001"
+    assert target.stat().st_mode & 0o077 == 0
+    assert invoke(runner, "privacy", "export", "--customer", "nobody").exit_code == 1
+
+
+def test_retention_dry_run_reports_and_changes_nothing(runner: CliRunner, desk: tuple[TestDatabase, Path]) -> None:
+    """`privacy retention --dry-run` prints every kind with its cutoff; a real run on fresh data changes nothing."""
+    database, store = desk
+    story_in(database, store)
+    dry = invoke(runner, "privacy", "retention", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    for kind in ("chat_texts", "complaint_texts", "audit_entries", "rasa_events"):
+        assert kind in dry.output
+    assert "0 row(s) due" in dry.output
+    done = invoke(runner, "privacy", "retention")
+    assert done.exit_code == 0 and "0 row(s) masked or deleted" in done.output
+    with Session(database.engine) as session:
+        assert search_database(session, [NAME]) != []
