@@ -25,6 +25,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sanic.worker.loader import AppLoader
 
+from core.logs import install_redaction
 from core.settings import load_settings
 from core.tokens import ACTION_TOKEN_HEADER, action_token, same_token
 
@@ -37,6 +38,8 @@ def guarded_app(
     executor: ActionExecutor, *, token: str, cors_origins: str | list[str] | None, endpoints: str
 ) -> Sanic:
     """rasa-sdk's app with a middleware that answers 401 to any call without the secret (module level: picklable)."""
+    # Sanic's worker processes build their app here: each scrubs its own log records too.
+    install_redaction()
     app = create_app_for_serve(executor, cors_origins=cors_origins, auto_reload=False, endpoints=endpoints)
 
     @app.on_request
@@ -66,6 +69,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         logging.getLogger(APPLICATION_ROOT_LOGGER_NAME), args.log_file, args.loglevel, args.logging_config_file
     )
     utils.update_sanic_log_level()
+    # Every record of this process (rasa-sdk's and Sanic's handlers too) is scrubbed of personal data and tokens.
+    install_redaction()
     settings = load_settings()
     executor = ActionExecutor()
     executor.register_package(args.actions_module or args.actions or "actions")

@@ -36,6 +36,7 @@ from bot import (
 from bot.context import BotContext
 from bot.rasa import RasaClient
 from bot.services import BotServices
+from bot.spool import Spool
 from bot.texts import COMMAND_DESCRIPTIONS
 from bot.updates import PerChatUpdateProcessor
 from core.settings import Settings
@@ -78,6 +79,10 @@ async def post_init(application: Application) -> None:
         application.job_queue.run_repeating(
             notices.notice_tick, interval=svc.settings.notice_job_interval_seconds, first=1, name=notices.JOB_NAME
         )
+        # Spooled updates (database was unreachable) are handled once it answers; a no-op while the spool is empty.
+        application.job_queue.run_repeating(
+            inbound.replay_spool, interval=svc.settings.spool_retry_seconds, first=1, name="spool"
+        )
         # Retention decides everything from the data, so a restart simply runs it again soon.
         application.job_queue.run_repeating(
             privacy.retention_tick, interval=svc.settings.retention_job_hours * 3600,
@@ -112,7 +117,9 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
         )
         .build()
     )
-    application.bot_data["services"] = BotServices(settings=settings, sessions=sessions)
+    application.bot_data["services"] = BotServices(
+        settings=settings, sessions=sessions, spool=Spool(settings.effective_spool_dir)
+    )
 
     application.add_handler(TypeHandler(Update, inbound.log_inbound), group=LOG_GROUP)
 

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction
@@ -204,11 +205,15 @@ async def record_turn(context: BotContext, chat_id: int, language: str, turn: Tu
             "model_version": parse.model_version,
             "fell_back": parse.fell_back,
         }
-    await context.services.db(
-        lambda s: chatlog.record_turn(
-            s, inbound.message_id, chat_id=chat_id, replies=sent, understanding=understanding
+    try:
+        await context.services.db(
+            lambda s: chatlog.record_turn(
+                s, inbound.message_id, chat_id=chat_id, replies=sent, understanding=understanding
+            )
         )
-    )
+    except SQLAlchemyError as exc:
+        # The customer has the answer; only its record is missing. A holding reply now would contradict it.
+        logger.error("chat %s was answered but the turn could not be logged: %s", chat_id, type(exc).__name__)
     inbound.closed = True
 
 

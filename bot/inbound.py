@@ -8,14 +8,19 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 from telegram import Update
+from telegram.error import TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.cases import find_route
 from bot.context import BotContext, Inbound
 from bot.language import detect_language
-from bot.speech import client_language, update_kind
+from bot.rendering import OutgoingMessage
+from bot.speech import client_language, deliver, update_kind
+from bot.texts import text
 from crm import chatlog, deskinput, escalations
 from crm.chats import get_or_create_chat, reply_language
 from crm.models import EscalationStatus
@@ -77,11 +82,65 @@ def decide(session: Session, update: Update, bot_id: int) -> Inbound | None:
 
 async def log_inbound(update: Update, context: BotContext) -> None:
     """Persist every inbound update and decide about it before acting; stop here if it was already handled."""
-    inbound = await context.services.db(lambda s: decide(s, update, context.bot.id))
+    spool = context.services.spool
+    replaying = spool is not None and update.update_id in spool.replaying
+    if spool is not None and not replaying and spool.holds(update):
+        # Its chat has older updates waiting: it must not overtake them. While they are being handled (the
+        # database is back) this one follows in a moment; otherwise the customer hears that it was kept.
+        if not spool.replaying_chat(update):
+            await hold(update, context)
+        spool.put(update)
+        raise ApplicationHandlerStop
+    try:
+        inbound = await context.services.db(lambda s: decide(s, update, context.bot.id))
+    except SQLAlchemyError as exc:
+        if spool is None:
+            raise
+        logger.warning("database unavailable (%s); update %s kept in the spool", type(exc).__name__, update.update_id)
+        spool.put(update)
+        if replaying:
+            spool.release(update.update_id)
+        else:
+            await hold(update, context)
+        raise ApplicationHandlerStop from exc
+    if spool is not None:
+        spool.done(update.update_id)
     if inbound is None:
         logger.info("update %s was already handled; ignoring the redelivery", update.update_id)
         raise ApplicationHandlerStop
     context.inbound = inbound
+
+
+async def hold(update: Update, context: BotContext) -> None:
+    """One reply to a customer whose message was spooled: it is kept and will be answered (no database needed)."""
+    chat = update.effective_chat
+    if chat is None or chat.type != "private":
+        return
+    sample = language_sample(update)
+    language = (detect_language(sample) if sample else None) or client_language(update) or "zh"
+    if update.callback_query is not None:
+        try:
+            await update.callback_query.answer(text("holding_stored", language)[:200])
+        except TelegramError:
+            pass
+        return
+    await deliver(context, chat.id, OutgoingMessage(text("holding_stored", language)))
+
+
+async def replay_spool(context: BotContext) -> None:
+    """Handle spooled updates again, oldest first, once the database answers (a repeating job)."""
+    spool = context.services.spool
+    if spool is None or not len(spool):
+        return
+    try:
+        await context.services.db(lambda s: s.execute(select(1)))
+    except SQLAlchemyError:
+        return  # still down: try again at the next pass
+    for update_id, data in spool.waiting():
+        spool.replaying.add(update_id)
+        # Through the update queue, so the per-chat order and the worker limit apply as to any update.
+        await context.application.update_queue.put(Update.de_json(data, context.bot))
+    logger.info("database back: %s spooled updates sent for handling", len(spool.replaying))
 
 
 async def close(context: BotContext) -> None:

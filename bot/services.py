@@ -10,6 +10,7 @@ from typing import TypeVar
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.rasa import RasaClient
+from bot.spool import Spool
 from core.db import transaction
 from core.settings import Settings
 
@@ -23,6 +24,8 @@ class BotServices:
     settings: Settings
     sessions: sessionmaker[Session]
     rasa: RasaClient | None = None
+    # Updates kept on disk while the database is unreachable (None: no spool, failures are errors).
+    spool: Spool | None = None
     # One pass of the handoff jobs at a time (the repeating job and the immediate kick after a trigger).
     handoff_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # One pass of the complaint-desk jobs at a time (outcomes to tell, due times, the weekly summary).

@@ -61,6 +61,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "好的，我会用您最近一条消息的语言回复。",
         "en": "OK, I will reply in the language of your latest message.",
     },
+    "holding_stored": {
+        "zh": "您的消息已收到。系统正在短暂维护，恢复后会立即为您处理，无需重复发送。",
+        "en": "We have your message. Our system is briefly unavailable; we will answer as soon as it is back, "
+        "no need to write again.",
+    },
     "holding": {
         "zh": "抱歉，系统暂时有点忙，没能及时处理您的消息。您的消息已保存，请稍后再试，或稍候我们的客服人员与您联系。",
         "en": (

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,9 @@ POOL_TIMEOUT_SECONDS = 10
 SQLITE_IMMEDIATE = "parceldesk_sqlite_immediate"
 
 
-def make_engine(url: str, *, echo: bool = False, schema: str | None = None) -> Engine:
+def make_engine(
+    url: str, *, echo: bool = False, schema: str | None = None, sqlite_busy_seconds: float = 30.0
+) -> Engine:
     """Create an engine for a database URL, tuned for concurrent bot + action server use."""
     parsed = make_url(url)
     # Parameters are customers' phones, names and texts: never in log lines or exception messages.
@@ -32,7 +35,7 @@ def make_engine(url: str, *, echo: bool = False, schema: str | None = None) -> E
         if database and database != ":memory:":
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         # The bot and the action server are separate processes writing one file.
-        kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        kwargs["connect_args"] = {"timeout": sqlite_busy_seconds, "check_same_thread": False}
     elif parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         # Plain postgresql:// would pick psycopg2, which we do not ship.
         parsed = parsed.set(drivername="postgresql+psycopg")
@@ -45,17 +48,17 @@ def make_engine(url: str, *, echo: bool = False, schema: str | None = None) -> E
         kwargs["pool_timeout"] = POOL_TIMEOUT_SECONDS
     engine = create_engine(parsed, **kwargs)
     if parsed.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", partial(_sqlite_pragmas, busy_ms=int(sqlite_busy_seconds * 1000)))
         event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any, *, busy_ms: int) -> None:
     """Enable WAL, foreign keys and a busy timeout on every SQLite connection; we issue BEGIN ourselves."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
     cursor.close()
     # SQLAlchemy's documented pysqlite recipe: stop the driver's own (late, deferred) BEGIN; _sqlite_begin emits it.
     dbapi_connection.isolation_level = None
@@ -98,5 +101,9 @@ class Database:
 
 def open_database(settings: Settings) -> Database:
     """The configured database's engine and sessionmaker (the one place a process makes them)."""
-    engine = make_engine(settings.effective_database_url.get_secret_value(), schema=settings.database_schema)
+    engine = make_engine(
+        settings.effective_database_url.get_secret_value(),
+        schema=settings.database_schema,
+        sqlite_busy_seconds=settings.sqlite_busy_timeout_seconds,
+    )
     return Database(engine, make_sessionmaker(engine))

@@ -132,6 +132,15 @@ class Settings(BaseSettings):
     telegram_group_messages_per_minute: float = Field(
         default=20, gt=0, description="Send rate per group chat, e.g. the staff group (Telegram's limit)."
     )
+    sqlite_busy_timeout_seconds: float = Field(
+        default=30.0, gt=0, description="SQLite: how long a writer waits for another's lock before it gives up."
+    )
+    spool_dir: Path | None = Field(
+        default=None, description="Where updates wait while the database is unreachable (data_dir/spool by default)."
+    )
+    spool_retry_seconds: float = Field(
+        default=2.0, gt=0, description="How often the bot checks whether the database is back for spooled updates."
+    )
     telegram_retries: int = Field(
         default=3, ge=0, description="Retries of a request Telegram answered 429 (waiting its retry_after)."
     )
@@ -240,6 +249,11 @@ class Settings(BaseSettings):
         if self.database_url.get_secret_value():
             return self.database_url
         return SecretStr(f"sqlite:///{self.data_dir / 'parceldesk.sqlite3'}")
+
+    @property
+    def effective_spool_dir(self) -> Path:
+        """The bot's spool directory (see bot/spool.py)."""
+        return self.spool_dir or self.data_dir / "spool"
 
     @property
     def effective_tracker_store(self) -> Path:

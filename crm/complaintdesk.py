@@ -753,18 +753,3 @@ def _audit_change(session: Session, complaint: Complaint, member: Staff | None, 
         details={"change": change, **details}, **_actor(member),  # type: ignore[arg-type]
     )
 
-
-def open_count(session: Session) -> int:
-    """How many tickets are open (for summaries)."""
-    return int(session.scalar(select(func.count(Complaint.id)).where(Complaint.status.in_(ACTIVE))) or 0)
-
-
-def overdue_count(session: Session, *, now: datetime | None = None) -> int:
-    """How many open tickets are past their due time."""
-    now = now or utcnow()
-    return int(
-        session.scalar(
-            select(func.count(Complaint.id)).where(Complaint.status.in_(ACTIVE), Complaint.due_at <= now)
-        ) or 0
-    )
-

@@ -17,14 +17,13 @@ from crm.models import DeskInput
 # A prompt nobody answered within this many minutes is forgotten: the next message is an ordinary one again.
 INPUT_MINUTES = 30
 
-# The kinds of input; the staff ones carry the staff member, the customer's the complaint only.
+# The kinds of input: a staff member's (the row names them) and a customer's words after "not resolved".
 NOTE = "note"
 MESSAGE = "message"
 RESOLVE = "resolve"
 RESOLVE_AMOUNT = "resolve_amount"
 REJECT = "reject"
 REOPEN_WORDS = "reopen_words"
-STAFF_KINDS = frozenset({NOTE, MESSAGE, RESOLVE, RESOLVE_AMOUNT, REJECT})
 
 
 def expect(

@@ -324,6 +324,8 @@ def write_endpoints(settings: Settings) -> Path:
     """An endpoints file pointing Rasa at our action server (ports are settings, so it is generated)."""
     path = settings.cache_dir / "run" / f"endpoints-{settings.action_port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
+    # The folder holds Rasa's tracker store (every conversation): other users of the machine may not read it.
+    os.chmod(path.parent, 0o700)
     trackers = tracker_store_path(settings)
     # Conversations live in a SQL tracker store, not in Rasa's memory: `PUT /model` builds a new agent with
     # a new tracker store, and an in-memory one would forget every open conversation on a model switch.

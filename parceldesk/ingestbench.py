@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import json
+import random
 import secrets
 import socket
 import statistics
@@ -248,6 +249,8 @@ async def _latencies(settings: Settings, samples: int) -> list[float]:
         await sandbox.send_text(BENCH_USER, "/start")
         seen = len(await sandbox.wait_for_bot_messages(BENCH_USER, count=1, timeout=20))
         for index in range(samples):
+            # Events arrive at random moments, not in step with the bot's job: wait a random part of its interval.
+            await asyncio.sleep(random.uniform(0, settings.notice_job_interval_seconds))
             event = {
                 "tracking_number": sample_number(index), "event_id": f"delay-{index}",
                 "occurred_at": datetime.now(UTC).isoformat(), "kind": "delayed", "status": "delayed",

@@ -16,7 +16,7 @@ import httpx
 from core.environment import inherited_environment
 from core.settings import PROJECT_ROOT, Settings
 from core.tokens import ACTION_TOKEN_ENV, RASA_TOKEN_ENV, action_token, rasa_token
-from nlu.toolchain import Engine, tracker_store_path, write_endpoints
+from nlu.toolchain import Engine, write_endpoints
 
 
 class ServiceFailed(RuntimeError):
@@ -66,6 +66,16 @@ HANDOFF_SETTINGS = (
 )
 # Proactive care: the ingestion API writes notices (max age), the bot sends them (interval, quiet hours).
 NOTICE_SETTINGS = ("quiet_hours", "notice_job_interval_seconds", "notice_max_age_hours")
+# Load and faults: concurrency, Telegram's limits, the spool and SQLite's lock wait (every process agrees).
+LOAD_SETTINGS = (
+    "max_working_updates",
+    "telegram_messages_per_second",
+    "telegram_group_messages_per_minute",
+    "telegram_retries",
+    "spool_dir",
+    "spool_retry_seconds",
+    "sqlite_busy_timeout_seconds",
+)
 
 
 def child_env(settings: Settings, *, database: bool = True, **extra: str) -> dict[str, str]:
@@ -101,7 +111,7 @@ def child_env(settings: Settings, *, database: bool = True, **extra: str) -> dic
     # Erasure and retention delete conversations from Rasa's tracker store: every process must find the same file.
     env["PARCELDESK_RASA_TRACKER_STORE"] = str(settings.effective_tracker_store)
     # The human queue's knobs: the bot runs the jobs, the action server answers with positions and hours.
-    for name in (*HANDOFF_SETTINGS, *NOTICE_SETTINGS):
+    for name in (*HANDOFF_SETTINGS, *NOTICE_SETTINGS, *LOAD_SETTINGS):
         value = getattr(settings, name)
         if value is not None:
             env[f"PARCELDESK_{name.upper()}"] = str(value)
@@ -128,8 +138,8 @@ def rasa_service(settings: Settings, engine: Engine, model: Path, log_dir: Path)
     # engine/serve.py turns the API token into --auth-token inside the process (not on the command line);
     # the channel checks the same token, and Rasa expands the action server's secret into the endpoints file.
     env = {**engine.env(), RASA_TOKEN_ENV: token, ACTION_TOKEN_ENV: action_token(settings)}
-    # A fresh start begins with no conversations, as before; only model switches keep them.
-    tracker_store_path(settings).unlink(missing_ok=True)
+    # The tracker store is kept: a restart (or a crash and the supervisor's restart) continues every
+    # conversation where it was, half-filled forms included. Erasure and retention delete from it (privacy/).
     return Service(
         name="rasa",
         command=[

@@ -28,14 +28,14 @@ What happens, table by table (privacy/inventory.py lists every table, the README
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, null, or_, select, update
+from sqlalchemy import ColumnElement, delete, null, or_, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.clock import utcnow
+from core.clock import as_utc, utcnow
 from core.db import transaction
 from crm import audit
 from crm.chats import sender_id
@@ -68,6 +68,7 @@ ERASURE = "privacy_erasure"
 # Parcels whose journey is over: their delivery data is no longer needed to deliver them.
 FINISHED = frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED, ShipmentStatus.LOST})
 PENDING_PICKUPS = (PickupStatus.REQUESTED, PickupStatus.SCHEDULED)
+STALE_PICKUP = timedelta(days=1)
 CUSTOMER_REQUEST = "customer"
 ADMIN_REQUEST = "admin"
 
@@ -181,7 +182,10 @@ def blocking_parcels(session: Session, subject: Subject, *, now: datetime | None
     customer = session.get(Customer, subject.customer_id) if subject.customer_id is not None else None
     sent, received = _customer_shipments(session, customer)
     numbers = sorted({s.tracking_number for s in (*sent, *received) if not _finished(s.status)})
-    pickups = [p.code for p in subject_pickups(session, subject) if p.status in PENDING_PICKUPS]
+    # A pickup whose window passed a day ago and was never updated by dispatch blocks nothing.
+    stale = now - STALE_PICKUP
+    pickups = [p.code for p in subject_pickups(session, subject)
+               if p.status in PENDING_PICKUPS and as_utc(p.window_end) > stale]
     return numbers + pickups
 
 
@@ -298,6 +302,12 @@ def _erase_chats(session: Session, subject: Subject) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def overwrite_freed_space(session: Session) -> None:
+    """On SQLite, zero deleted and overwritten content in the file instead of leaving it in free pages."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("PRAGMA secure_delete = ON"))
+
+
 def _chunks(ids: list[int], size: int = 500) -> list[list[int]]:
     """Id lists small enough for an IN clause on every backend."""
     return [ids[start : start + size] for start in range(0, len(ids), size)]
@@ -323,6 +333,7 @@ def erase(
     if blocking and not force:
         raise ErasureBlocked(blocking)
     report = ErasureReport(subject.customer_id)
+    overwrite_freed_space(session)
     # Complaints and escalations first: they are found through the chats and the customer, which go next.
     report.counts["complaints"] = _erase_complaints(session, subject)
     report.counts["escalations"] = _erase_escalations(session, subject, report)

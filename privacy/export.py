@@ -25,6 +25,7 @@ from crm.models import (
     Chat,
     ChatMessage,
     Complaint,
+    ComplaintEvent,
     Customer,
     Escalation,
     EscalationEvent,
@@ -78,8 +79,8 @@ SHIPMENT_FIELDS = ("tracking_number", "status", "service_level", "weight_kg", "f
                    "delivered_at")
 SENDER_FIELDS = ("sender_name", "sender_phone", "sender_address", "sender_city", "recipient_city")
 RECIPIENT_FIELDS = ("recipient_name", "recipient_phone", "recipient_address", "recipient_city", "sender_city")
-COMPLAINT_FIELDS = ("code", "category", "status", "serious", "description", "resolution", "created_at", "due_at",
-                    "resolved_at")
+COMPLAINT_FIELDS = ("code", "category", "status", "serious", "description", "resolution", "compensation_yuan",
+                    "rejected", "created_at", "due_at", "resolved_at")
 FEEDBACK_FIELDS = ("rating", "comment", "created_at")
 PICKUP_FIELDS = ("code", "address", "contents", "window_start", "window_end", "status", "created_at")
 ESCALATION_FIELDS = ("id", "reason", "status", "created_at", "claimed_at", "resolved_at", "rating")
@@ -95,6 +96,17 @@ def _shipments(session: Session, customer: Customer | None) -> dict[str, list[di
         "sent": [_row(s, SHIPMENT_FIELDS + SENDER_FIELDS) for s in sent],
         "received": [_row(s, SHIPMENT_FIELDS + RECIPIENT_FIELDS) for s in shipments_addressed_to(session, customer)],
     }
+
+
+def _complaint_history(session: Session, complaint: Complaint) -> list[dict[str, Any]]:
+    """What happened to a complaint on the desk: what was said, noted and paid, and when."""
+    events = session.scalars(
+        select(ComplaintEvent).where(ComplaintEvent.complaint_id == complaint.id).order_by(ComplaintEvent.id)
+    )
+    return [
+        {"what": _plain(e.kind), "text": e.body, "amount_yuan": _plain(e.amount_yuan), "at": _plain(e.created_at)}
+        for e in events
+    ]
 
 
 def _escalations(session: Session, subject: Subject) -> list[dict[str, Any]]:
@@ -163,7 +175,8 @@ def export_subject(
         },
         "shipments": _shipments(session, customer),
         "complaints": [
-            {**_row(c, COMPLAINT_FIELDS), "photo": c.photo_file_id is not None}
+            {**_row(c, COMPLAINT_FIELDS), "photo": c.photo_file_id is not None,
+             "history": _complaint_history(session, c)}
             for c in session.scalars(select(Complaint).where(or_(*complaint_filter)).order_by(Complaint.id))
         ],
         "feedback": [

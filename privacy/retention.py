@@ -40,7 +40,7 @@ from crm.models import (
     TrainingLabel,
 )
 from learning.masking import mask_personal_data
-from privacy.erasure import ERASED
+from privacy.erasure import ERASED, overwrite_freed_space
 from privacy.trackers import TrackerOutcome, expire_events
 
 # What an expired text field (one that may not be empty in the schema) holds from now on.
@@ -173,6 +173,8 @@ def apply_retention(session: Session, policy: RetentionPolicy, *, now: datetime 
     cutoffs = policy.cutoffs(now)
     chat, case, audit_cutoff = cutoffs[CHAT], cutoffs[CASE], cutoffs[AUDIT]
     report = RetentionReport(now, dry_run, cutoffs)
+    if not dry_run:
+        overwrite_freed_space(session)
     counts = report.counts
     counts["training_texts"] = _mask_training_texts(session, chat, dry_run)
     counts["chat_texts"] = _change(

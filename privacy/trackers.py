@@ -51,6 +51,8 @@ def _store(path: Path) -> Iterator[sqlite3.Connection | None]:
         if present is None:
             yield None
             return
+        # Deleted events are zeroed in the file, not left in its free pages.
+        connection.execute("PRAGMA secure_delete = ON")
         with connection:
             yield connection
 

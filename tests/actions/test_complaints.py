@@ -407,3 +407,43 @@ async def test_no_complaints(action_db: ActionDatabase) -> None:
     outcome = await run(ActionComplaintStatus(), tracker(Person.new(), "我的投诉", "complaint_status"))
     assert outcome.responses == ["utter_no_complaints"]
     assert outcome.events == []
+
+
+@pytest.mark.parametrize("language", ["zh", "en"])
+async def test_status_shows_the_desks_outcome_compensation_and_rejection(action_db: ActionDatabase,
+                                                                          language: str) -> None:
+    """A ticket resolved on the desk shows its result with the compensation; a rejected one says so with the reason;
+    a reopened one is in progress again with its new due time."""
+    from decimal import Decimal
+
+    from crm import complaintdesk
+    from crm.labels import COMPLAINT_REJECTED_LABEL
+
+    person = Person.new()
+    paid, refused, reopened = (file_directly(action_db, person, f"投诉{index}") for index in range(3))
+    with transaction(action_db.sessions) as session:
+        ids = {code: session.scalars(select(Complaint.id).where(Complaint.code == code)).one()
+               for code in (paid, refused, reopened)}
+        complaintdesk.resolve(session, ids[paid], None, "Refunded", compensation=Decimal("30"))
+        complaintdesk.reject(session, ids[refused], None, "Fee was correct")
+        complaintdesk.resolve(session, ids[reopened], None, "Delivered")
+        complaintdesk.mark_outcome(session, ids[reopened], delivered=True)
+        assert complaintdesk.answer_outcome(session, ids[reopened], person.chat_id, False).counted
+
+    async def status(code: str) -> tuple[str, dict[str, str]]:
+        outcome = await run(ActionComplaintStatus(), tracker(person, f"status of {code}", "complaint_status",
+                                                             language=language, entities={"complaint_id": code}))
+        return outcome.responses[0], outcome.messages[0]
+
+    response, message = await status(paid)
+    assert response == "utter_complaint_status_resolved"
+    assert message["resolution"] == ("Refunded（补偿 30.00 元）" if language == "zh"
+                                     else "Refunded (compensation: 30.00 yuan)")
+    response, message = await status(refused)
+    assert response == "utter_complaint_status_resolved" and message["resolution"] == "Fee was correct"
+    assert message["status_label"] == COMPLAINT_REJECTED_LABEL[language]
+    response, message = await status(reopened)
+    row = complaint_row(action_db, reopened)
+    assert response == "utter_complaint_status"
+    assert message["status_label"] == label(COMPLAINT_STATUS_LABELS, ComplaintStatus.IN_PROGRESS, language)
+    assert message["due"] == local_time(row.due_at)

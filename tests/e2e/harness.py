@@ -6,6 +6,7 @@ import itertools
 import os
 import random
 import socket
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -110,6 +111,8 @@ def stack_settings(database: TestDatabase, *, rasa_url: str, action_port: int, *
         "notice_job_interval_seconds": 1.0,
         # The sandbox is not Telegram: the staff group may take more than Telegram's 20 messages a minute.
         "telegram_group_messages_per_minute": 6000.0,
+        # Each stack (and each bot it starts) spools to its own directory, never the project's .data/.
+        "spool_dir": Path(tempfile.mkdtemp(prefix="parceldesk-spool-")),
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -405,7 +405,8 @@ async def test_two_customers_get_the_right_positions(sandbox: SandboxClient, sta
 
 
 async def test_profile_is_staff_only_and_audited(sandbox: SandboxClient, stack: Stack, desk: Desk) -> None:
-    """The agent sees a linked customer's profile with recent shipments; the view is audited; not in the group."""
+    """The agent holding the conversation sees a linked customer's profile with recent shipments, not in the group;
+    another agent asking for it is refused, a supervisor is not; views and the refusal are audited."""
     customer = new_user_id()
     with transaction(make_sessionmaker(stack.database.engine)) as session:
         person = session.scalars(select(Customer).where(Customer.code == SHOWCASE_PERSON_CODE)).one()
@@ -422,13 +423,20 @@ async def test_profile_is_staff_only_and_audited(sandbox: SandboxClient, stack: 
         await sandbox.send_text(desk.alice, "/profile", chat_id=desk.group)
         refused = await wait_for(sandbox, desk.group, lambda m: True, after=group_seen)
         assert refused["text"] == text("staff_private_only", STAFF)
+        case_id = escalation_of(stack, customer).id
+        bob_seen, sam_seen = await last_id(sandbox, desk.bob), await last_id(sandbox, desk.supervisor)
+        await sandbox.send_text(desk.bob, f"/profile {case_id}")
+        not_yours = await wait_for(sandbox, desk.bob, lambda m: True, after=bob_seen)
+        assert not_yours["text"] == text("staff_profile_not_yours", STAFF, id=case_id) and name not in not_yours["text"]
+        await sandbox.send_text(desk.supervisor, f"/profile {case_id}")
+        await wait_for(sandbox, desk.supervisor, lambda m: is_text(body_of(m), "staff_profile", STAFF), after=sam_seen)
         with Session(stack.database.engine) as session:
-            views = session.scalars(
-                select(AuditEntry).where(
-                    AuditEntry.action == audit.PROFILE_VIEW, AuditEntry.subject_id == str(person_id)
-                )
-            ).all()
-            assert [v.actor_telegram_user_id for v in views] == [desk.alice]
+            about = [e for e in audit.entries(session, customer_id=person_id)
+                     if e.action in (audit.PROFILE_VIEW, audit.PROFILE_DENIED)]
+            assert [(v.action, v.actor_telegram_user_id) for v in reversed(about)] == [
+                (audit.PROFILE_VIEW, desk.alice), (audit.PROFILE_DENIED, desk.bob),
+                (audit.PROFILE_VIEW, desk.supervisor),
+            ]
     finally:
         with transaction(make_sessionmaker(stack.database.engine)) as session:
             session.execute(update(Customer).where(Customer.id == person_id).values(telegram_user_id=None))

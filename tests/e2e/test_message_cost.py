@@ -54,8 +54,11 @@ class MeteredBot:
 @pytest.fixture()
 async def metered_bot(stack: Stack) -> AsyncIterator[MeteredBot]:
     """The real bot, built by the application factory, polling the stack's sandbox with counters attached."""
-    # No repeating handoff job during the measurement: it reads the database on its own schedule.
-    settings = stack.settings.model_copy(update={"handoff_job_interval_seconds": 3600.0})
+    # No repeating jobs during the measurement (handoff, complaints, notices): they read the database on their
+    # own schedule. The spool job touches the database only when something is spooled.
+    settings = stack.settings.model_copy(
+        update={"handoff_job_interval_seconds": 3600.0, "notice_job_interval_seconds": 3600.0}
+    )
     database = open_database(settings)
     meter = Meter()
 

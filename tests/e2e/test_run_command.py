@@ -73,6 +73,8 @@ async def test_run_starts_everything_and_ctrl_c_stops_it(engine_model: tuple[Eng
         sandbox_url = f"http://127.0.0.1:{ports['SANDBOX']}"
         assert f"{sandbox_url}/" in output
         assert httpx.get(f"{sandbox_url}/").status_code == 200  # the chat page
+        # Locked with this run's token, which the page carries: the client below reads it there, as a browser does.
+        assert httpx.get(f"{sandbox_url}/sandbox/api/state").status_code == 401
         children = _children(process.pid)
         assert len(children) >= 4, children
         async with SandboxClient(sandbox_url) as sandbox:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, select
 
 from core.db import make_sessionmaker, transaction
 from core.settings import PROJECT_ROOT
-from crm.models import ChatMessage, StaffRole
+from crm.models import ChatMessage, Staff, StaffRole
 from crm.staff import register_staff, staff_member
 from sandbox.client import SandboxClient
 from tests.databases import TestDatabase
@@ -72,10 +71,11 @@ async def test_webhook_mode_answers_and_rejects_a_wrong_secret(webhook_stack: St
         for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "x"}, {"X-Telegram-Bot-Api-Secret-Token": ""}):
             response = await client.post(settings.webhook_url, json=forged, headers=headers)
             assert response.status_code == 403, headers
-    time.sleep(1.0)  # time enough for a wrongly accepted update to be logged
-    with Session(webhook_stack.database.engine) as session:
+    await asyncio.sleep(1.0)  # time enough for a wrongly accepted update to be logged
+    with transaction(make_sessionmaker(webhook_stack.database.engine)) as session:
         assert session.scalars(select(ChatMessage).where(ChatMessage.chat_id == admin)).all() == []
         assert staff_member(session, attacker) is None
+        session.execute(delete(Staff).where(Staff.telegram_user_id == admin))  # leave the shared database as found
 
 
 def test_webhook_mode_refuses_to_start_without_a_secret(e2e_database: TestDatabase, logs_dir: Path) -> None:

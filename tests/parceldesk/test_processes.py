@@ -143,8 +143,8 @@ def test_a_child_reads_child_env_back_as_the_same_settings(settings: Settings) -
     """What child_env writes, load_settings in a child process reads back unchanged."""
     probe = (
         "import json; from core.settings import load_settings; s = load_settings(); "
-        "print(json.dumps([s.effective_database_url.get_secret_value(), s.database_schema, s.rasa_port, s.effective_rasa_url, "
-        "s.staff_chat_id, s.bot_api_base_url, s.rasa_timeout_seconds]))"
+        "print(json.dumps([s.effective_database_url.get_secret_value(), s.database_schema, s.rasa_port, "
+        "s.effective_rasa_url, s.staff_chat_id, s.bot_api_base_url, s.rasa_timeout_seconds]))"
     )
     result = subprocess.run([sys.executable, "-c", probe], env=child_env(settings), cwd=PROJECT_ROOT,
                             capture_output=True, text=True, timeout=60)
@@ -201,14 +201,14 @@ def test_each_service_has_its_own_bind_host(settings: Settings, tmp_path: Path) 
     assert command[command.index("-i") + 1] == "0.0.0.0"
 
 
-def test_rasa_service_starts_with_a_fresh_tracker_store(settings: Settings, tmp_path: Path) -> None:
-    """Rasa runs the model with the API on, our endpoints and credentials; old conversations are removed."""
+def test_rasa_service_keeps_the_tracker_store(settings: Settings, tmp_path: Path) -> None:
+    """Rasa runs the model with the API on, our endpoints and credentials; earlier conversations are kept."""
     trackers = tracker_store_path(settings)
     trackers.parent.mkdir(parents=True)
     trackers.write_text("old conversations")
     engine = Engine(tmp_path / "engine", settings)
     service = rasa_service(settings, engine, tmp_path / "model.tar.gz", tmp_path / "logs")
-    assert not trackers.exists()
+    assert trackers.read_text() == "old conversations"
     command = service.command
     # engine/serve.py adds --auth-token from the environment: the token is never on the command line.
     assert command[:4] == [str(engine.python), str(PROJECT_ROOT / "engine" / "serve.py"), "run", "--enable-api"]
@@ -221,6 +221,7 @@ def test_rasa_service_starts_with_a_fresh_tracker_store(settings: Settings, tmp_
     assert 'url: "http://127.0.0.2:6001/webhook"' in endpoints and str(trackers) in endpoints
     assert "X-ParcelDesk-Action-Token: ${PARCELDESK_ACTION_TOKEN}" in endpoints
     assert action_token(settings) not in endpoints  # Rasa expands the variable from its environment
+    assert trackers.parent.stat().st_mode & 0o077 == 0  # conversations: readable by their owner only
     assert service.health_url == "http://127.0.0.2:6000/status"
     assert service.health_params == {"token": rasa_token(settings)} and rasa_token(settings) not in repr(service)
 

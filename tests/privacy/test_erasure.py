@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from core.clock import utcnow
 from crm.chats import sender_id
 from crm.identity import customers_with_phone, linked_customer
 from crm.models import (
@@ -18,6 +20,8 @@ from crm.models import (
     CustomerKind,
     Escalation,
     NoticeOptOut,
+    PickupOrder,
+    PickupStatus,
     Shipment,
     TrainingLabel,
 )
@@ -64,6 +68,7 @@ def test_customer_erasure_leaves_nothing_to_find_and_keeps_the_accounts(session:
     assert search_database(session, list(story.texts), list(story.phones)) == []
     assert search_tracker_store(tracker_store, list(story.texts), list(story.phones)) == []
     assert events_of(tracker_store, sender_id(story.chat_id)) == 0
+    assert b"13912345678" not in tracker_store.read_bytes()  # zeroed in the file, not left in a free page
     assert events_of(tracker_store, sender_id(story.chat_id + 1)) == 1  # someone else's conversation stays
     assert session.scalar(select(func.count()).select_from(Shipment)) == shipments
     assert complaint_statistics(session) == statistics
@@ -148,3 +153,20 @@ def test_erasure_without_a_tracker_store_says_so(session: Session, tmp_path: Pat
     assert not (tmp_path / "missing.db").exists()  # never created by looking
     entry = session.get(AuditEntry, report.audit_id)
     assert entry is not None and entry.details is not None and entry.details["rasa_events"] == "store not found"
+
+
+def test_a_pickup_still_to_come_blocks_a_stale_one_does_not(session: Session, tracker_store: Path) -> None:
+    """A booked pickup in the coming hours needs the address; one whose window passed days ago blocks nothing."""
+    story = tell_story(session, tracker_store, chat_id=776000001, code="P000051")
+    subject = subject_for_chat(session, story.chat_id, story.chat_id)
+    now = utcnow()
+    session.add_all([
+        PickupOrder(code="P-776001", chat_id=story.chat_id, address="南京西路1266号", contents="书",
+                    status=PickupStatus.SCHEDULED, window_start=now + timedelta(hours=2),
+                    window_end=now + timedelta(hours=5)),
+        PickupOrder(code="P-776002", chat_id=story.chat_id, address="南京西路1266号", contents="书",
+                    status=PickupStatus.REQUESTED, window_start=now - timedelta(days=5),
+                    window_end=now - timedelta(days=5) + timedelta(hours=3)),
+    ])
+    session.flush()
+    assert blocking_parcels(session, subject) == ["P-776001"]

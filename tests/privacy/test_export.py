@@ -30,6 +30,9 @@ def test_export_holds_what_we_hold_and_is_audited(session: Session, tmp_path: Pa
     assert sent["sender_name"] == NAME and "recipient_name" not in sent  # the recipient is someone else
     assert [r["recipient_name"] for r in document["shipments"]["received"]] == [NAME]
     assert document["complaints"][0]["description"] == COMPLAINT and document["complaints"][0]["photo"] is True
+    assert document["complaints"][0]["history"] == [
+        {**document["complaints"][0]["history"][0], "what": "customer_words", "text": SAID, "amount_yuan": "50.00"}
+    ]
     assert document["feedback"][0]["comment"] == FEEDBACK
     assert document["pickups"][0]["address"] == PICKUP_ADDRESS
     assert [m["text"] for m in document["escalations"][0]["messages"] if m["kind"] == "text"] == [SAID]
