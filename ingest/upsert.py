@@ -184,7 +184,7 @@ def upsert_events(session: Session, items: Sequence[Item], policy: IngestPolicy)
             select(TrackingEvent.shipment_id, func.max(TrackingEvent.occurred_at))
             .where(TrackingEvent.shipment_id.in_(ids))
             .group_by(TrackingEvent.shipment_id)
-        ).tuples()
+        )
     }
     new_rows: dict[tuple[int, str], dict[str, Any]] = {}
     # Per parcel, the newest event this batch inserted or changed (an unchanged resend moves nothing).

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from crm import escalations
 from crm.models import Escalation
 from sandbox.client import SandboxClient
-from tests.databases import TestDatabase
+from tests.databases import TestDatabase, create_database
 from tests.e2e.harness import (
     STAFF_CHAT_ID,
     Stack,
@@ -108,15 +108,18 @@ async def test_action_server_down_gives_holding_reply(sandbox: SandboxClient, st
 
 
 @pytest.fixture()
-def stopped_rasa_staffed_stack(e2e_database: TestDatabase, action_port: int, logs_dir: Path) -> Iterator[Stack]:
-    """A bot with a staff group whose Rasa is not running; the handoff job passes every 3 seconds."""
-    settings = stack_settings(
-        e2e_database, rasa_url=f"http://127.0.0.1:{free_port()}", action_port=action_port,
-        handoff_job_interval_seconds=3.0,
-    )
-    running = start_stack(settings, e2e_database, logs_dir / "rasa-stopped-staffed", with_actions=False)
-    yield running
-    running.supervisor.stop_all()
+def stopped_rasa_staffed_stack(
+    e2e_database: TestDatabase, action_port: int, logs_dir: Path, tmp_path: Path
+) -> Iterator[Stack]:
+    """A bot with a staff group whose Rasa is not running, on a database of its own (no other bot announces)."""
+    for database in create_database(e2e_database.backend, tmp_path):
+        settings = stack_settings(
+            database, rasa_url=f"http://127.0.0.1:{free_port()}", action_port=action_port,
+            handoff_job_interval_seconds=3.0,
+        )
+        running = start_stack(settings, database, logs_dir / "rasa-stopped-staffed", with_actions=False)
+        yield running
+        running.supervisor.stop_all()
 
 
 async def test_rasa_down_announces_one_summary_not_one_post_per_customer(stopped_rasa_staffed_stack: Stack) -> None:

@@ -54,11 +54,7 @@ class MeteredBot:
 @pytest.fixture()
 async def metered_bot(stack: Stack) -> AsyncIterator[MeteredBot]:
     """The real bot, built by the application factory, polling the stack's sandbox with counters attached."""
-    # No repeating jobs during the measurement (handoff, complaints, notices): they read the database on their
-    # own schedule. The spool job touches the database only when something is spooled.
-    settings = stack.settings.model_copy(
-        update={"handoff_job_interval_seconds": 3600.0, "notice_job_interval_seconds": 3600.0}
-    )
+    settings = stack.settings
     database = open_database(settings)
     meter = Meter()
 
@@ -78,11 +74,14 @@ async def metered_bot(stack: Stack) -> AsyncIterator[MeteredBot]:
             meter.rasa.append(f"{request.method} {request.url.path}")
 
         rasa_http.event_hooks["request"].append(count_request)
+        # The repeating jobs (handoff, complaints, notices, spool, retention) read the database on their own
+        # schedule, not per message: they are not part of a message's cost, so none runs while we count.
+        assert application.job_queue is not None
+        for job in application.job_queue.jobs():
+            job.schedule_removal()
         await application.start()
         assert application.updater is not None
         await application.updater.start_polling(poll_interval=0.0, timeout=1, allowed_updates=Update.ALL_TYPES)
-        # The handoff job's first pass runs one second after start; let it finish before anything is counted.
-        await asyncio.sleep(2.0)
         yield MeteredBot(application, meter)
     finally:
         if application.updater is not None and application.updater.running:
