@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
@@ -285,7 +286,7 @@ def run_benchmark(base: Settings, console: Console, *, samples: int = 30, warmup
     workdir = Path(tempfile.mkdtemp(prefix="parceldesk-bench-"))
     settings = base.model_copy(
         update={
-            "database_url": f"sqlite:///{workdir / 'bench.sqlite3'}",
+            "database_url": SecretStr(f"sqlite:///{workdir / 'bench.sqlite3'}"),  # model_copy does not validate
             "rasa_port": _free_port(),
             "action_port": _free_port(),
             "sandbox_port": _free_port(),
