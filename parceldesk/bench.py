@@ -7,20 +7,29 @@ reply) next to raw Rasa at one customer, and the difference: what the bot adds.
 Rasa's API token, the very call the bot makes per message. Rasa's stock `rest` channel used to serve here, but it
 has no authentication (anyone local could write as any customer), so it is no longer mounted (credentials.yml).
 The JSON keeps the field names `rest_ms` / `rest_samples` for that raw series, so older results still compare.
+
+`--load N --seconds S` (run_load) is the load benchmark: N simulated customers through the sandbox, each sending
+its next message when the previous one was answered (closed loop), on a mix of tracking, FAQ, complaint and form
+turns and small talk in both languages (customer_texts); in the same run raw Rasa `/model/parse` and raw Rasa
+through the channel at the same concurrency; then, per `--rate R`, an open loop of R arrivals a second whatever
+the answers, to find the rate at which p95 stays under 1 s. Each series reports msgs/s, p50/p95/p99, errors and
+each process group's CPU seconds (/proc/<pid>/stat) and RSS.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import math
 import os
+import random
 import socket
 import statistics
 import tempfile
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -38,7 +47,7 @@ from core.settings import Settings
 from core.tokens import rasa_token
 from crm.models import ChatMessage
 from crm.schema import upgrade
-from nlu.toolchain import ensure_engine, ensure_model
+from nlu.toolchain import Engine, ensure_engine, ensure_model
 from parceldesk.processes import (
     Service,
     Supervisor,
@@ -271,19 +280,22 @@ async def _round_trips(sandbox_url: str, token: str, samples: int) -> list[float
     return timings
 
 
-def run_benchmark(base: Settings, console: Console, *, samples: int = 30, warmup: int | None = None) -> BenchResult:
-    """Measure one fresh start of the system with the cached engine and model (warm-up: each text once)."""
-    warmup = len(TEXTS) if warmup is None else warmup
-    result = BenchResult(samples=samples, texts=list(TEXTS), warmup=warmup)
-    started = time.perf_counter()
-    engine = ensure_engine(base)
-    result.engine_ready_s = round(time.perf_counter() - started, 1)
-    started = time.perf_counter()
-    with console.status("model (trains if the data changed)…"):
-        model = ensure_model(base, engine)
-    result.model_ready_s = round(time.perf_counter() - started, 1)
+@dataclass
+class BenchSystem:
+    """A system started for measuring: settings, database, supervisor, services and work directory."""
 
-    workdir = Path(tempfile.mkdtemp(prefix="parceldesk-bench-"))
+    settings: Settings
+    database: Database
+    supervisor: Supervisor
+    services: list[Service]
+    workdir: Path
+
+
+def start_system(
+    base: Settings, console: Console, engine: Engine, model: Path, *, prefix: str, start_s: dict[str, float]
+) -> BenchSystem:
+    """Start action server, Rasa, sandbox and bot on free ports against a fresh demo database (times in start_s)."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
     settings = base.model_copy(
         update={
             "database_url": SecretStr(f"sqlite:///{workdir / 'bench.sqlite3'}"),  # model_copy does not validate
@@ -302,7 +314,6 @@ def run_benchmark(base: Settings, console: Console, *, samples: int = 30, warmup
     upgrade(database.engine)
     with transaction(database.sessions) as session:
         generate_demo(session, today=date.today())
-
     supervisor = Supervisor()
     services = [
         action_server_service(settings, workdir),
@@ -315,7 +326,31 @@ def run_benchmark(base: Settings, console: Console, *, samples: int = 30, warmup
             with console.status(f"starting {service.name}…"):
                 begin = time.perf_counter()
                 supervisor.start(service)
-                result.start_s[service.name] = round(time.perf_counter() - begin, 1)
+                start_s[service.name] = round(time.perf_counter() - begin, 1)
+    except BaseException:
+        supervisor.stop_all()
+        database.dispose()
+        raise
+    return BenchSystem(settings, database, supervisor, services, workdir)
+
+
+def run_benchmark(base: Settings, console: Console, *, samples: int = 30, warmup: int | None = None) -> BenchResult:
+    """Measure one fresh start of the system with the cached engine and model (warm-up: each text once)."""
+    warmup = len(TEXTS) if warmup is None else warmup
+    result = BenchResult(samples=samples, texts=list(TEXTS), warmup=warmup)
+    started = time.perf_counter()
+    engine = ensure_engine(base)
+    result.engine_ready_s = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    with console.status("model (trains if the data changed)…"):
+        model = ensure_model(base, engine)
+    result.model_ready_s = round(time.perf_counter() - started, 1)
+
+    system = start_system(base, console, engine, model, prefix="parceldesk-bench-", start_s=result.start_s)
+    settings, database, supervisor, services, workdir = (
+        system.settings, system.database, system.supervisor, system.services, system.workdir
+    )
+    try:
         with console.status("measuring /model/parse…"):
             parse = []
             api = {"token": rasa_token(settings)}
@@ -390,6 +425,457 @@ def report(result: BenchResult, console: Console, output: Path) -> None:
     if result.pipeline_intents:
         understood = ", ".join(f"{text!r} → {intent}" for text, intent in result.pipeline_intents.items())
         console.print(f"how the bot logged the texts: {understood}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(asdict(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    console.print(f"written to {output}")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Load: many customers at once (`parceldesk bench --load N --seconds S`, open loop with `--rate R`).
+# ---------------------------------------------------------------------------------------------------------------
+
+# Episodes of a simulated customer, in both languages, on texts the model understands (tests/e2e). Tracking uses
+# demo waybills (demo/company.py). A customer's first complaint is about the courier's conduct: the complaint
+# form needs no parcel for it and files it at once; later complaint episodes ask how it is going. A second
+# complaint, or complaints of many customers about one demo parcel, would be repeats, hence serious: the
+# conversation would pause for a person and the customer wait for an agent instead of the bot. Form turns that
+# end by cancelling: a change of delivery for a parcel that is not the customer's makes the form ask for the
+# number again, and the customer says no (tests/e2e/test_conversations.py).
+TRACKING_TEXTS: tuple[str, ...] = (
+    "where is my parcel XJ202611180042",
+    "我的快递XJ202611170007到哪了",
+    "帮我查一下XJ202611200005",
+    "where is XJ202611170007",
+)
+FAQ_TEXTS: tuple[str, ...] = ("寄到北京要几天", "how much does shipping cost", "你们几点下班")
+SMALL_TALK_TEXTS: tuple[str, ...] = ("你好", "hello", "谢谢", "thank you", "你是机器人吗")
+COMPLAINT_FILED: tuple[str, ...] = ("the courier was very rude to me", "快递员态度很差，还骂人")
+COMPLAINT_STATUS: tuple[str, ...] = ("what is the status of my complaint", "我的投诉处理得怎么样了")
+FORM_OPENERS: tuple[str, ...] = (
+    "I need to change the delivery address of XJ202611180042",
+    "我要改一下XJ202611180042的收货地址",
+)
+FORM_CANCEL: tuple[str, ...] = ("no, forget it", "算了")
+# Shares of the episodes: mostly tracking, as at a courier's help desk.
+MIX_WEIGHTS: dict[str, float] = {
+    "tracking": 0.42, "faq": 0.23, "small_talk": 0.15, "complaint": 0.12, "form_cancelled": 0.08,
+}
+# The open-loop target: the highest arrival rate whose p95 stays under this.
+KNEE_P95_MS = 1000.0
+# Telegram users of the load series; far from the one-customer and new-customer ids.
+LOAD_USER_BASE = 720_000_000
+
+
+def episode(kind: str, rng: random.Random, *, first_complaint: bool) -> list[str]:
+    """The texts of one episode of a kind (a complaint: filed if it is the customer's first, else a status query)."""
+    language = rng.randrange(2)  # one language through an episode, as a customer writes
+    if kind == "tracking":
+        return [rng.choice(TRACKING_TEXTS)]
+    if kind == "faq":
+        return [rng.choice(FAQ_TEXTS)]
+    if kind == "small_talk":
+        return [rng.choice(SMALL_TALK_TEXTS)]
+    if kind == "complaint":
+        return [(COMPLAINT_FILED if first_complaint else COMPLAINT_STATUS)[language]]
+    if kind == "form_cancelled":
+        return [FORM_OPENERS[language], FORM_CANCEL[language]]
+    raise ValueError(f"unknown episode kind {kind!r}")
+
+
+def customer_texts(seed: int) -> Iterator[str]:
+    """One simulated customer's endless messages: weighted episodes; one complaint filed, later ones asked about."""
+    rng = random.Random(seed)
+    kinds, weights = list(MIX_WEIGHTS), list(MIX_WEIGHTS.values())
+    complained = False
+    while True:
+        kind = rng.choices(kinds, weights)[0]
+        yield from episode(kind, rng, first_complaint=not complained)
+        complained = complained or kind == "complaint"
+
+
+def text_kind(text: str) -> str:
+    """Which part of the mix a text belongs to (for the mix summary)."""
+    for kind, texts in (
+        ("tracking", TRACKING_TEXTS), ("faq", FAQ_TEXTS), ("small_talk", SMALL_TALK_TEXTS),
+        ("complaint", COMPLAINT_FILED + COMPLAINT_STATUS), ("form_cancelled", FORM_OPENERS + FORM_CANCEL),
+    ):
+        if text in texts:
+            return kind
+    return "other"
+
+
+def language_of(text: str) -> str:
+    """'zh' when the text has a CJK character, else 'en' (what raw Rasa is told; the bot detects its own)."""
+    return "zh" if any("\u4e00" <= char <= "\u9fff" for char in text) else "en"
+
+
+def mix_summary(texts: Sequence[str]) -> dict[str, float]:
+    """Share of each episode kind and of Chinese among the given texts, rounded to 0.01."""
+    if not texts:
+        return {}
+    shares: dict[str, float] = {}
+    for text in texts:
+        kind = text_kind(text)
+        shares[kind] = shares.get(kind, 0) + 1
+    shares["zh"] = sum(language_of(text) == "zh" for text in texts)
+    return {key: round(count / len(texts), 2) for key, count in sorted(shares.items())}
+
+
+@dataclass
+class LoadSeries:
+    """One series under load: latencies of answered requests, errors, wall time and the processes' CPU."""
+
+    name: str
+    concurrency: int = 0
+    rate: float | None = None  # open loop: arrivals per second; None for the closed loop
+    seconds: float = 0.0
+    latencies_ms: list[float] = field(default_factory=list)
+    errors: int = 0
+    error_kinds: dict[str, int] = field(default_factory=dict)
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    rss_mb: dict[str, float] = field(default_factory=dict)
+    texts: list[str] = field(default_factory=list)
+
+    def error(self, exc: BaseException) -> None:
+        """Count a failed request by its exception type."""
+        self.errors += 1
+        kind = type(exc).__name__
+        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
+
+
+def load_row(series: LoadSeries) -> dict[str, object]:
+    """The summary of a series: msgs/s, p50/p95/p99 (ms), errors, CPU seconds and RSS per process."""
+    count = len(series.latencies_ms)
+    row: dict[str, object] = {
+        "series": series.name,
+        "concurrency": series.concurrency,
+        "rate": series.rate,
+        "seconds": round(series.seconds, 1),
+        "answered": count,
+        "errors": series.errors,
+        "error_kinds": dict(series.error_kinds),
+        "msgs_per_s": round(count / series.seconds, 2) if series.seconds > 0 else 0.0,
+        "p50_ms": None, "p95_ms": None, "p99_ms": None,
+        "cpu_s": dict(series.cpu_s),
+        "rss_mb": dict(series.rss_mb),
+        "mix": mix_summary(series.texts),
+    }
+    if count:
+        row["p50_ms"] = round(percentile(series.latencies_ms, 0.50), 1)
+        row["p95_ms"] = round(percentile(series.latencies_ms, 0.95), 1)
+        row["p99_ms"] = round(percentile(series.latencies_ms, 0.99), 1)
+    return row
+
+
+def throughput_ratio(rows: Sequence[dict[str, object]], numerator: str, denominator: str) -> float | None:
+    """msgs/s of one closed-loop series over another's (e.g. pipeline / raw channel), or None if either is missing."""
+    by_name = {row["series"]: row for row in rows if row.get("rate") is None}
+    if numerator not in by_name or denominator not in by_name:
+        return None
+    below = float(by_name[denominator]["msgs_per_s"])  # type: ignore[arg-type]
+    return round(float(by_name[numerator]["msgs_per_s"]) / below, 3) if below > 0 else None  # type: ignore[arg-type]
+
+
+def knee(rows: Sequence[dict[str, object]], *, limit_ms: float = KNEE_P95_MS) -> float | None:
+    """The highest open-loop rate whose p95 stayed under the limit with no errors, or None if none did."""
+    good = [
+        float(row["rate"])  # type: ignore[arg-type]
+        for row in rows
+        if row.get("rate") is not None and row.get("p95_ms") is not None
+        and float(row["p95_ms"]) < limit_ms and row.get("errors") == 0  # type: ignore[arg-type]
+    ]
+    return max(good) if good else None
+
+
+@dataclass
+class LoadResult:
+    """Everything one load run measured."""
+
+    concurrency: int = 0
+    seconds: float = 0.0
+    rates: list[float] = field(default_factory=list)
+    load_average: list[float] = field(default_factory=list)
+    cores: int = 0
+    start_s: dict[str, float] = field(default_factory=dict)
+    series: list[dict[str, object]] = field(default_factory=list)
+    pipeline_vs_channel: float | None = None
+    target_ratio: float = 0.9
+    knee_rate: float | None = None
+    knee_p95_ms: float = KNEE_P95_MS
+
+
+def _group_pids(pid: int) -> list[int]:
+    """The pids of a process's whole process group (Linux /proc)."""
+    pgid = os.getpgid(pid)
+    members: list[int] = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if os.getpgid(int(entry.name)) == pgid:
+                    members.append(int(entry.name))
+            except (OSError, ProcessLookupError):
+                continue
+    return members
+
+
+def proc_cpu_seconds(stat_line: str, ticks_per_second: int) -> float:
+    """User + system CPU seconds from a /proc/<pid>/stat line (fields 14 and 15; the name may hold spaces)."""
+    fields = stat_line.rsplit(")", 1)[1].split()
+    # fields[0] is the state, field 3 of the file; utime and stime are fields 14 and 15.
+    return (int(fields[11]) + int(fields[12])) / ticks_per_second
+
+
+def _cpu_seconds(pids: Sequence[int]) -> float:
+    """CPU seconds used so far by the given processes (those that exited count no more)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            total += proc_cpu_seconds(Path(f"/proc/{pid}/stat").read_text(), ticks)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+class Meter:
+    """CPU seconds and RSS of the services and of this process over one series."""
+
+    def __init__(self, services: Sequence[Service]) -> None:
+        """Remember the services; call start() before and stop(series) after the series."""
+        self.services = list(services)
+        self.before: dict[str, float] = {}
+
+    def _now(self) -> dict[str, float]:
+        """CPU seconds so far per service group and for the bench process itself."""
+        totals = {
+            s.name: _cpu_seconds(_group_pids(s.process.pid)) for s in self.services if s.process is not None
+        }
+        totals["bench"] = _cpu_seconds([os.getpid()])
+        return totals
+
+    def start(self) -> None:
+        """Take the CPU reading before a series."""
+        self.before = self._now()
+
+    def stop(self, series: LoadSeries) -> None:
+        """Store the CPU used during the series and the RSS at its end."""
+        after = self._now()
+        series.cpu_s = {name: round(after[name] - self.before.get(name, 0.0), 1) for name in after}
+        series.rss_mb = {s.name: _group_rss_mb(s) for s in self.services if s.process is not None}
+
+
+async def _closed_loop(
+    concurrency: int, seconds: float, one: Callable[[int, str], Awaitable[float]], series: LoadSeries
+) -> None:
+    """N workers, each sending its customer's next text when the previous answer arrived, for the given time."""
+    deadline = time.monotonic() + seconds
+
+    async def worker(index: int) -> None:
+        """One customer: its own seeded message stream, one request in flight."""
+        for text in customer_texts(index):
+            if time.monotonic() >= deadline:
+                return
+            try:
+                series.latencies_ms.append(await one(index, text))
+                series.texts.append(text)
+            except Exception as exc:  # a failed request is counted, the customer goes on
+                series.error(exc)
+
+    started = time.monotonic()
+    await asyncio.gather(*(worker(index) for index in range(concurrency)))
+    series.seconds = time.monotonic() - started
+
+
+async def _open_loop(
+    rate: float, seconds: float, one: Callable[[int, str], Awaitable[float]], series: LoadSeries
+) -> None:
+    """Arrivals at a fixed rate; each goes to an idle customer (a new one if all are busy), whatever the answers."""
+    idle: list[tuple[int, Iterator[str]]] = []
+    customers = itertools.count()
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def arrival() -> None:
+        """One message of an idle customer; the customer is idle again once answered."""
+        index, texts = idle.pop() if idle else (next(customers), None)
+        stream = texts or customer_texts(index)
+        text = next(stream)
+        try:
+            series.latencies_ms.append(await one(index, text))
+            series.texts.append(text)
+        except Exception as exc:
+            series.error(exc)
+        idle.append((index, stream))
+
+    started = time.monotonic()
+    sent = 0
+    while (elapsed := time.monotonic() - started) < seconds:
+        due = int(elapsed * rate) + 1
+        while sent < due:
+            task = asyncio.create_task(arrival())
+            tasks.add(task)
+            task.add_done_callback(tasks.discard)
+            sent += 1
+        await asyncio.sleep(max(0.0, sent / rate - (time.monotonic() - started)))
+    await asyncio.gather(*tasks)
+    series.seconds = seconds  # the offered rate's window; late answers still count, their latency shows it
+    series.concurrency = next(customers)  # open loop: how many customers the arrivals needed at most at once
+
+
+async def _load_series(
+    settings: Settings, database: Database, meter: Meter, *, concurrency: int, seconds: float,
+    rates: Sequence[float], run_id: str,
+) -> list[LoadSeries]:
+    """Raw /model/parse, raw Rasa through the channel and the whole pipeline at the same concurrency, then open loop."""
+    from sandbox.client import SandboxClient
+
+    token = rasa_token(settings)
+    limits = httpx.Limits(max_connections=max(concurrency, 100), max_keepalive_connections=max(concurrency, 100))
+    async with (
+        httpx.AsyncClient(
+            base_url=settings.effective_rasa_url, params={"token": token}, timeout=REPLY_TIMEOUT_S, limits=limits
+        ) as rasa,
+        SandboxClient(settings.sandbox_url, token=settings.sandbox_control_token.get_secret_value()) as sandbox,
+    ):
+
+        async def parse(index: int, text: str) -> float:
+            """One /model/parse (ms)."""
+            started = time.perf_counter()
+            response = await rasa.post("/model/parse", json={"text": text})
+            elapsed = (time.perf_counter() - started) * 1000
+            response.raise_for_status()
+            return elapsed
+
+        async def channel(index: int, text: str) -> float:
+            """One text to Rasa's channel as the bot sends it (ms); no messages counts as an error."""
+            started = time.perf_counter()
+            response = await rasa.post(
+                CHANNEL_WEBHOOK,
+                json={"sender": f"bench-load-{run_id}-{index}", "message": text,
+                      "metadata": {"language": language_of(text)}},
+            )
+            elapsed = (time.perf_counter() - started) * 1000
+            response.raise_for_status()
+            if not response.json().get("messages"):
+                raise RuntimeError("raw Rasa answered nothing")
+            return elapsed
+
+        def pipeline(offset: int) -> Callable[[int, str], Awaitable[float]]:
+            """Customer messages through the sandbox to the first reply (ms); users numbered from the offset."""
+
+            async def one(index: int, text: str) -> float:
+                """One text; the clock stops at the first reply, the next text waits until the turn is logged."""
+                user = LOAD_USER_BASE + offset + index
+                started = time.perf_counter()
+                sent = await sandbox.send_text(user, text)
+                await sandbox.wait_for_bot_messages(
+                    user, count=1, after_message_id=sent["message_id"], timeout=REPLY_TIMEOUT_S
+                )
+                elapsed = (time.perf_counter() - started) * 1000
+                await _wait_handled(database, sent["update_id"])
+                return elapsed
+
+            return one
+
+        done: list[LoadSeries] = []
+        plans: list[tuple[str, Callable[[int, str], Awaitable[float]], float | None]] = [
+            ("rasa /model/parse", parse, None),
+            ("raw Rasa channel", channel, None),
+            ("pipeline", pipeline(0), None),
+        ]
+        plans += [(f"pipeline open loop {rate:g}/s", pipeline(100_000 * (n + 1)), rate) for n, rate in enumerate(rates)]
+        for name, one, rate in plans:
+            series = LoadSeries(name=name, concurrency=concurrency, rate=rate)
+            meter.start()
+            if rate is None:
+                await _closed_loop(concurrency, seconds, one, series)
+            else:
+                await _open_loop(rate, seconds, one, series)
+            meter.stop(series)
+            done.append(series)
+    return done
+
+
+def run_load(
+    base: Settings, console: Console, *, concurrency: int, seconds: float, rates: Sequence[float] = ()
+) -> LoadResult:
+    """Start the system on free ports; run the closed-loop series at N customers, then each open-loop rate."""
+    result = LoadResult(concurrency=concurrency, seconds=seconds, rates=list(rates), cores=os.cpu_count() or 0)
+    engine = ensure_engine(base)
+    with console.status("model (trains if the data changed)…"):
+        model = ensure_model(base, engine)
+    system = start_system(base, console, engine, model, prefix="parceldesk-load-", start_s=result.start_s)
+    settings, database, supervisor, services, workdir = (
+        system.settings, system.database, system.supervisor, system.services, system.workdir
+    )
+    try:
+        result.load_average = [round(value, 2) for value in os.getloadavg()]
+        # Warm-up, untimed: texts of every kind through Rasa's channel load its code paths (actions, forms, FAQ). No
+        # complaint is filed: it would make the customers' first complaints repeats.
+        with httpx.Client(base_url=settings.effective_rasa_url, params={"token": rasa_token(settings)},
+                          timeout=REPLY_TIMEOUT_S) as client:
+            texts = TRACKING_TEXTS + FAQ_TEXTS + SMALL_TALK_TEXTS + COMPLAINT_STATUS + FORM_OPENERS + FORM_CANCEL
+            for text in texts:
+                client.post(CHANNEL_WEBHOOK, json={"sender": "bench-warmup", "message": text, "metadata": {}})
+        with console.status(f"{concurrency} customers × {seconds:g} s: parse, raw channel, pipeline; open loop…"):
+            done = asyncio.run(
+                _load_series(
+                    settings, database, Meter(services), concurrency=concurrency, seconds=seconds, rates=rates,
+                    run_id=uuid.uuid4().hex[:8],
+                )
+            )
+        result.series = [load_row(series) for series in done]
+        result.pipeline_vs_channel = throughput_ratio(result.series, "pipeline", "raw Rasa channel")
+        result.knee_rate = knee(result.series)
+    finally:
+        supervisor.stop_all()
+        database.dispose()
+    console.print(f"logs and database: {workdir}")
+    return result
+
+
+def load_tables(result: LoadResult) -> tuple[Table, Table]:
+    """The load results: throughput and latency per series, then CPU seconds and RSS per process and series."""
+    speed = Table(title=f"Load: {result.concurrency} customers (closed loop), {result.seconds:g} s per series, "
+                        f"{result.cores} cores, load average at start {result.load_average}")
+    for column in ("series", "msgs/s", "p50 ms", "p95 ms", "p99 ms", "answered", "errors"):
+        speed.add_column(column, justify="left" if column == "series" else "right")
+    names = sorted({name for row in result.series for name in row["cpu_s"]})  # type: ignore[attr-defined]
+    cost = Table(title="CPU seconds during each series / RSS MB at its end")
+    cost.add_column("series")
+    for name in names:
+        cost.add_column(name, justify="right")
+    for row in result.series:
+        speed.add_row(
+            str(row["series"]), str(row["msgs_per_s"]), str(row["p50_ms"]), str(row["p95_ms"]), str(row["p99_ms"]),
+            str(row["answered"]), str(row["errors"]),
+        )
+        cpu, rss = row["cpu_s"], row["rss_mb"]
+        cost.add_row(
+            str(row["series"]),
+            *(f"{cpu.get(name, '–')} / {rss.get(name, '–')}" for name in names),  # type: ignore[attr-defined]
+        )
+    return speed, cost
+
+
+def load_verdict(result: LoadResult) -> str:
+    """The target lines: pipeline/raw-channel throughput (≥ 90%) and the open-loop knee."""
+    if result.pipeline_vs_channel is None:
+        ratio = "pipeline / raw channel throughput: not measured"
+    else:
+        state = "met" if result.pipeline_vs_channel >= result.target_ratio else "NOT met"
+        ratio = (f"pipeline / raw channel throughput ≥ {result.target_ratio:.0%}: {state} "
+                 f"({result.pipeline_vs_channel:.1%})")
+    if not result.rates:
+        return ratio
+    rate = "none of the rates" if result.knee_rate is None else f"{result.knee_rate:g} msgs/s"
+    return f"{ratio}\nopen loop: highest rate with p95 < {result.knee_p95_ms:g} ms and no errors: {rate}"
+
+
+def load_report(result: LoadResult, console: Console, output: Path) -> None:
+    """Print the load table and verdict and write the result as JSON."""
+    for table in load_tables(result):
+        console.print(table)
+    console.print(load_verdict(result))
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(asdict(result), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     console.print(f"written to {output}")

@@ -107,22 +107,44 @@ def bench(
     warmup: Annotated[
         int | None, typer.Option(min=0, help="Untimed messages opening each one-customer series (default: each text)")
     ] = None,
-    output: Annotated[str, typer.Option(help="Where to write the JSON results")] = ".data/benchmarks/latest.json",
+    output: Annotated[
+        str | None, typer.Option(help="Where to write the JSON results (default .data/benchmarks/latest.json, "
+                                      "load.json with --load)")
+    ] = None,
+    load: Annotated[
+        int | None, typer.Option(min=1, help="Load benchmark: this many simulated customers at once (closed loop)")
+    ] = None,
+    seconds: Annotated[float, typer.Option(min=1, help="Load benchmark: seconds per series")] = 60.0,
+    rate: Annotated[
+        list[float] | None,
+        typer.Option(min=0.1, help="Load benchmark: also an open-loop series at this rate (msgs/s); repeatable"),
+    ] = None,
 ) -> None:
-    """Start the real system on free ports; report start-up, memory (RSS), latencies and what the bot adds to Rasa."""
+    """Start the real system on free ports; report start-up, memory (RSS), latencies and what the bot adds to Rasa.
+
+    With --load N: N customers through the sandbox, raw Rasa /model/parse and raw Rasa through the channel at the
+    same concurrency, then each --rate open loop; msgs/s, p50/p95/p99, errors, each process's RSS and CPU seconds.
+    """
     from pathlib import Path
 
     from nlu.toolchain import EngineError
-    from parceldesk.bench import report, run_benchmark
+    from parceldesk.bench import load_report, report, run_benchmark, run_load
     from parceldesk.processes import ServiceFailed
 
     settings = settings_or_exit()
+    if rate and load is None:
+        fail("--rate needs --load (the closed-loop series run first, at that concurrency)")
+        return
     try:
+        if load is not None:
+            loaded = run_load(settings, console, concurrency=load, seconds=seconds, rates=rate or [])
+            load_report(loaded, console, Path(output or ".data/benchmarks/load.json"))
+            return
         result = run_benchmark(settings, console, samples=samples, warmup=warmup)
     except (EngineError, ServiceFailed) as exc:
         fail(str(exc))
         return
-    report(result, console, Path(output))
+    report(result, console, Path(output or ".data/benchmarks/latest.json"))
 
 
 def main() -> None:
