@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import logging
 
+import httpx
 from sqlalchemy.orm import Session
 from telegram.error import TelegramError
 
 from bot.cases import Case, case_of
 from bot.context import BotContext
+from bot.speech import say
 from bot.staffspeech import case_values, claim_keyboard, staff_text, tell_staff
 from core.clock import utcnow
+from core.settings import Settings
 from crm import escalations
 from crm.escalations import QueuePolicy, Reason
 from crm.staff import supervisors
@@ -36,8 +39,33 @@ async def handoff_tick(context: BotContext) -> None:
     """One pass: announce what is new, then remind and escalate what is late (never two passes at once)."""
     svc = context.services
     async with svc.handoff_lock:
+        await release_recovered(context)
         await announce_new(context)
         await enforce_deadlines(context)
+
+
+async def actions_available(settings: Settings) -> bool:
+    """True when the action server answers its health check (Rasa alone answering is not enough)."""
+    health = settings.action_server_url.removesuffix("/webhook") + "/health"
+    try:
+        async with httpx.AsyncClient(timeout=settings.rasa_timeout_seconds) as client:
+            return (await client.get(health)).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def release_recovered(context: BotContext) -> None:
+    """Give unclaimed bot-failure conversations back to the bot once Rasa answers again, and tell the customers."""
+    svc = context.services
+    cases = await svc.db(lambda s: [case_of(s, e) for e in escalations.releasable_failures(s)])
+    if not cases or svc.rasa is None or not await svc.rasa.available() or not await actions_available(svc.settings):
+        return
+    for case in cases:
+        released = await svc.db(lambda s, case=case: escalations.release_to_bot(s, case.id) is not None)
+        if not released:
+            continue  # an agent claimed it meanwhile: the person stays
+        logger.info("escalation %s released to the bot: Rasa answers again", case.id)
+        await say(context, case.chat_id, "bot_back", case.language)
 
 
 async def announce_new(context: BotContext) -> None:

@@ -116,6 +116,14 @@ class RasaClient:
         except TimeoutError as exc:
             raise RasaUnavailable(f"no answer within {self.timeout:.1f}s") from exc
 
+    async def available(self) -> bool:
+        """True when Rasa answers its status with a model loaded (asked by the queue job, never per message)."""
+        try:
+            body = await self._get("/status")
+        except RasaUnavailable:
+            return False
+        return isinstance(body, dict) and bool(body.get("model_file"))
+
     async def requested_slot(self, sender: str) -> str | None:
         """The slot an active form of the conversation is asking for (None when no form waits for an answer)."""
         try:

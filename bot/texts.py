@@ -61,6 +61,11 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "好的，我会用您最近一条消息的语言回复。",
         "en": "OK, I will reply in the language of your latest message.",
     },
+    "bot_back": {
+        "zh": "系统已恢复，抱歉让您久等！请把您的问题再发一次，我马上为您处理。（如仍需人工客服，请发送“转人工”。）",
+        "en": "I'm working again, sorry for the wait! Please send your question once more and I'll answer right away. "
+        "(If you still want a person, just say so.)",
+    },
     "holding_stored": {
         "zh": "您的消息已收到。系统正在短暂维护，恢复后会立即为您处理，无需重复发送。",
         "en": "We have your message. Our system is briefly unavailable; we will answer as soon as it is back, "

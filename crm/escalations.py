@@ -50,6 +50,8 @@ class Reason(str, Enum):
 
 
 # Seriousness points added to the customer's tier points.
+# The resolution note of an escalation the bot closed itself once it worked again (no agent involved).
+RELEASED_TO_BOT = "released_to_bot"
 REASON_PRIORITY = {
     Reason.SERIOUS_COMPLAINT: 40,
     Reason.BOT_FAILURE: 10,
@@ -516,6 +518,49 @@ def mark_rating_requested(session: Session, escalation_id: int, *, now: datetime
     escalation = session.get(Escalation, escalation_id)
     if escalation is not None:
         escalation.rating_requested_at = now or utcnow()
+
+
+def releasable_failures(session: Session) -> list[Escalation]:
+    """Unclaimed escalations opened only because the bot failed: nobody asked for a person in the meantime."""
+    candidates = session.scalars(
+        select(Escalation)
+        .where(Escalation.status == EscalationStatus.OPEN, Escalation.reason == Reason.BOT_FAILURE.value)
+        .order_by(Escalation.id)
+    ).all()
+    asked = set(
+        session.scalars(
+            select(EscalationEvent.escalation_id).where(
+                EscalationEvent.escalation_id.in_([e.id for e in candidates]),
+                EscalationEvent.kind == EscalationEventKind.APPENDED,
+                EscalationEvent.content_kind != Reason.BOT_FAILURE.value,
+            )
+        ).all()
+    )
+    return [escalation for escalation in candidates if escalation.id not in asked]
+
+
+def release_to_bot(session: Session, escalation_id: int, *, now: datetime | None = None) -> Escalation | None:
+    """The bot works again: close an unclaimed bot-failure escalation (None if an agent claimed it first).
+
+    Conditional, like claim: an agent pressing Claim at the same moment wins. Rasa was never paused for a bot
+    failure, so there is nothing to resume there.
+    """
+    now = now or utcnow()
+    released = session.execute(
+        update(Escalation)
+        .where(Escalation.id == escalation_id, Escalation.status == EscalationStatus.OPEN)
+        .values(
+            status=EscalationStatus.RESOLVED, active_chat_id=None, resolved_at=now, rasa_resumed_at=now,
+            updated_at=now,
+        )
+    ).rowcount
+    if not released:
+        return None
+    escalation = session.get(Escalation, escalation_id)
+    assert escalation is not None
+    session.refresh(escalation)
+    _event(session, escalation, EscalationEventKind.RESOLVED, now, body=RELEASED_TO_BOT)
+    return escalation
 
 
 def pending_resume(session: Session, chat_id: int) -> Escalation | None:

@@ -255,3 +255,26 @@ def test_concurrent_claims_one_winner(database: TestDatabase) -> None:
         escalation = session.get(Escalation, escalation_id)
         assert escalation is not None and escalation.status == EscalationStatus.CLAIMED
         escalations.resolve(session, escalation_id, escalation.claimed_by)  # type: ignore[arg-type]
+
+
+def test_only_unclaimed_pure_bot_failures_go_back_to_the_bot(session: Session) -> None:
+    """A bot failure nobody claimed is released; one a person was asked for, or an agent holds, stays."""
+    alice, _ = agents(session)
+    pure = escalations.open_escalation(session, 801, Reason.BOT_FAILURE, policy=POLICY, now=NOON)
+    asked = escalations.open_escalation(session, 802, Reason.BOT_FAILURE, policy=POLICY, now=NOON)
+    escalations.open_escalation(session, 802, Reason.REQUEST_HUMAN, policy=POLICY, now=NOON)  # /human meanwhile
+    claimed = escalations.open_escalation(session, 803, Reason.BOT_FAILURE, policy=POLICY, now=NOON)
+    escalations.claim(session, claimed.escalation_id, alice, policy=POLICY, now=NOON)
+    escalations.open_escalation(session, 804, Reason.REQUEST_HUMAN, policy=POLICY, now=NOON)
+    assert [e.id for e in escalations.releasable_failures(session)] == [pure.escalation_id]
+    assert asked.escalation_id not in [e.id for e in escalations.releasable_failures(session)]
+
+    released = escalations.release_to_bot(session, pure.escalation_id, now=NOON)
+    assert released is not None and released.status == EscalationStatus.RESOLVED
+    assert released.rasa_resumed_at is not None  # Rasa was never paused: nothing to resume at the next message
+    assert escalations.active_for_chat(session, 801) is None
+    assert escalations.pending_resume(session, 801) is None
+    assert released.events[-1].body == escalations.RELEASED_TO_BOT
+    # Claimed by an agent at the same moment: the agent wins, the release does nothing.
+    assert escalations.release_to_bot(session, claimed.escalation_id, now=NOON) is None
+    assert escalations.releasable_failures(session) == []
