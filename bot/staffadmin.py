@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from sqlalchemy.orm import Session
 from telegram import Update
 
@@ -12,6 +15,19 @@ from bot.staffspeech import staff_or_refuse, staff_text, tell_staff
 from crm.escalations import QueueError
 from crm.models import Staff, StaffRole
 from crm.staff import StaffError, deactivate_staff, is_admin, list_staff, register_staff, staff_member
+
+T = TypeVar("T")
+
+
+async def admin_change(context: BotContext, chat_id: int, work: Callable[[Session], T]) -> T | None:
+    """Run one role change in a transaction; a refusal (not an admin, the last admin…) is told to the admin."""
+    try:
+        return await context.services.db(work)
+    except QueueError as exc:
+        await tell_staff(context, chat_id, str(exc))
+    except StaffError as exc:
+        await tell_staff(context, chat_id, exc.key)
+    return None
 
 
 async def staff_command(update: Update, context: BotContext) -> None:
@@ -53,13 +69,8 @@ async def staff_command(update: Update, context: BotContext) -> None:
             chosen = name or (existing.name if existing else str(target))
             return register_staff(session, target, chosen, role, actor=actor).name
 
-        try:
-            saved = await svc.db(add)
-        except QueueError as exc:
-            await tell_staff(context, chat_id, str(exc))
-            return
-        except StaffError as exc:
-            await tell_staff(context, chat_id, exc.key)
+        saved = await admin_change(context, chat_id, add)
+        if saved is None:
             return
         await tell_staff(context, chat_id, "staff_role_set", name=saved, user=target, role=role.value)
         return
@@ -72,13 +83,8 @@ async def staff_command(update: Update, context: BotContext) -> None:
                 raise QueueError("staff_admin_only")
             return deactivate_staff(session, target, actor=actor)
 
-        try:
-            removed = await svc.db(remove)
-        except QueueError as exc:
-            await tell_staff(context, chat_id, str(exc))
-            return
-        except StaffError as exc:
-            await tell_staff(context, chat_id, exc.key)
+        removed = await admin_change(context, chat_id, remove)
+        if removed is None:
             return
         await tell_staff(context, chat_id, "staff_removed" if removed else "staff_unknown_member", user=target)
         return

@@ -7,6 +7,7 @@ bot tells the customer and asks them whether it is resolved, exactly as after a 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated
 
@@ -131,19 +132,11 @@ def complaints_assign(
     as_: Annotated[int | None, typer.Option("--as", help="Act as this staff member (Telegram id)")] = None,
 ) -> None:
     """Give an open ticket to a staff member (only an unassigned one unless --force); audited."""
-    from core.db import transaction
-    from crm.complaintdesk import DeskError, assign
+    from crm.complaintdesk import assign
 
-    _settings, database = database_or_exit()
-    try:
-        with transaction(database.sessions) as session:
-            complaint = assign(session, code, telegram_user_id, actor=_actor(session, as_), force=force)
-            result = complaint.code
-    except DeskError as exc:
-        fail(_explain(exc.key))
-        return
-    finally:
-        database.dispose()
+    result = _desk_change(
+        lambda session: assign(session, code, telegram_user_id, actor=_actor(session, as_), force=force).code
+    )
     console.print(f"[green]✓[/] {result} assigned to {telegram_user_id}")
 
 
@@ -155,24 +148,18 @@ def complaints_resolve(
     as_: Annotated[int | None, typer.Option("--as", help="Act as this staff member (Telegram id)")] = None,
 ) -> None:
     """Resolve a ticket: the running bot tells the customer the outcome and asks whether it is resolved; audited."""
-    from core.db import transaction
-    from crm.complaintdesk import DeskError, parse_amount, resolve
+    from crm.complaintdesk import parse_amount, resolve
 
     amount: Decimal | None = None
     if compensation is not None:
         amount = parse_amount(compensation)
         if amount is None:
             fail(f"--compensation must be an amount in yuan, e.g. 50 or 50.5, not {compensation!r}")
-    _settings, database = database_or_exit()
-    try:
-        with transaction(database.sessions) as session:
-            complaint = resolve(session, _ticket_id(session, code), _actor(session, as_), result, compensation=amount)
-            done = complaint.code
-    except DeskError as exc:
-        fail(_explain(exc.key))
-        return
-    finally:
-        database.dispose()
+    done = _desk_change(
+        lambda session: resolve(
+            session, _ticket_id(session, code), _actor(session, as_), result, compensation=amount
+        ).code
+    )
     console.print(f"[green]✓[/] {done} resolved; the bot tells the customer and asks them to confirm")
 
 
@@ -183,20 +170,26 @@ def complaints_reject(
     as_: Annotated[int | None, typer.Option("--as", help="Act as this staff member (Telegram id)")] = None,
 ) -> None:
     """Close a ticket without upholding it: the running bot tells the customer the reason; audited."""
+    from crm.complaintdesk import reject
+
+    done = _desk_change(lambda session: reject(session, _ticket_id(session, code), _actor(session, as_), reason).code)
+    console.print(f"[green]✓[/] {done} rejected; the bot tells the customer why")
+
+
+def _desk_change(work: Callable[[Session], str]) -> str:
+    """Run one audited desk change in a transaction; a refused change exits with the desk's explanation."""
     from core.db import transaction
-    from crm.complaintdesk import DeskError, reject
+    from crm.complaintdesk import DeskError
 
     _settings, database = database_or_exit()
     try:
         with transaction(database.sessions) as session:
-            complaint = reject(session, _ticket_id(session, code), _actor(session, as_), reason)
-            done = complaint.code
+            return work(session)
     except DeskError as exc:
         fail(_explain(exc.key))
-        return
+        raise  # fail() exits; this line only tells type checkers so
     finally:
         database.dispose()
-    console.print(f"[green]✓[/] {done} rejected; the bot tells the customer why")
 
 
 EXPLANATIONS = {
