@@ -283,12 +283,27 @@ class Supervisor:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
 
+    def kill_leftovers(self, service: Service) -> None:
+        """Kill what a crashed service left in its process group (e.g. Sanic workers still holding its port)."""
+        process = service.process
+        if process is None:
+            return
+        self.stop(service)  # a leader still alive gets the orderly SIGTERM first
+        try:
+            # stop() returns early when the leader is dead, but its children may live on in its group.
+            os.killpg(process.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            return
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and _group_alive(process.pid):
+            time.sleep(0.1)
+
     def stop_all(self) -> None:
         """Stop every service, newest first."""
         for service in reversed(self.services):
             if service.running:
                 self.progress(f"stopping {service.name}")
-            self.stop(service)
+            self.kill_leftovers(service)  # stop(), and whatever a crashed leader left in its group
         self.services.clear()
 
     def first_exited(self) -> Service | None:
@@ -297,7 +312,7 @@ class Supervisor:
 
     def restart(self, service: Service) -> None:
         """Start a crashed service again with the same command and environment (raises ServiceFailed)."""
-        self.stop(service)  # whatever is left of its process group
+        self.kill_leftovers(service)
         self.services = [s for s in self.services if s is not service]
         try:
             self.start(service)
@@ -305,6 +320,15 @@ class Supervisor:
             # Leave it dead (not half-up) so the next supervision pass sees it and backs off further.
             self.stop(service)
             raise
+
+
+def _group_alive(pgid: int) -> bool:
+    """True while any process of the group still exists."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 @dataclass

@@ -78,3 +78,24 @@ def test_a_crash_loop_gives_up_and_says_why(supervisor: Supervisor, tmp_path: Pa
     kill(service)
     assert not restart_crashed(supervisor, service, backoff, console)
     assert "sleeper keeps crashing (2 restarts in 300s); stopping everything" in console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def test_a_restart_clears_what_the_crashed_leader_left_behind(supervisor: Supervisor, tmp_path: Path) -> None:
+    """A leader killed alone leaves its child (think Sanic workers on the port); the restart kills the child."""
+    service = Service(
+        name="forker",
+        command=[sys.executable, "-c", "import subprocess, time; subprocess.Popen(['sleep', '120']); time.sleep(120)"],
+        env=dict(os.environ),
+        log_path=tmp_path / "forker.log",
+    )
+    supervisor.start(service)
+    assert service.process is not None
+    old_group = service.process.pid
+    os.kill(old_group, signal.SIGKILL)  # only the leader, as the OOM killer might
+    service.process.wait(timeout=5)
+    os.killpg(old_group, 0)  # its child is still there
+    console = Console(file=io.StringIO(), width=200)
+    assert restart_crashed(supervisor, service, RestartBackoff(first_delay=0.1), console)
+    with pytest.raises(ProcessLookupError):
+        os.killpg(old_group, 0)
+    assert service.running
