@@ -84,7 +84,8 @@ def _postgresql(url: URL, settings: Settings) -> TrackerStoreEndpoint:
         query["options"] = f"-csearch_path={settings.database_schema}"
     lines = ["type: SQL", "dialect: postgresql", f"db: {json.dumps(url.database)}"]
     if url.host:
-        lines.append(f"host: {json.dumps(url.host)}")
+        # Rasa hands the endpoint's `url` to SQLTrackerStore as its host (a `host` key would be passed twice).
+        lines.append(f"url: {json.dumps(url.host)}")
     if url.port:
         lines.append(f"port: {url.port}")
     if url.username:

@@ -242,7 +242,7 @@ def test_rasa_tracker_store_on_postgresql_is_our_database_and_schema(settings: S
     service = rasa_service(postgres, Engine(tmp_path / "engine", postgres), tmp_path / "m.tar.gz", tmp_path / "logs")
     endpoints = Path(service.command[service.command.index("--endpoints") + 1]).read_text(encoding="utf-8")
     assert yaml.safe_load(endpoints)["tracker_store"] == {
-        "type": "SQL", "dialect": "postgresql", "host": "db.example", "port": 6543, "db": "parcels",
+        "type": "SQL", "dialect": "postgresql", "url": "db.example", "port": 6543, "db": "parcels",
         "username": "desk", "password": f"${{{TRACKER_PASSWORD_ENV}}}",
         # core/db.py sets the search_path from the schema setting (replacing the URL's options): so does Rasa.
         "query": {"sslmode": "require", "connect_timeout": str(CONNECT_TIMEOUT_SECONDS),
