@@ -331,6 +331,11 @@ def write_endpoints(settings: Settings) -> Path:
     # No secret is in the file: Rasa expands ${...} (the action server's secret, the database password) from its
     # environment when it reads it (rasa_endpoint_env).
     store = tracker_store_endpoint(settings)
+    # Earlier versions kept this Rasa's conversations in a private SQLite file here, which erasure and retention
+    # no longer reach: personal data nobody could erase, so it goes. Only this port's: another Rasa of an older
+    # version may be running on this machine with its own file.
+    for orphan in path.parent.glob(f"trackers-{settings.rasa_port}.db*"):
+        orphan.unlink(missing_ok=True)
     body = (
         f'action_endpoint:\n  url: "{settings.action_server_url}"\n'
         f"  headers:\n    {ACTION_TOKEN_HEADER}: ${{{ACTION_TOKEN_ENV}}}\n{store.section}"

@@ -209,9 +209,13 @@ def test_rasa_service_keeps_conversations_in_the_application_database(settings: 
     SQLite file (by absolute path, with our busy timeout), which starting Rasa leaves as it was."""
     database = tmp_path / "x.sqlite3"
     database.write_text("old conversations")
+    orphan = settings.cache_dir / "run" / "trackers-6000.db"  # this Rasa's private store in earlier versions
+    orphan.parent.mkdir(parents=True)
+    orphan.write_text("conversations erasure no longer reaches")
     engine = Engine(tmp_path / "engine", settings)
     service = rasa_service(settings, engine, tmp_path / "model.tar.gz", tmp_path / "logs")
     assert database.read_text() == "old conversations"
+    assert not orphan.exists()
     command = service.command
     # engine/serve.py adds --auth-token from the environment: the token is never on the command line.
     assert command[:4] == [str(engine.python), str(PROJECT_ROOT / "engine" / "serve.py"), "run", "--enable-api"]
