@@ -95,11 +95,10 @@ async def forget_pressed(update: Update, context: BotContext) -> None:
     if not _fresh(data):
         await say(context, chat.id, "forget_expired", language)
         return
-    store = context.services.settings.effective_tracker_store
 
     def work(session: Session) -> ErasureReport:
         subject = subject_for_chat(session, chat.id, user.id)
-        return erase(session, subject, tracker_store=store, requested_by=CUSTOMER_REQUEST, actor=ACTOR)
+        return erase(session, subject, requested_by=CUSTOMER_REQUEST, actor=ACTOR)
 
     try:
         report = await context.services.db(work)
@@ -107,9 +106,6 @@ async def forget_pressed(update: Update, context: BotContext) -> None:
         await say(context, chat.id, "forget_blocked", language, parcels=", ".join(exc.parcels))
         return
     logger.info("erasure on request in chat (audit entry %s)", report.audit_id)
-    if report.tracker is not None and not report.tracker.found:
-        logger.warning("erasure %s: Rasa's tracker store %s not found; erase the conversation where Rasa keeps it",
-                       report.audit_id, report.tracker.path)
     await _delete_announcements(context, report)
     # Sent without logging it: the chat log of this chat starts empty again.
     await deliver(context, chat.id, OutgoingMessage(text("forget_done", language)))

@@ -156,11 +156,6 @@ class Settings(BaseSettings):
     )
     retention_audit_days: int = Field(default=1095, ge=1, description="Audit entries are kept this long.")
     retention_job_hours: float = Field(default=24.0, gt=0, description="How often the bot runs the retention job.")
-    rasa_tracker_store: Path | None = Field(
-        default=None,
-        description="Rasa's SQLite tracker store (erasure and retention delete from it); run/trackers-<port>.db "
-        "in cache_dir by default.",
-    )
     learn_low_confidence: float = Field(
         default=0.7, ge=0, le=1, description="Review queue: answers below this confidence are worth labelling."
     )
@@ -254,11 +249,6 @@ class Settings(BaseSettings):
     def effective_spool_dir(self) -> Path:
         """The bot's spool directory (see bot/spool.py)."""
         return self.spool_dir or self.data_dir / "spool"
-
-    @property
-    def effective_tracker_store(self) -> Path:
-        """Rasa's SQL tracker store (an SQLite file per Rasa port in the cache, unless rasa_tracker_store says)."""
-        return self.rasa_tracker_store or self.cache_dir / "run" / f"trackers-{self.rasa_port}.db"
 
     @model_validator(mode="after")
     def _doors_locked(self) -> Settings:

@@ -8,6 +8,17 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, inspect
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Tables in our database that are not ours: Rasa's SQL tracker store creates and writes `events` (every
+# conversation's events) next to our tables (nlu/trackerstore.py). Migrations and schema checks leave it alone;
+# privacy/trackers.py erases and expires its rows.
+RASA_EVENTS = "events"
+RASA_TABLES = frozenset({RASA_EVENTS})
+
+
+def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Alembic's filter: compare and migrate our tables only, never Rasa's (nor their indexes)."""
+    table = name if type_ == "table" else getattr(getattr(obj, "table", None), "name", None)
+    return table not in RASA_TABLES
 
 
 def alembic_config(engine: Engine) -> Any:
@@ -48,6 +59,20 @@ def head_revision() -> str | None:
 
     config = alembic_config(create_engine("sqlite://"))
     return ScriptDirectory.from_config(config).get_current_head()
+
+
+def schema_differences(engine: Engine) -> list[Any]:
+    """What autogenerate would change to make the database match the models (empty when it matches)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from crm.models import Base
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"include_object": include_object, "compare_type": True}
+        )
+        return list(compare_metadata(context, Base.metadata))
 
 
 def table_names(engine: Engine) -> list[str]:

@@ -18,6 +18,7 @@ from pathlib import Path
 from core.environment import inherited_environment
 from core.settings import PROJECT_ROOT, Settings
 from core.tokens import ACTION_TOKEN_ENV, ACTION_TOKEN_HEADER
+from nlu.trackerstore import tracker_store_endpoint
 
 ENGINE_REQUIREMENTS = PROJECT_ROOT / "engine" / "requirements.txt"
 ENGINE_CONSTRAINTS = PROJECT_ROOT / "engine" / "constraints.txt"
@@ -321,28 +322,36 @@ def _train_cached(
 
 
 def write_endpoints(settings: Settings) -> Path:
-    """An endpoints file pointing Rasa at our action server (ports are settings, so it is generated)."""
-    path = settings.cache_dir / "run" / f"endpoints-{settings.action_port}.yml"
+    """An endpoints file pointing Rasa at our action server and at our database (ports are settings, so generated)."""
+    path = settings.cache_dir / "run" / f"endpoints-{settings.rasa_port}.yml"
     path.parent.mkdir(parents=True, exist_ok=True)
-    # The folder holds Rasa's tracker store (every conversation): other users of the machine may not read it.
     os.chmod(path.parent, 0o700)
-    trackers = tracker_store_path(settings)
-    # Conversations live in a SQL tracker store, not in Rasa's memory: `PUT /model` builds a new agent with
-    # a new tracker store, and an in-memory one would forget every open conversation on a model switch.
-    # The action server's secret is not in the file: Rasa expands ${...} from its environment when it reads it.
-    path.write_text(
+    # Conversations live in the application's database (nlu/trackerstore.py), not in Rasa's memory: `PUT /model`
+    # builds a new agent with a new tracker store, and a restarted Rasa must continue every open conversation.
+    # No secret is in the file: Rasa expands ${...} (the action server's secret, the database password) from its
+    # environment when it reads it (rasa_endpoint_env).
+    store = tracker_store_endpoint(settings)
+    # Earlier versions kept this Rasa's conversations in a private SQLite file here, which erasure and retention
+    # no longer reach: personal data nobody could erase, so it goes. Only this port's: another Rasa of an older
+    # version may be running on this machine with its own file.
+    for orphan in path.parent.glob(f"trackers-{settings.rasa_port}.db*"):
+        orphan.unlink(missing_ok=True)
+    body = (
         f'action_endpoint:\n  url: "{settings.action_server_url}"\n'
-        f"  headers:\n    {ACTION_TOKEN_HEADER}: ${{{ACTION_TOKEN_ENV}}}\n"
-        f"tracker_store:\n  type: SQL\n  dialect: sqlite\n  db: {json.dumps(str(trackers))}\n",
-        encoding="utf-8",
+        f"  headers:\n    {ACTION_TOKEN_HEADER}: ${{{ACTION_TOKEN_ENV}}}\n{store.section}"
     )
+    # Written readable by its owner only (it names the database and its login), then moved into place.
+    scratch = path.with_suffix(f".{os.getpid()}.tmp")
+    descriptor = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(body)
+    scratch.replace(path)
     return path
 
 
-def tracker_store_path(settings: Settings) -> Path:
-    """Rasa's conversation store for this Rasa port (cleared when Rasa starts, kept across model switches)."""
-    # One definition in the settings: the bot and the CLI erase conversations from the same file (privacy/).
-    return settings.effective_tracker_store
+def rasa_endpoint_env(settings: Settings) -> dict[str, str]:
+    """What Rasa's environment needs for the endpoints file: the tracker store's password and pool size."""
+    return tracker_store_endpoint(settings).env
 
 
 def nlu_model_path(settings: Settings, config: Path) -> Path:

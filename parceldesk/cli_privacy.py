@@ -60,7 +60,7 @@ def erase(
     """Erase a customer's (or a chat's) personal data everywhere, Rasa's conversations included (audited)."""
     from privacy.erasure import ADMIN_REQUEST, ErasureBlocked, blocking_parcels, forget
 
-    settings, database = database_or_exit()
+    _settings, database = database_or_exit()
     try:
         with database.sessions() as session:
             subject = _subject(session, customer, chat)
@@ -79,8 +79,7 @@ def erase(
         if not yes and not typer.confirm("Erase?", default=False):
             raise typer.Exit(1)
         try:
-            report = forget(database.sessions, subject, tracker_store=settings.effective_tracker_store,
-                            requested_by=ADMIN_REQUEST, force=force)
+            report = forget(database.sessions, subject, requested_by=ADMIN_REQUEST, force=force)
         except ErasureBlocked as exc:  # a parcel was added since the check above
             fail(f"parcels or pickups are still under way: {', '.join(exc.parcels)}")
             return
@@ -91,12 +90,10 @@ def erase(
         table.add_row(kind, str(count))
     tracker = report.tracker
     if tracker is not None:
-        table.add_row("rasa events", str(tracker.events) if tracker.found else f"store not found ({tracker.path})")
+        # No table: Rasa has never run against this database, so it holds no conversation either.
+        table.add_row("rasa events", str(tracker.events) if tracker.found else "none (Rasa never used this database)")
     console.print(table)
     console.print(f"[green]✓[/] erased (audit entry {report.audit_id})")
-    if tracker is not None and not tracker.found:
-        console.print("[yellow]![/] Rasa's tracker store was not found here: erase the conversations "
-                      f"{', '.join(subject.senders)} where Rasa keeps them")
 
 
 @privacy_app.command("export")
@@ -114,8 +111,7 @@ def export(
     try:
         with transaction(database.sessions) as session:
             subject = _subject(session, customer, chat)
-            document = export_subject(session, subject, tracker_store=settings.effective_tracker_store,
-                                      policy=RetentionPolicy.from_settings(settings))
+            document = export_subject(session, subject, policy=RetentionPolicy.from_settings(settings))
     finally:
         database.dispose()
     body = json.dumps(document, ensure_ascii=False, indent=2)
@@ -148,6 +144,6 @@ def retention(
     tracker = report.tracker
     if tracker is not None:
         table.add_row("rasa_events", "Rasa conversation events deleted", report.cutoffs["chat"].strftime("%Y-%m-%d"),
-                      str(tracker.events) if tracker.found else "store not found")
+                      str(tracker.events) if tracker.found else "none (no Rasa table)")
     console.print(table)
     console.print(f"{report.total} row(s) {'due' if dry_run else 'masked or deleted'}")

@@ -16,7 +16,7 @@ import httpx
 from core.environment import inherited_environment
 from core.settings import PROJECT_ROOT, Settings
 from core.tokens import ACTION_TOKEN_ENV, RASA_TOKEN_ENV, action_token, rasa_token
-from nlu.toolchain import Engine, write_endpoints
+from nlu.toolchain import Engine, rasa_endpoint_env, write_endpoints
 
 
 class ServiceFailed(RuntimeError):
@@ -108,8 +108,6 @@ def child_env(settings: Settings, *, database: bool = True, **extra: str) -> dic
         env["PARCELDESK_DATABASE_URL"] = settings.effective_database_url.get_secret_value()
         if settings.database_schema:
             env["PARCELDESK_DATABASE_SCHEMA"] = settings.database_schema
-    # Erasure and retention delete conversations from Rasa's tracker store: every process must find the same file.
-    env["PARCELDESK_RASA_TRACKER_STORE"] = str(settings.effective_tracker_store)
     # The human queue's knobs: the bot runs the jobs, the action server answers with positions and hours.
     for name in (*HANDOFF_SETTINGS, *NOTICE_SETTINGS, *LOAD_SETTINGS):
         value = getattr(settings, name)
@@ -137,16 +135,20 @@ def rasa_service(settings: Settings, engine: Engine, model: Path, log_dir: Path)
     token = rasa_token(settings)
     # engine/serve.py turns the API token into --auth-token inside the process (not on the command line);
     # the channel checks the same token, and Rasa expands the action server's secret into the endpoints file.
-    env = {**engine.env(), RASA_TOKEN_ENV: token, ACTION_TOKEN_ENV: action_token(settings)}
-    # The tracker store is kept: a restart (or a crash and the supervisor's restart) continues every
+    # The tracker store is the application's database (nlu/trackerstore.py): its password, if any, goes by
+    # environment too. It is kept: a restart (or a crash and the supervisor's restart) continues every
     # conversation where it was, half-filled forms included. Erasure and retention delete from it (privacy/).
+    endpoints = write_endpoints(settings)
+    env = {
+        **engine.env(), **rasa_endpoint_env(settings), RASA_TOKEN_ENV: token, ACTION_TOKEN_ENV: action_token(settings)
+    }
     return Service(
         name="rasa",
         command=[
             str(engine.python), str(PROJECT_ROOT / "engine" / "serve.py"), "run",
             "--enable-api",
             "--model", str(model),
-            "--endpoints", str(write_endpoints(settings)),
+            "--endpoints", str(endpoints),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
             "-i", settings.bind_host("rasa"),
             "-p", str(settings.rasa_port),

@@ -21,7 +21,8 @@ What happens, table by table (privacy/inventory.py lists every table, the README
 - feedback: comment and chat cleared, rating kept. Pickup orders: address, contents, chat and user cleared.
 - chats, parcel notices and "Notify me" subscriptions of the chats: deleted. A `/notify off` opt-out stays:
   it is the customer's own wish not to be written to.
-- Rasa's conversations of the chats: deleted from its tracker store (privacy/trackers.py), in the same go.
+- Rasa's conversations of the chats: their events deleted from Rasa's table in our database (privacy/trackers.py),
+  in the same transaction.
 - one audit entry saying who asked and how many rows of each kind were erased, without personal data.
 """
 
@@ -29,7 +30,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, null, or_, select, text, update
@@ -317,16 +317,13 @@ def erase(
     session: Session,
     subject: Subject,
     *,
-    tracker_store: Path | None,
     requested_by: str,
     actor: str | None = None,
     force: bool = False,
     now: datetime | None = None,
 ) -> ErasureReport:
-    """Erase a subject's personal data in every table and in Rasa's tracker store, in the caller's transaction.
-
-    Raises ErasureBlocked while parcels are on their way (unless force). The tracker store is erased last,
-    before the caller commits: if that fails the database is rolled back and the erasure can simply be repeated.
+    """Erase a subject's personal data in every table, Rasa's conversation events included, in the caller's
+    transaction (one commit for all, or nothing). Raises ErasureBlocked while parcels are on their way (unless force).
     """
     now = now or utcnow()
     blocking = blocking_parcels(session, subject, now=now)
@@ -345,11 +342,9 @@ def erase(
         report.counts["shipments"] = _erase_customer(session, customer, now)
     report.counts["chats"] = _erase_chats(session, subject)
     session.flush()
-    if tracker_store is not None:
-        report.tracker = erase_conversations(tracker_store, subject.senders)
+    report.tracker = erase_conversations(session, subject.senders)
     details: dict[str, Any] = {"requested_by": requested_by, "forced": bool(blocking), **report.counts}
-    if report.tracker is not None:
-        details["rasa_events"] = report.tracker.events if report.tracker.found else "store not found"
+    details["rasa_events"] = report.tracker.events if report.tracker.found else "store not found"
     entry = audit.record(
         session,
         action=ERASURE,
@@ -367,14 +362,11 @@ def forget(
     sessions: sessionmaker[Session],
     subject: Subject,
     *,
-    tracker_store: Path | None,
     requested_by: str,
     actor: str | None = None,
     force: bool = False,
 ) -> ErasureReport:
     """Erase a subject in one transaction of its own (the bot's /forget and `parceldesk privacy erase`)."""
     with transaction(sessions) as session:
-        return erase(
-            session, subject, tracker_store=tracker_store, requested_by=requested_by, actor=actor, force=force
-        )
+        return erase(session, subject, requested_by=requested_by, actor=actor, force=force)
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import Enum
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -136,7 +135,6 @@ def export_subject(
     session: Session,
     subject: Subject,
     *,
-    tracker_store: Path | None,
     policy: RetentionPolicy,
     actor: str | None = None,
     now: datetime | None = None,
@@ -189,7 +187,7 @@ def export_subject(
         "rasa_conversation": [
             {**event, "timestamp": _plain(datetime.fromtimestamp(float(event["timestamp"] or 0), UTC))}
             for sender in subject.senders
-            for event in (conversation(tracker_store, sender) if tracker_store is not None else [])
+            for event in conversation(session, sender)
         ],
         "profile_views": [{"by": v.actor, "at": _plain(v.created_at)} for v in views],
         "purposes": PURPOSES,

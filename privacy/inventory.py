@@ -35,4 +35,7 @@ TABLES: dict[str, str] = {
     "notice_subscriptions": "a chat's 'Notify me' for a parcel: deleted on erasure",
     "notice_opt_outs": "a chat that asked for no notices: kept on erasure (the customer's own wish)",
     "alembic_version": "no customer data",
+    # Rasa's, not ours (crm/schema.py RASA_TABLES): created by Rasa's SQL tracker store in our database.
+    "events": "Rasa's conversation events (the customer's texts, slots, the bot's replies): deleted on erasure "
+    "and after the chat period; exported (texts and slots)",
 }

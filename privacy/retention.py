@@ -3,7 +3,7 @@
 Kinds and their settings (core/settings.py, README "Privacy"):
 - chat texts (PARCELDESK_RETENTION_CHAT_DAYS, 180): a logged message's text and entities are deleted; a message
   an admin labelled as training data keeps a masked text (learning/masking.py) so the training export stays
-  reproducible. Rasa's conversation events older than this are deleted from its tracker store as well.
+  reproducible. Rasa's conversation events older than this are deleted as well (privacy/trackers.py).
 - case texts (PARCELDESK_RETENTION_CASE_DAYS, 730), counted from the end of the case: a resolved escalation's
   summary, customer name and relayed messages and notes; a resolved or closed complaint's description, photo,
   resolution and desk texts; feedback comments; pickup addresses and contents (from the pickup window).
@@ -225,9 +225,9 @@ def apply_retention(session: Session, policy: RetentionPolicy, *, now: datetime 
 
 def run_retention(sessions: sessionmaker[Session], settings: Settings, *, dry_run: bool = False,
                   now: datetime | None = None) -> RetentionReport:
-    """One retention run over the database and Rasa's tracker store (the bot's daily job and the CLI)."""
+    """One retention run over the database, Rasa's conversation events included (the bot's daily job and the CLI)."""
     with transaction(sessions) as session:
         report = apply_retention(session, RetentionPolicy.from_settings(settings), now=now, dry_run=dry_run)
-        # Inside the transaction: if the tracker store cannot be cleaned, the database is not changed either.
-        report.tracker = expire_events(settings.effective_tracker_store, report.cutoffs[CHAT], dry_run=dry_run)
+        # Same transaction: Rasa's events go with our own chat texts, or neither does.
+        report.tracker = expire_events(session, report.cutoffs[CHAT], dry_run=dry_run)
     return report

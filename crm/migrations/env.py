@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from crm.models import Base
+from crm.schema import include_object
 
 target_metadata = Base.metadata
 
@@ -20,6 +21,8 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            # Rasa's tracker store shares the database (crm/schema.py RASA_TABLES): never ours to drop.
+            include_object=include_object,
         )
         context.run_migrations()
 

@@ -1,4 +1,5 @@
-"""End-to-end fixtures: one Rasa server per test session, one stack (action server, sandbox, bot) per database."""
+"""End-to-end fixtures: per test database (one per backend) a Rasa server keeping its conversations in that
+database, and a stack (action server, sandbox, bot)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from nlu.toolchain import Engine
 from parceldesk.processes import Supervisor, rasa_service
 from sandbox.client import SandboxClient
 from tests.databases import BACKENDS, TestDatabase, create_database
-from tests.e2e.harness import Stack, free_port, stack_settings, start_stack
+from tests.e2e.harness import RasaServer, Stack, free_port, stack_settings, start_stack
 from tests.e2e.logscan import scan as scan_logs
 
 
@@ -56,16 +57,26 @@ def logs_without_personal_data(logs_dir: Path) -> Iterator[None]:
 
 
 @pytest.fixture(scope="session")
-def rasa_url(engine_model: tuple[Engine, Path], action_port: int, logs_dir: Path) -> Iterator[str]:
-    """A real Rasa server with the trained model, calling the test action server; yields its URL."""
+def rasa(
+    e2e_database: TestDatabase, engine_model: tuple[Engine, Path], action_port: int, logs_dir: Path
+) -> Iterator[RasaServer]:
+    """A real Rasa server with the trained model, calling the test action server and keeping its conversations
+    in the test database (as in production: the application's database, here its test file or schema)."""
     engine, model = engine_model
-    settings = Settings(rasa_port=free_port(), action_port=action_port, cache_dir=engine.settings.cache_dir)
+    settings = Settings(
+        rasa_port=free_port(), action_port=action_port, cache_dir=engine.settings.cache_dir,
+        database_url=e2e_database.url, database_schema=e2e_database.schema,
+    )
     supervisor = Supervisor()
-    supervisor.start(rasa_service(settings, engine, model, logs_dir))
-    yield settings.effective_rasa_url
+    service = supervisor.start(rasa_service(settings, engine, model, logs_dir / e2e_database.backend))
+    yield RasaServer(settings, supervisor, service)
     supervisor.stop_all()
-    # The session's conversations are test data with personal data in them: not left behind in the shared cache.
-    settings.effective_tracker_store.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
+def rasa_url(rasa: RasaServer) -> str:
+    """The URL of the session's Rasa server for the current test database."""
+    return rasa.url
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

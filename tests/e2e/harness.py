@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import os
 import random
+import signal
 import socket
 import tempfile
 import time
@@ -13,7 +14,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
-from urllib.parse import urlsplit
 
 from core.clock import CLOCK_FILE_ENV
 from core.settings import Settings
@@ -42,7 +42,7 @@ def free_port() -> int:
 
 
 def new_user_id() -> int:
-    """A Telegram user id no other test uses (Rasa keeps conversations in memory for the whole session)."""
+    """A Telegram user id no other test uses (Rasa keeps every conversation in the test database)."""
     return next(_user_ids)
 
 
@@ -53,6 +53,29 @@ def silent_server() -> Iterator[str]:
         server.bind(("127.0.0.1", 0))
         server.listen(16)
         yield f"http://127.0.0.1:{server.getsockname()[1]}"
+
+
+@dataclass
+class RasaServer:
+    """The session's Rasa server for one test database: its settings, its supervised process."""
+
+    settings: Settings
+    supervisor: Supervisor
+    service: Service
+
+    @property
+    def url(self) -> str:
+        """Where Rasa answers."""
+        return self.settings.effective_rasa_url
+
+    def crash_and_restart(self) -> None:
+        """SIGKILL Rasa's whole process group (a crash: nothing flushed, nothing closed), then start it again with
+        the same command and environment, as `parceldesk run`'s supervisor does; returns once it is healthy."""
+        process = self.service.process
+        assert process is not None and process.poll() is None, "Rasa is not running"
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        self.supervisor.restart(self.service)
 
 
 @dataclass
@@ -89,7 +112,7 @@ class Stack:
 
 
 def stack_settings(database: TestDatabase, *, rasa_url: str, action_port: int, **overrides: object) -> Settings:
-    """Settings for a test stack: its own sandbox port, the shared Rasa, the given database."""
+    """Settings for a test stack: its own sandbox port, the given Rasa (usually the database's own), the database."""
     values: dict[str, object] = {
         "database_url": database.url,
         "database_schema": database.schema,
@@ -104,8 +127,6 @@ def stack_settings(database: TestDatabase, *, rasa_url: str, action_port: int, *
         "handoff_job_interval_seconds": 1.0,
         "staffed_hours": "00:00-24:00",
         "clock_file": os.environ.get(CLOCK_FILE_ENV) or None,
-        # The session's Rasa keeps conversations in the tracker store named after its port: /forget erases there.
-        "rasa_tracker_store": Settings(rasa_port=urlsplit(rasa_url).port or 5005).effective_tracker_store,
         # Proactive care: notices go out at once whatever the hour (quiet hours have their own tests, tests/bot).
         "quiet_hours": "off",
         "notice_job_interval_seconds": 1.0,

@@ -59,11 +59,14 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def learning_rasa(engine_model: tuple[Engine, Path], project: Path, logs_dir: Path) -> Iterator[tuple[Settings, int]]:
-    """A Rasa server of this module's own, started on the first model of the scratch project."""
+def learning_rasa(engine_model: tuple[Engine, Path], project: Path, logs_dir: Path,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Settings, int]]:
+    """A Rasa server of this module's own, started on the first model of the scratch project (serving both
+    backends' stacks, it keeps its conversations in a scratch SQLite database of its own)."""
     engine, _ = engine_model
     action_port = free_port()
-    settings = Settings(rasa_port=free_port(), action_port=action_port, cache_dir=engine.settings.cache_dir)
+    settings = Settings(rasa_port=free_port(), action_port=action_port, cache_dir=engine.settings.cache_dir,
+                        data_dir=tmp_path_factory.mktemp("learning-rasa"), database_url="")
     first = ensure_model(settings, engine, root=project)
     supervisor = Supervisor()
     supervisor.start(rasa_service(settings, engine, first, logs_dir / "learning"))

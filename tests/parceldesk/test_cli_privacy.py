@@ -19,28 +19,26 @@ from crm.models import AuditEntry, Complaint, Shipment
 from parceldesk import cli_privacy
 from parceldesk.cli import app
 from tests.databases import TestDatabase, create_database
-from tests.privacy.search import make_tracker_store, search_database, search_tracker_store
+from tests.privacy.search import search_database, search_rasa_events
 from tests.privacy.story import COMPLAINT, NAME, Story, tell_story
 
 
 @pytest.fixture()
 def desk(database_backend: str, tmp_path: Path, runner: CliRunner,
-         monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestDatabase, Path]]:
-    """A migrated database and a Rasa tracker store the CLI is pointed at (by environment, as in production)."""
+         monkeypatch: pytest.MonkeyPatch) -> Iterator[TestDatabase]:
+    """A migrated database the CLI is pointed at (by environment, as in production); Rasa's table lands in it."""
     monkeypatch.setattr(cli_privacy, "console", Console(width=250, color_system=None))
     for database in create_database(database_backend, tmp_path):
-        store = make_tracker_store(tmp_path / "trackers.db")
         monkeypatch.setenv("PARCELDESK_DATABASE_URL", database.url)
         if database.schema:
             monkeypatch.setenv("PARCELDESK_DATABASE_SCHEMA", database.schema)
-        monkeypatch.setenv("PARCELDESK_RASA_TRACKER_STORE", str(store))
-        yield database, store
+        yield database
 
 
-def story_in(database: TestDatabase, store: Path, **options: object) -> Story:
-    """The customer story, committed."""
+def story_in(database: TestDatabase, **options: object) -> Story:
+    """The customer story, committed, with the customer's conversation in Rasa's events table."""
     with transaction(make_sessionmaker(database.engine)) as session:
-        return tell_story(session, store, **options)  # type: ignore[arg-type]
+        return tell_story(session, **options)  # type: ignore[arg-type]
 
 
 def invoke(runner: CliRunner, *args: str, answer: str | None = None) -> Result:
@@ -55,16 +53,16 @@ def totals(session: Session) -> tuple[int, Counter[tuple[str, str]]]:
     return shipments, complaints
 
 
-def test_erase_asks_then_leaves_nothing_to_find(runner: CliRunner, desk: tuple[TestDatabase, Path]) -> None:
+def test_erase_asks_then_leaves_nothing_to_find(runner: CliRunner, desk: TestDatabase) -> None:
     """`privacy erase --customer CODE`: "no" changes nothing; "yes" erases everywhere, counts unchanged, audited."""
-    database, store = desk
-    story = story_in(database, store)
+    database = desk
+    story = story_in(database)
     with Session(database.engine) as session:
         before = totals(session)
     declined = invoke(runner, "privacy", "erase", "--customer", "P000001", answer="n\n")
     assert declined.exit_code == 1 and "cannot be undone" in declined.output
     with Session(database.engine) as session:
-        assert search_database(session, [NAME]) != []
+        assert search_database(session, [NAME]) != [] and search_rasa_events(session, [NAME]) != []
 
     result = invoke(runner, "privacy", "erase", "--customer", str(story.customer_id), answer="y\n")
     assert result.exit_code == 0, result.output
@@ -74,13 +72,14 @@ def test_erase_asks_then_leaves_nothing_to_find(runner: CliRunner, desk: tuple[T
         assert totals(session) == before
         entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "privacy_erasure")).one()
         assert entry.actor == "command line" and entry.details is not None and entry.details["requested_by"] == "admin"
-    assert search_tracker_store(store, list(story.texts), list(story.phones)) == []
+    with database.engine.connect() as connection:
+        assert search_rasa_events(connection, list(story.texts), list(story.phones)) == []
 
 
-def test_erase_refuses_while_parcels_are_under_way(runner: CliRunner, desk: tuple[TestDatabase, Path]) -> None:
+def test_erase_refuses_while_parcels_are_under_way(runner: CliRunner, desk: TestDatabase) -> None:
     """A parcel in transit: a clear refusal naming it (nothing erased); --force --yes erases."""
-    database, store = desk
-    story = story_in(database, store, in_transit=True)
+    database = desk
+    story = story_in(database, in_transit=True)
     refused = invoke(runner, "privacy", "erase", "--chat", str(story.chat_id), "--yes")
     assert refused.exit_code == 1 and "still under way" in refused.output and "XJ2026112" in refused.output
     with Session(database.engine) as session:
@@ -91,11 +90,11 @@ def test_erase_refuses_while_parcels_are_under_way(runner: CliRunner, desk: tupl
         assert search_database(session, list(story.texts), list(story.phones)) == []
 
 
-def test_export_prints_the_customers_data_as_json(runner: CliRunner, desk: tuple[TestDatabase, Path],
+def test_export_prints_the_customers_data_as_json(runner: CliRunner, desk: TestDatabase,
                                                   tmp_path: Path) -> None:
     """`privacy export --customer ID`: JSON on stdout, or a file readable by its owner only."""
-    database, store = desk
-    story = story_in(database, store)
+    database = desk
+    story = story_in(database)
     printed = invoke(runner, "privacy", "export", "--customer", str(story.customer_id))
     assert printed.exit_code == 0, printed.output
     document = json.loads(printed.stdout)
@@ -108,10 +107,10 @@ def test_export_prints_the_customers_data_as_json(runner: CliRunner, desk: tuple
     assert invoke(runner, "privacy", "export", "--customer", "nobody").exit_code == 1
 
 
-def test_retention_dry_run_reports_and_changes_nothing(runner: CliRunner, desk: tuple[TestDatabase, Path]) -> None:
+def test_retention_dry_run_reports_and_changes_nothing(runner: CliRunner, desk: TestDatabase) -> None:
     """`privacy retention --dry-run` prints every kind with its cutoff; a real run on fresh data changes nothing."""
-    database, store = desk
-    story_in(database, store)
+    database = desk
+    story_in(database)
     dry = invoke(runner, "privacy", "retention", "--dry-run")
     assert dry.exit_code == 0, dry.output
     for kind in ("chat_texts", "complaint_texts", "audit_entries", "rasa_events"):

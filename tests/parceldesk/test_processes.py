@@ -14,11 +14,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from pydantic import SecretStr
 
+from core.db import CONNECT_TIMEOUT_SECONDS
 from core.settings import PROJECT_ROOT, SANDBOX_TOKEN, Settings
 from core.tokens import ACTION_TOKEN_ENV, RASA_TOKEN_ENV, action_token, rasa_token
-from nlu.toolchain import Engine, tracker_store_path
+from nlu.toolchain import Engine
+from nlu.trackerstore import TRACKER_PASSWORD_ENV, TrackerStoreError
 from parceldesk.processes import (
     HANDOFF_SETTINGS,
     Service,
@@ -201,14 +204,18 @@ def test_each_service_has_its_own_bind_host(settings: Settings, tmp_path: Path) 
     assert command[command.index("-i") + 1] == "0.0.0.0"
 
 
-def test_rasa_service_keeps_the_tracker_store(settings: Settings, tmp_path: Path) -> None:
-    """Rasa runs the model with the API on, our endpoints and credentials; earlier conversations are kept."""
-    trackers = tracker_store_path(settings)
-    trackers.parent.mkdir(parents=True)
-    trackers.write_text("old conversations")
+def test_rasa_service_keeps_conversations_in_the_application_database(settings: Settings, tmp_path: Path) -> None:
+    """Rasa runs the model with the API on, our endpoints and credentials; its tracker store is the application's
+    SQLite file (by absolute path, with our busy timeout), which starting Rasa leaves as it was."""
+    database = tmp_path / "x.sqlite3"
+    database.write_text("old conversations")
+    orphan = settings.cache_dir / "run" / "trackers-6000.db"  # this Rasa's private store in earlier versions
+    orphan.parent.mkdir(parents=True)
+    orphan.write_text("conversations erasure no longer reaches")
     engine = Engine(tmp_path / "engine", settings)
     service = rasa_service(settings, engine, tmp_path / "model.tar.gz", tmp_path / "logs")
-    assert trackers.read_text() == "old conversations"
+    assert database.read_text() == "old conversations"
+    assert not orphan.exists()
     command = service.command
     # engine/serve.py adds --auth-token from the environment: the token is never on the command line.
     assert command[:4] == [str(engine.python), str(PROJECT_ROOT / "engine" / "serve.py"), "run", "--enable-api"]
@@ -217,13 +224,46 @@ def test_rasa_service_keeps_the_tracker_store(settings: Settings, tmp_path: Path
     assert command[command.index("--model") + 1] == str(tmp_path / "model.tar.gz")
     assert command[command.index("--credentials") + 1] == str(PROJECT_ROOT / "credentials.yml")
     assert (command[command.index("-i") + 1], command[command.index("-p") + 1]) == ("127.0.0.2", "6000")
-    endpoints = Path(command[command.index("--endpoints") + 1]).read_text(encoding="utf-8")
-    assert 'url: "http://127.0.0.2:6001/webhook"' in endpoints and str(trackers) in endpoints
+    path = Path(command[command.index("--endpoints") + 1])
+    endpoints = path.read_text(encoding="utf-8")
     assert "X-ParcelDesk-Action-Token: ${PARCELDESK_ACTION_TOKEN}" in endpoints
     assert action_token(settings) not in endpoints  # Rasa expands the variable from its environment
-    assert trackers.parent.stat().st_mode & 0o077 == 0  # conversations: readable by their owner only
+    assert yaml.safe_load(endpoints)["tracker_store"] == {
+        "type": "SQL", "dialect": "sqlite", "db": str(database.resolve()),
+        "query": {"timeout": str(settings.sqlite_busy_timeout_seconds)},
+    }
+    assert path.stat().st_mode & 0o077 == 0 and path.parent.stat().st_mode & 0o077 == 0  # owner only
+    assert TRACKER_PASSWORD_ENV not in service.env
     assert service.health_url == "http://127.0.0.2:6000/status"
     assert service.health_params == {"token": rasa_token(settings)} and rasa_token(settings) not in repr(service)
+
+
+def test_rasa_tracker_store_on_postgresql_is_our_database_and_schema(settings: Settings, tmp_path: Path) -> None:
+    """PostgreSQL: Rasa (psycopg2) gets our host, port, database, login, libpq options and schema; the password
+    travels by environment only, never in the endpoints file, the command line or a repr."""
+    url = "postgresql+psycopg://desk:s3cret-pw@db.example:6543/parcels?sslmode=require&options=-cother"
+    postgres = settings.model_copy(update={"database_url": SecretStr(url), "database_schema": "desk_a"})
+    service = rasa_service(postgres, Engine(tmp_path / "engine", postgres), tmp_path / "m.tar.gz", tmp_path / "logs")
+    endpoints = Path(service.command[service.command.index("--endpoints") + 1]).read_text(encoding="utf-8")
+    assert yaml.safe_load(endpoints)["tracker_store"] == {
+        "type": "SQL", "dialect": "postgresql", "url": "db.example", "port": 6543, "db": "parcels",
+        "username": "desk", "password": f"${{{TRACKER_PASSWORD_ENV}}}",
+        # core/db.py sets the search_path from the schema setting (replacing the URL's options): so does Rasa.
+        "query": {"sslmode": "require", "connect_timeout": str(CONNECT_TIMEOUT_SECONDS),
+                  "options": "-csearch_path=desk_a"},
+    }
+    assert "s3cret-pw" not in endpoints and "s3cret-pw" not in " ".join(service.command)
+    assert service.env[TRACKER_PASSWORD_ENV] == "s3cret-pw" and "s3cret-pw" not in repr(service)
+    assert int(service.env["SQL_POOL_SIZE"]) + int(service.env["SQL_MAX_OVERFLOW"]) <= 10  # not Rasa's 150
+    assert "s3cret-pw" not in json.dumps(child_env(postgres, database=False))
+
+
+def test_rasa_cannot_share_an_in_memory_database(settings: Settings, tmp_path: Path) -> None:
+    """An in-memory SQLite (or another backend) cannot hold Rasa's conversations: a clear error, not a lost store."""
+    for url in ("sqlite://", "mysql://u@h/db"):
+        other = settings.model_copy(update={"database_url": SecretStr(url)})
+        with pytest.raises(TrackerStoreError):
+            rasa_service(other, Engine(tmp_path / "engine", other), tmp_path / "m.tar.gz", tmp_path / "logs")
 
 
 # --- the supervisor with real child processes -------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Searching every table of the customer database, and Rasa's tracker store, for someone's personal data.
+"""Searching every table of the customer database, Rasa's events included, for someone's personal data.
 
 Used by the erasure tests (unit, CLI and end to end): after an erasure none of the needles may be found.
 Phone numbers are compared by their digits (stored as "+86 138 0013 8000", "13800138000" or inside a text).
@@ -8,30 +8,28 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from collections.abc import Iterable
-from contextlib import closing
-from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, String, Text, select
+from sqlalchemy import JSON, Column, Float, Integer, MetaData, String, Table, Text, func, insert, inspect, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from crm.models import Base
 
-RASA_EVENTS_TABLE = """
-CREATE TABLE IF NOT EXISTS events (
-    id INTEGER NOT NULL PRIMARY KEY,
-    sender_id VARCHAR(255) NOT NULL,
-    type_name VARCHAR(255) NOT NULL,
-    timestamp FLOAT,
-    intent_name VARCHAR(255),
-    action_name VARCHAR(255),
-    data TEXT
+# Rasa's SQLEvent (rasa/core/tracker_store.py, Rasa 3.6), as its SQL tracker store creates it in our database.
+RASA_EVENTS = Table(
+    "events",
+    MetaData(),
+    Column("id", Integer, primary_key=True),
+    Column("sender_id", String(255), nullable=False, index=True),
+    Column("type_name", String(255), nullable=False),
+    Column("timestamp", Float),
+    Column("intent_name", String(255)),
+    Column("action_name", String(255)),
+    Column("data", Text),
 )
-"""
 
 
 def _digits(value: str) -> str:
@@ -65,16 +63,14 @@ def search_database(
     return hits
 
 
-def search_tracker_store(
-    path: Path, texts: Iterable[str], phones: Iterable[str] = ()
+def search_rasa_events(
+    db: Session | Connection, texts: Iterable[str], phones: Iterable[str] = ()
 ) -> list[tuple[str, str]]:
     """(sender_id, needle) for every Rasa event holding one of the needles (JSON decoded: Rasa escapes Chinese)."""
-    if not path.exists():
+    if not inspect(_connection(db)).has_table("events"):
         return []
-    with closing(sqlite3.connect(path)) as connection:
-        rows = connection.execute("SELECT sender_id, data FROM events").fetchall()
     hits = []
-    for sender, data in rows:
+    for sender, data in db.execute(select(RASA_EVENTS.c.sender_id, RASA_EVENTS.c.data)).all():
         try:
             text = json.dumps(json.loads(data or "null"), ensure_ascii=False)
         except ValueError:
@@ -83,25 +79,26 @@ def search_tracker_store(
     return hits
 
 
-def make_tracker_store(path: Path) -> Path:
-    """An SQLite file with the table Rasa's SQL tracker store writes (rasa/core/tracker_store.py SQLEvent)."""
-    with closing(sqlite3.connect(path)) as connection, connection:
-        connection.execute(RASA_EVENTS_TABLE)
-    return path
+def create_rasa_events(db: Session | Connection) -> None:
+    """Rasa's events table in the test database, as Rasa creates it when it starts (in the caller's transaction)."""
+    RASA_EVENTS.create(_connection(db), checkfirst=True)
 
 
-def add_event(path: Path, sender: str, kind: str, data: dict[str, Any], *, timestamp: float | None = None) -> None:
+def add_event(
+    db: Session | Connection, sender: str, kind: str, data: dict[str, Any], *, timestamp: float | None = None
+) -> None:
     """One Rasa event, stored as Rasa does (JSON with ASCII escapes)."""
     stamp = time.time() if timestamp is None else timestamp
     body = json.dumps({"event": kind, "timestamp": stamp, **data})
-    with closing(sqlite3.connect(path)) as connection, connection:
-        connection.execute(
-            "INSERT INTO events (sender_id, type_name, timestamp, intent_name, action_name, data) VALUES (?,?,?,?,?,?)",
-            (sender, kind, stamp, None, None, body),
-        )
+    db.execute(insert(RASA_EVENTS).values(sender_id=sender, type_name=kind, timestamp=stamp, data=body))
 
 
-def events_of(path: Path, sender: str) -> int:
-    """How many events a conversation has in the store."""
-    with closing(sqlite3.connect(path)) as connection:
-        return int(connection.execute("SELECT count(*) FROM events WHERE sender_id = ?", (sender,)).fetchone()[0])
+def events_of(db: Session | Connection, sender: str) -> int:
+    """How many events a conversation has in Rasa's table."""
+    query = select(func.count()).select_from(RASA_EVENTS).where(RASA_EVENTS.c.sender_id == sender)
+    return int(db.execute(query).scalar_one())
+
+
+def _connection(db: Session | Connection) -> Connection:
+    """The connection under a session (or the connection itself)."""
+    return db.connection() if isinstance(db, Session) else db

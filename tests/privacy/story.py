@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
@@ -37,7 +36,7 @@ from crm.models import (
     TrainingLabel,
 )
 from tests.crm.factories import make_customer, make_shipment
-from tests.privacy.search import add_event
+from tests.privacy.search import add_event, create_rasa_events
 
 PHONE = "+86 139 1234 5678"
 NAME = "林小红"
@@ -61,9 +60,10 @@ class Story:
     phones: tuple[str, ...] = (PHONE,)
 
 
-def tell_story(session: Session, tracker_store: Path | None, *, chat_id: int = 771234567, code: str = "P000001",
+def tell_story(session: Session, *, rasa: bool = True, chat_id: int = 771234567, code: str = "P000001",
                in_transit: bool = False) -> Story:
-    """A linked customer who chatted, complained, rated, booked a pickup, talked to an agent and got notices."""
+    """A linked customer who chatted, complained, rated, booked a pickup, talked to an agent and got notices
+    (and, with rasa, whose conversation is in Rasa's events table, next to someone else's)."""
     now = utcnow()
     customer = make_customer(session, code, PHONE, name=NAME)
     customer.address = ADDRESS
@@ -122,12 +122,13 @@ def tell_story(session: Session, tracker_store: Path | None, *, chat_id: int = 7
     session.add(AuditEntry(actor="agent", action="profile_view", subject_kind="customer", subject_id=str(customer.id),
                            details={"escalation_id": escalation.id}, created_at=now))
     session.flush()
-    if tracker_store is not None:
+    if rasa:
         sender = sender_id(chat_id)
-        add_event(tracker_store, sender, "user", {"text": SAID, "metadata": {"chat_id": chat_id}})
-        add_event(tracker_store, sender, "slot", {"name": "pickup_address", "value": PICKUP_ADDRESS})
-        add_event(tracker_store, sender, "bot", {"text": f"好的，{NAME}"})
-        add_event(tracker_store, sender_id(chat_id + 1), "user", {"text": "where is my parcel"})
+        create_rasa_events(session)
+        add_event(session, sender, "user", {"text": SAID, "metadata": {"chat_id": chat_id}})
+        add_event(session, sender, "slot", {"name": "pickup_address", "value": PICKUP_ADDRESS})
+        add_event(session, sender, "bot", {"text": f"好的，{NAME}"})
+        add_event(session, sender_id(chat_id + 1), "user", {"text": "where is my parcel"})
     return Story(customer.id, chat_id, other.id)
 
 

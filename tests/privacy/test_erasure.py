@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
@@ -35,14 +34,8 @@ from privacy.erasure import (
     subject_for_chat,
     subject_for_customer,
 )
-from tests.privacy.search import events_of, make_tracker_store, search_database, search_tracker_store
+from tests.privacy.search import events_of, search_database, search_rasa_events
 from tests.privacy.story import NAME, PHONE, customer_of, tell_story
-
-
-@pytest.fixture()
-def tracker_store(tmp_path: Path) -> Path:
-    """An empty Rasa SQL tracker store."""
-    return make_tracker_store(tmp_path / "trackers.db")
 
 
 def complaint_statistics(session: Session) -> Counter[tuple[str, str, bool]]:
@@ -51,25 +44,23 @@ def complaint_statistics(session: Session) -> Counter[tuple[str, str, bool]]:
     return Counter((category.value, status.value, serious) for category, status, serious in rows)
 
 
-def test_customer_erasure_leaves_nothing_to_find_and_keeps_the_accounts(session: Session, tracker_store: Path) -> None:
+def test_customer_erasure_leaves_nothing_to_find_and_keeps_the_accounts(session: Session) -> None:
     """Erasing a customer: no table and no Rasa event holds their phone, name or texts; shipments and complaint
     statistics are unchanged; the other customer keeps everything; one audit entry without personal data."""
-    story = tell_story(session, tracker_store)
+    story = tell_story(session)
     assert search_database(session, list(story.texts), list(story.phones))  # the search does find them before
-    assert search_tracker_store(tracker_store, list(story.texts), list(story.phones))
+    assert search_rasa_events(session, list(story.texts), list(story.phones))
     shipments = session.scalar(select(func.count()).select_from(Shipment))
     statistics = complaint_statistics(session)
 
-    report = erase(session, subject_for_customer(session, story.customer_id), tracker_store=tracker_store,
-                   requested_by=ADMIN_REQUEST)
+    report = erase(session, subject_for_customer(session, story.customer_id), requested_by=ADMIN_REQUEST)
     session.flush()
     session.expire_all()
 
     assert search_database(session, list(story.texts), list(story.phones)) == []
-    assert search_tracker_store(tracker_store, list(story.texts), list(story.phones)) == []
-    assert events_of(tracker_store, sender_id(story.chat_id)) == 0
-    assert b"13912345678" not in tracker_store.read_bytes()  # zeroed in the file, not left in a free page
-    assert events_of(tracker_store, sender_id(story.chat_id + 1)) == 1  # someone else's conversation stays
+    assert search_rasa_events(session, list(story.texts), list(story.phones)) == []
+    assert events_of(session, sender_id(story.chat_id)) == 0
+    assert events_of(session, sender_id(story.chat_id + 1)) == 1  # someone else's conversation stays
     assert session.scalar(select(func.count()).select_from(Shipment)) == shipments
     assert complaint_statistics(session) == statistics
     customer = customer_of(session, story)
@@ -88,30 +79,29 @@ def test_customer_erasure_leaves_nothing_to_find_and_keeps_the_accounts(session:
     assert entry.details is not None and entry.details["chat_messages"] == 2 and entry.details["rasa_events"] == 3
 
 
-def test_chat_erasure_through_the_chat_subject_covers_the_linked_customer(session: Session,
-                                                                          tracker_store: Path) -> None:
+def test_chat_erasure_through_the_chat_subject_covers_the_linked_customer(session: Session) -> None:
     """A customer asking in chat erases the same as an admin would (their chat, their linked record)."""
-    story = tell_story(session, tracker_store, chat_id=772000001, code="P000011")
+    story = tell_story(session, chat_id=772000001, code="P000011")
     subject = subject_for_chat(session, story.chat_id, story.chat_id)
     assert subject.customer_id == story.customer_id
-    erase(session, subject, tracker_store=tracker_store, requested_by=CUSTOMER_REQUEST)
+    erase(session, subject, requested_by=CUSTOMER_REQUEST)
     session.flush()
     session.expire_all()
     assert search_database(session, list(story.texts), list(story.phones)) == []
-    assert search_tracker_store(tracker_store, list(story.texts), list(story.phones)) == []
+    assert search_rasa_events(session, list(story.texts), list(story.phones)) == []
 
 
-def test_parcels_on_their_way_block_the_erasure_until_forced(session: Session, tracker_store: Path) -> None:
+def test_parcels_on_their_way_block_the_erasure_until_forced(session: Session) -> None:
     """A parcel addressed to the customer still in transit: erasure is refused (naming it), then forced by an admin."""
-    story = tell_story(session, tracker_store, chat_id=773000001, code="P000021", in_transit=True)
+    story = tell_story(session, chat_id=773000001, code="P000021", in_transit=True)
     subject = subject_for_customer(session, story.customer_id)
     blocking = blocking_parcels(session, subject)
     assert len(blocking) == 1 and blocking[0].startswith("XJ2026112")
     with pytest.raises(ErasureBlocked) as refused:
-        erase(session, subject, tracker_store=tracker_store, requested_by=ADMIN_REQUEST)
+        erase(session, subject, requested_by=ADMIN_REQUEST)
     assert refused.value.parcels == blocking
     assert customer_of(session, story).name == NAME  # nothing happened
-    report = erase(session, subject, tracker_store=tracker_store, requested_by=ADMIN_REQUEST, force=True)
+    report = erase(session, subject, requested_by=ADMIN_REQUEST, force=True)
     session.flush()
     session.expire_all()
     assert search_database(session, list(story.texts), list(story.phones)) == []
@@ -119,15 +109,15 @@ def test_parcels_on_their_way_block_the_erasure_until_forced(session: Session, t
     assert entry is not None and entry.details is not None and entry.details["forced"] is True
 
 
-def test_a_chat_linked_to_a_company_account_loses_only_the_link(session: Session, tracker_store: Path) -> None:
+def test_a_chat_linked_to_a_company_account_loses_only_the_link(session: Session) -> None:
     """The company's record is the company's: a chat erasure removes the chat's data and the link, not the account."""
-    story = tell_story(session, tracker_store, chat_id=774000001, code="P000031")
+    story = tell_story(session, chat_id=774000001, code="P000031")
     customer = customer_of(session, story)
     customer.kind = CustomerKind.COMPANY
     session.flush()
     subject = subject_for_chat(session, story.chat_id, story.chat_id)
     assert subject.customer_id is None
-    report = erase(session, subject, tracker_store=tracker_store, requested_by=CUSTOMER_REQUEST)
+    report = erase(session, subject, requested_by=CUSTOMER_REQUEST)
     session.flush()
     session.expire_all()
     customer = customer_of(session, story)
@@ -144,20 +134,21 @@ def customer_fields(customer: object) -> list[str]:
     return [value for value in vars(customer).values() if isinstance(value, str)]
 
 
-def test_erasure_without_a_tracker_store_says_so(session: Session, tmp_path: Path) -> None:
-    """Rasa elsewhere (no file here): the database is erased and the report says the store was not found."""
-    story = tell_story(session, None, chat_id=775000001, code="P000041")
-    report = erase(session, subject_for_customer(session, story.customer_id),
-                   tracker_store=tmp_path / "missing.db", requested_by=ADMIN_REQUEST)
+def test_erasure_before_rasa_ever_ran_says_there_was_no_store(session: Session) -> None:
+    """Rasa has not created its table in this database yet: the rest is erased, the report says no store was
+    found, and looking for it did not create it."""
+    story = tell_story(session, rasa=False, chat_id=775000001, code="P000041")
+    report = erase(session, subject_for_customer(session, story.customer_id), requested_by=ADMIN_REQUEST)
     assert report.tracker is not None and not report.tracker.found
-    assert not (tmp_path / "missing.db").exists()  # never created by looking
+    assert not inspect(session.connection()).has_table("events")
+    assert search_database(session, [NAME]) == []
     entry = session.get(AuditEntry, report.audit_id)
     assert entry is not None and entry.details is not None and entry.details["rasa_events"] == "store not found"
 
 
-def test_a_pickup_still_to_come_blocks_a_stale_one_does_not(session: Session, tracker_store: Path) -> None:
+def test_a_pickup_still_to_come_blocks_a_stale_one_does_not(session: Session) -> None:
     """A booked pickup in the coming hours needs the address; one whose window passed days ago blocks nothing."""
-    story = tell_story(session, tracker_store, chat_id=776000001, code="P000051")
+    story = tell_story(session, chat_id=776000001, code="P000051")
     subject = subject_for_chat(session, story.chat_id, story.chat_id)
     now = utcnow()
     session.add_all([

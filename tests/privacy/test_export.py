@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -12,17 +11,14 @@ from crm.models import AuditEntry
 from privacy.erasure import subject_for_customer
 from privacy.export import PURPOSES, export_subject
 from privacy.retention import RetentionPolicy
-from tests.privacy.search import make_tracker_store
 from tests.privacy.story import ADDRESS, COMPLAINT, FEEDBACK, NAME, PHONE, PICKUP_ADDRESS, SAID, tell_story
 
 
-def test_export_holds_what_we_hold_and_is_audited(session: Session, tmp_path: Path) -> None:
+def test_export_holds_what_we_hold_and_is_audited(session: Session) -> None:
     """The customer record, parcels, complaint, feedback, pickup, agent conversation, chat log, Rasa's copy and
     who viewed the profile are in the document; the other party's data of a parcel is not; the export is audited."""
-    store = make_tracker_store(tmp_path / "trackers.db")
-    story = tell_story(session, store)
-    document = export_subject(session, subject_for_customer(session, story.customer_id), tracker_store=store,
-                              policy=RetentionPolicy())
+    story = tell_story(session)
+    document = export_subject(session, subject_for_customer(session, story.customer_id), policy=RetentionPolicy())
     body = json.dumps(document, ensure_ascii=False)
     assert document["customer"]["name"] == NAME and document["customer"]["phone"] == PHONE
     assert document["customer"]["address"] == ADDRESS

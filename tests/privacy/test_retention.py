@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from core.clock import CLOCK_FILE_ENV, set_clock_offset, utcnow
@@ -33,8 +33,8 @@ from crm.models import (
 )
 from learning.masking import MOBILE_PLACEHOLDER
 from privacy.retention import EXPIRED, RetentionPolicy, apply_retention, run_retention
-from tests.databases import TestDatabase
-from tests.privacy.search import add_event, events_of, make_tracker_store
+from tests.databases import create_database
+from tests.privacy.search import add_event, create_rasa_events, events_of
 
 DAY = timedelta(days=1)
 POLICY = RetentionPolicy(chat_days=180, case_days=730, audit_days=1095)
@@ -167,20 +167,28 @@ def test_retention_masks_exactly_the_expired_rows_once(session: Session, clock: 
     assert fresh_chat.text is None and fresh_escalation.summary is None and open_escalation.summary is not None
 
 
-def test_retention_run_deletes_old_rasa_events_too(database: TestDatabase, tmp_path: Path, clock: Path) -> None:
-    """The job's entry point (bot and CLI) also deletes Rasa events older than the chat period, and only those."""
-    store = make_tracker_store(tmp_path / "trackers.db")
-    now = utcnow().timestamp()
-    add_event(store, "tg-1", "user", {"text": "old"}, timestamp=now - 181 * 86400)
-    add_event(store, "tg-1", "user", {"text": "new"}, timestamp=now - 179 * 86400)
-    settings = Settings(database_url=database.url, database_schema=database.schema, rasa_tracker_store=store)
-    sessions = make_sessionmaker(database.engine)
-    dry = run_retention(sessions, settings, dry_run=True)
-    assert dry.tracker is not None and dry.tracker.found and dry.tracker.events == 1
-    assert events_of(store, "tg-1") == 2
-    done = run_retention(sessions, settings)
-    assert done.tracker is not None and done.tracker.events == 1
-    assert events_of(store, "tg-1") == 1
-    advance(clock, 2)
-    assert run_retention(sessions, settings).tracker.events == 1  # type: ignore[union-attr]
-    assert events_of(store, "tg-1") == 0
+def test_retention_run_deletes_old_rasa_events_too(database_backend: str, tmp_path: Path, clock: Path) -> None:
+    """The job's entry point (bot and CLI) also deletes Rasa events older than the chat period, and only those,
+    from Rasa's table in the same database, in the same transaction."""
+    for database in create_database(database_backend, tmp_path):
+        now = utcnow().timestamp()
+        with database.engine.begin() as connection:
+            create_rasa_events(connection)
+            add_event(connection, "tg-1", "user", {"text": "old"}, timestamp=now - 181 * 86400)
+            add_event(connection, "tg-1", "user", {"text": "new"}, timestamp=now - 179 * 86400)
+
+        def events(engine: Engine = database.engine) -> int:
+            with engine.connect() as connection:
+                return events_of(connection, "tg-1")
+
+        settings = Settings(database_url=database.url, database_schema=database.schema)
+        sessions = make_sessionmaker(database.engine)
+        dry = run_retention(sessions, settings, dry_run=True)
+        assert dry.tracker is not None and dry.tracker.found and dry.tracker.events == 1
+        assert events() == 2
+        done = run_retention(sessions, settings)
+        assert done.tracker is not None and done.tracker.events == 1
+        assert events() == 1
+        advance(clock, 2)
+        assert run_retention(sessions, settings).tracker.events == 1  # type: ignore[union-attr]
+        assert events() == 0

@@ -1,0 +1,57 @@
+"""nlu/trackerstore.py read by Rasa's own code: the endpoints we write make Rasa's SQLTrackerStore open the
+application's database (the SQLite file, or the PostgreSQL database, login and schema) and create its table there,
+which our schema check then ignores."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
+
+from core.settings import PROJECT_ROOT, Settings
+from crm.schema import RASA_EVENTS, schema_differences
+from nlu.toolchain import Engine, rasa_endpoint_env, write_endpoints
+from tests.databases import create_database
+
+# Rasa's own reading of an endpoints file (rasa run does the same at start), printing what it connected to.
+PROBE = """
+import json, sys
+from rasa.core.tracker_store import TrackerStore
+from rasa.core.utils import AvailableEndpoints
+store = TrackerStore.create(AvailableEndpoints.read_endpoints(sys.argv[1]).tracker_store)
+store = getattr(store, "_tracker_store", store)
+url = store.engine.url
+with store.engine.connect() as connection:
+    events = connection.exec_driver_sql("SELECT count(*) FROM events").scalar()
+print(json.dumps({"store": type(store).__name__, "database": url.database, "password": url.password,
+                  "events": events}))
+"""
+
+
+def test_rasa_opens_the_application_database(engine_model: tuple[Engine, Path], database_backend: str,
+                                             tmp_path: Path) -> None:
+    """Rasa's SQLTrackerStore, given our endpoints file, connects to the test database (with the password from
+    its environment only), creates `events` in it (in the test schema on PostgreSQL), and our schema is unchanged."""
+    engine, _ = engine_model
+    for database in create_database(database_backend, tmp_path):
+        url = database.url
+        if database.backend == "postgresql":  # the server trusts local logins: a password is sent, not checked
+            url = make_url(url).set(password="s3cret-pw").render_as_string(hide_password=False)
+        settings = Settings(database_url=url, database_schema=database.schema, cache_dir=tmp_path / "cache")
+        endpoints = write_endpoints(settings)
+        assert "s3cret-pw" not in endpoints.read_text(encoding="utf-8")
+        result = subprocess.run(
+            [str(engine.python), "-c", PROBE, str(endpoints)],
+            env={**engine.env(), **rasa_endpoint_env(settings), "PARCELDESK_ACTION_TOKEN": "not-used-here"},
+            capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        opened = json.loads(result.stdout.strip().splitlines()[-1])
+        assert opened["store"] == "SQLTrackerStore" and opened["events"] == 0
+        assert opened["database"] == make_url(database.url).database
+        assert opened["password"] == ("s3cret-pw" if database.backend == "postgresql" else None)
+        assert inspect(database.engine).has_table(RASA_EVENTS)  # in our database, where our engine looks
+        assert schema_differences(database.engine) == []
