@@ -20,6 +20,7 @@ from crm.models import EscalationEvent, EscalationEventKind, EscalationStatus
 from sandbox.client import SandboxClient
 from tests.e2e.harness import Stack, new_user_id
 from tests.e2e.replies import _domain, is_text, pattern, response_variants, tracking_reply
+
 # The staff fixtures of the handoff tests (pytest finds fixtures by name in the module's namespace).
 from tests.e2e.test_handoff import Desk, desk, desk_staff, escalation_of, has_button, wait_for  # noqa: F401
 
