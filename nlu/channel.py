@@ -29,7 +29,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.shared.core.events import ConversationPaused, ConversationResumed, SlotSet, UserUttered
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ConversationPaused,
+    ConversationResumed,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -203,6 +210,9 @@ async def handle_queued(agent: Any, message: UserMessage, language: str | None) 
             tracker.update(SlotSet(LANGUAGE_SLOT, language))
         if paused:
             tracker.update(ConversationResumed())
+        if tracker.latest_action_name != ACTION_LISTEN_NAME:
+            # The pausing action was the last one (no listen after it): without this Rasa predicts only a listen.
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
         message.parse_data = parse  # parsed once: the turn logs what was just decided on
         await processor._handle_message_with_tracker(message, tracker)
         tracker = await processor.run_action_extract_slots(message.output_channel, tracker)
