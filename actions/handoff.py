@@ -19,7 +19,11 @@ from crm.escalations import Placement, QueuePolicy, Reason, open_escalation
 async def queue_conversation(
     dispatcher: CollectingDispatcher, tracker: Tracker, reason: Reason, *, complaint_id: int | None = None
 ) -> list[EventType]:
-    """Put the conversation in the human queue, tell the customer their place (or staffed hours), and pause it."""
+    """Put the conversation in the human queue, tell the customer their place (or staffed hours), and pause it.
+
+    Without a staff group (PARCELDESK_STAFF_CHAT_ID unset, as on a first ./scripts/run.sh) nothing is queued and the
+    customer is told how to reach the company. The notices carry the "leave the queue" button (domain.yml).
+    """
     language = tracker.get_slot("language") or "en"
     chat_id, user_id = conversation_ids(tracker)
     if chat_id is None:
@@ -27,6 +31,12 @@ async def queue_conversation(
         dispatcher.utter_message(response="utter_default")
         return []
     settings = action_settings()
+    if settings.staff_chat_id is None:
+        # Nobody would ever see the escalation: no promise of an agent, but how to reach the company instead.
+        dispatcher.utter_message(
+            response="utter_handoff_unstaffed", phone=settings.contact_phone, email=settings.contact_email
+        )
+        return []
 
     def queue(session: Session) -> Placement:
         return open_escalation(

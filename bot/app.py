@@ -32,6 +32,7 @@ from bot import (
     review,
     staffadmin,
     staffdesk,
+    waiting,
 )
 from bot.context import BotContext
 from bot.rasa import RasaClient
@@ -162,6 +163,10 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
     application.add_handler(CallbackQueryHandler(staffdesk.profile_pressed, pattern=r"^profile:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(staffdesk.tag_pressed, pattern=r"^tag:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(relay.rating_pressed, pattern=r"^rate:"), group=MAIN_GROUP)
+    # The queue notices' "leave the queue" button is the bot's own: caught before Rasa's buttons (stale while queued).
+    application.add_handler(
+        CallbackQueryHandler(waiting.leave_pressed, pattern=rf"^{waiting.LEAVE}$"), group=MAIN_GROUP
+    )
     application.add_handler(CallbackQueryHandler(review.review_pressed, pattern=r"^rv:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(complaintdesk.desk_pressed, pattern=r"^cd:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(complaintdesk.answer_pressed, pattern=r"^cf:"), group=MAIN_GROUP)

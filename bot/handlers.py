@@ -18,6 +18,7 @@ from bot.rasa import RasaUnavailable, Turn
 from bot.rendering import OutgoingMessage, render
 from bot.speech import chat_language, deliver, refuse_command, say, send
 from bot.texts import text
+from bot.waiting import notify
 from core.clock import local
 from crm import chatlog, escalations
 from crm.chats import fix_language, reply_language, sender_id
@@ -111,6 +112,11 @@ async def button_pressed(update: Update, context: BotContext) -> None:
 async def queue_after_failure(update: Update, context: BotContext, chat_id: int, language: str) -> None:
     """Rasa or the action server failed: put the conversation in the human queue and tell the customer."""
     svc = context.services
+    if svc.settings.staff_chat_id is None:
+        # Nobody would see an escalation: no promise of a person, how to reach the company instead.
+        await say(context, chat_id, "holding_unstaffed", language, phone=svc.settings.contact_phone,
+                  email=svc.settings.contact_email)
+        return
     user = update.effective_user
     try:
         placement = await svc.db(
@@ -124,11 +130,11 @@ async def queue_after_failure(update: Update, context: BotContext, chat_id: int,
         await say(context, chat_id, "holding", language)
         return
     if placement.staffed:
-        await say(context, chat_id, "holding_queued", language, position=placement.position or 1,
-                  wait_minutes=placement.wait_minutes)
+        await notify(context, chat_id, "holding_queued", language, position=placement.position or 1,
+                     wait_minutes=placement.wait_minutes)
     else:
-        await say(context, chat_id, "holding_after_hours", language,
-                  opens_at=local(placement.opens_at).strftime("%H:%M"))
+        await notify(context, chat_id, "holding_after_hours", language,
+                     opens_at=local(placement.opens_at).strftime("%H:%M"))
     # No immediate announcement: while Rasa is down every customer who writes lands here, and the periodic
     # pass announces them together (one summary per interval) instead of flooding the staff group.
 

@@ -16,6 +16,7 @@ from bot.cases import Case, case_of
 from bot.context import BotContext
 from bot.speech import say
 from bot.staffspeech import case_values, claim_keyboard, staff_text, tell_staff
+from bot.waiting import catch_up
 from core.clock import utcnow
 from core.settings import Settings
 from crm import escalations
@@ -42,6 +43,8 @@ async def handoff_tick(context: BotContext) -> None:
         await release_recovered(context)
         await announce_new(context)
         await enforce_deadlines(context)
+        # A safety net for the catch-up timers of waiting customers (lost when the bot restarts).
+        await catch_up(context)
 
 
 async def actions_available(settings: Settings) -> bool:

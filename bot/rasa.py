@@ -58,6 +58,8 @@ class Turn:
     # An action (a request for a person, a serious complaint) put the conversation in the human queue.
     paused: bool = False
     requested_slot: str | None = None
+    # A queued customer's message the bot could answer without a person (FAQ, tracking by number).
+    answered: bool = False
 
 
 class RasaClient:
@@ -80,18 +82,25 @@ class RasaClient:
         """Close the HTTP connection pool."""
         await self._client.aclose()
 
-    async def converse(self, sender: str, message: str, *, language: str, metadata: dict[str, Any]) -> Turn:
-        """Send a customer's message with its reply language; one HTTP call brings back the whole turn."""
+    async def converse(
+        self, sender: str, message: str, *, language: str, metadata: dict[str, Any], queued: bool = False
+    ) -> Turn:
+        """Send a customer's message with its reply language; one HTTP call brings back the whole turn.
+
+        `queued`: the customer waits for a person; the channel answers only what needs nobody (FAQ, tracking by
+        number) and otherwise just says how it understood the message (no replies then, which is no failure).
+        """
+        extra = {"queued": True} if queued else {}
         try:
             async with asyncio.timeout(self.timeout):
                 body = await self._post(
                     CHANNEL_WEBHOOK,
-                    {"sender": sender, "message": message, "metadata": {**metadata, "language": language}},
+                    {"sender": sender, "message": message, "metadata": {**metadata, **extra, "language": language}},
                 )
         except TimeoutError as exc:
             raise RasaUnavailable(f"no answer within {self.timeout:.1f}s") from exc
         messages = body.get("messages") if isinstance(body, dict) else None
-        if not isinstance(messages, list) or not messages:
+        if not isinstance(messages, list) or (not messages and not queued):
             # No messages means a custom action failed or timed out (Rasa logs why).
             raise RasaUnavailable("Rasa returned no messages")
         return Turn(
@@ -99,6 +108,7 @@ class RasaClient:
             understanding=self._understanding(body.get("understanding")),
             paused=bool(body.get("paused")),
             requested_slot=body.get("requested_slot") or None,
+            answered=queued and bool(body.get("answered")) and bool(messages),
         )
 
     async def resume(self, sender: str) -> None:

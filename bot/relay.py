@@ -1,12 +1,12 @@
 """The handoff relay: while a human has a conversation, the bot carries messages instead of answering them.
 
-- A customer whose chat has an open (queued) escalation: the message is stored on the escalation and the
-  customer is told their place in the queue (at most once per queue_notice_seconds).
+- A customer whose chat has an open (queued) escalation: the message is stored on the escalation, then
+  bot/waiting.py answers it (leave the queue, a question the bot answers meanwhile, or an acknowledgement).
 - A customer whose escalation is claimed: the message (text, photo, anything) is copied to the agent's
   private chat with the bot, under a header naming the conversation.
 - A staff member with a current conversation writing in their private chat: the message is copied to the
   customer (no header: it reads as the company speaking).
-Nothing here reaches Rasa. Everything is logged to the database before it is relayed.
+Only a waiting customer's text reaches Rasa (bot/waiting.py). Everything is logged to the database before it is relayed.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from bot.jobs import kick_handoff_jobs
 from bot.speech import chat_language, refuse_command, say
 from bot.staffspeech import copy_customer_message, tell_staff
 from bot.texts import text
-from core.clock import local
+from bot.waiting import queued_message, tell_placement
 from crm import chatlog, escalations
 from crm.chats import get_or_create_chat
 from crm.escalations import Placement, QueueError, QueuePolicy, Reason
@@ -58,7 +58,7 @@ async def route_message(update: Update, context: BotContext) -> None:
 
 
 async def relay_from_customer(update: Update, context: BotContext, case: Case, message: Message) -> None:
-    """Store a customer's message on their escalation; pass it to the agent, or remind them of their place."""
+    """Store a customer's message on their escalation; pass it to the agent, or answer it while they wait."""
     svc = context.services
     kind, body, file_id = content_of(message)
     logged = context.inbound.message_id if context.inbound is not None else None
@@ -71,19 +71,8 @@ async def relay_from_customer(update: Update, context: BotContext, case: Case, m
     if case.status == EscalationStatus.CLAIMED.value:
         await copy_customer_message(context, case, kind, body, message.chat_id, message.message_id)
         return
-    language = await chat_language(context, message.chat_id, body, update)
-    interval = svc.settings.queue_notice_seconds
-    policy = QueuePolicy.from_settings(svc.settings)
-
-    def notice(session: Session) -> Placement | None:
-        if not escalations.take_notice_turn(session, case.id, interval):
-            return None
-        escalation = session.get(escalations.Escalation, case.id)
-        return escalations.placement(session, escalation, policy) if escalation else None
-
-    placement = await svc.db(notice)
-    if placement is not None:
-        await tell_placement(context, message.chat_id, language, placement, fresh=False)
+    # Waiting: the way out, questions the bot can answer, and an acknowledgement for everything else.
+    await queued_message(update, context, case, message)
 
 
 async def relay_from_agent(context: BotContext, route: Route, message: Message) -> None:
@@ -113,19 +102,6 @@ async def relay_from_agent(context: BotContext, route: Route, message: Message) 
         logger.warning("agent message for escalation %s not logged: %s", case.id, exc)
 
 
-async def tell_placement(
-    context: BotContext, chat_id: int, language: str, placement: Placement, *, fresh: bool
-) -> None:
-    """Tell a customer their place and expected wait (or when staff are back, outside staffed hours)."""
-    if placement.staffed:
-        key = "handoff_queued" if fresh else "handoff_still_queued"
-        await say(context, chat_id, key, language, position=placement.position or 1,
-                  wait_minutes=placement.wait_minutes)
-    else:
-        key = "handoff_after_hours" if fresh else "handoff_still_after_hours"
-        await say(context, chat_id, key, language, opens_at=local(placement.opens_at).strftime("%H:%M"))
-
-
 async def human_command(update: Update, context: BotContext) -> None:
     """/human: put the conversation in the human queue (or say where it stands if it already is)."""
     chat = update.effective_chat
@@ -135,6 +111,11 @@ async def human_command(update: Update, context: BotContext) -> None:
         return
     svc = context.services
     language = await chat_language(context, chat.id, None, update)
+    if svc.settings.staff_chat_id is None:
+        # Nobody would ever see the escalation: no promise of an agent, how to reach the company instead.
+        await say(context, chat.id, "handoff_unstaffed", language, phone=svc.settings.contact_phone,
+                  email=svc.settings.contact_email)
+        return
     policy = QueuePolicy.from_settings(svc.settings)
 
     def work(session: Session) -> tuple[Placement, Case]:

@@ -227,6 +227,51 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "已收到，您的消息会转给客服，客服会在 {opens_at} 上班后尽快回复您。",
         "en": "Got it, your message will be passed on; our team will reply as soon as they are back at {opens_at}.",
     },
+    # A queued customer: leaving the queue (words or the button), acknowledgements, answers while waiting.
+    "queue_leave_button": {"zh": "不用了，取消转人工", "en": "Never mind, leave the queue"},
+    "queue_left": {
+        "zh": "好的，已为您取消转人工。您回到了智能客服，有什么可以继续帮您？",
+        "en": "OK, you have left the queue for an agent and are back with me, the assistant. What can I do for you?",
+    },
+    "queue_not_waiting": {
+        "zh": "您目前没有在等待人工客服。有什么可以帮您？",
+        "en": "You are not waiting for an agent right now. What can I do for you?",
+    },
+    "queue_ack": {
+        "zh": "收到，客服接入后会看到这条消息。如不再需要人工客服，发送“不用了”即可。",
+        "en": "Got it: our team will see this when they join. If you no longer need an agent, just say \"never mind\".",
+    },
+    "queue_reminder": {
+        "zh": "（您仍在排队等待人工客服：第 {position} 位，预计约 {wait_minutes} 分钟。）",
+        "en": "(You are still waiting for an agent: number {position} in the queue, about {wait_minutes} minutes.)",
+    },
+    "queue_reminder_after_hours": {
+        "zh": "（您仍在等待人工客服，客服会在 {opens_at} 上班后回复您。）",
+        "en": "(You are still waiting for an agent; our team will reply once they are back at {opens_at}.)",
+    },
+    # No staff group configured: no agent is promised, the company's phone and email are given instead.
+    "handoff_unstaffed": {
+        "zh": (
+            "抱歉，目前在线人工客服暂不可用，我无法为您转接。\n"
+            "如需人工帮助，请拨打客服电话 {phone}（每天 08:00–22:00），或发邮件至 {email}，我们会尽快回复。\n"
+            "查件、投诉、预约取件等，您也可以继续直接告诉我。"
+        ),
+        "en": (
+            "Sorry, our chat agents are not available here, so I can't pass you to a person.\nFor help from our team, "
+            "call {phone} (08:00–22:00 every day) or email {email}; we will answer as soon as we can.\nFor tracking, "
+            "complaints, pickups and more, just keep telling me here."
+        ),
+    },
+    "holding_unstaffed": {
+        "zh": (
+            "抱歉，系统暂时有点忙，没能及时处理您的消息，请稍后再试。\n"
+            "如需人工帮助，请拨打客服电话 {phone}（每天 08:00–22:00），或发邮件至 {email}。"
+        ),
+        "en": (
+            "Sorry, our assistant is having trouble right now and could not answer in time; please try again in a "
+            "moment.\nFor help from our team, call {phone} (08:00–22:00 every day) or email {email}."
+        ),
+    },
     "handoff_with_agent": {
         "zh": "客服 {agent} 正在为您服务，请直接在这里发送消息。",
         "en": "{agent} from our customer service team is with you: just write here.",
@@ -293,6 +338,14 @@ TEXTS: dict[str, dict[str, str]] = {
     "staff_claimed_by": {
         "zh": "✅ 转人工 #{id} 已由 {agent} 接单。\n原因：{reason} · 语言：{language}",
         "en": "✅ Handoff #{id} has been claimed by {agent}.\nReason: {reason} · language: {language}",
+    },
+    "staff_customer_withdrew": {
+        "zh": "↩️ 转人工 #{id} 的客户已取消转人工：会话已关闭，交回机器人。",
+        "en": "↩️ The customer of handoff #{id} no longer needs an agent: it is closed and back with the bot.",
+    },
+    "staff_withdrawn_group": {
+        "zh": "↩️ 转人工 #{id}：客户已取消转人工，无需接单。",
+        "en": "↩️ Handoff #{id}: the customer left the queue; nothing to claim.",
     },
     "staff_resolved_group": {
         "zh": "☑️ 转人工 #{id} 已由 {agent} 处理完毕。",

@@ -44,6 +44,26 @@ class StaffedHours:
             opening = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=self.timezone) + self.start
         return as_utc(opening)
 
+    def deadline(self, moment: datetime, within: timedelta) -> datetime:
+        """When something promised `within` of `moment` is due, counting staffed time only.
+
+        The one calendar behind every "a person will contact you by …" and every queue notice: at night a four-hour
+        promise starts when staff are back (08:00 + 4 h), never "07:38" while the next message says "after 08:00";
+        `within` of zero is the next opening itself.
+        """
+        start = self.next_opening(moment)
+        if self.always:
+            return start + within
+        left = within
+        while True:
+            local = start.astimezone(self.timezone)
+            midnight = datetime.combine(local.date(), time(0), tzinfo=self.timezone)
+            shift_end = as_utc(midnight + min(self.end, timedelta(hours=24)))
+            if start + left <= shift_end:
+                return start + left
+            left -= shift_end - start
+            start = self.next_opening(shift_end)
+
 
 def parse_hours(value: str, timezone: str = "Asia/Shanghai") -> StaffedHours:
     """Parse 'HH:MM-HH:MM' (end may be 24:00); raises ValueError with a clear message."""

@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     queue_notice_seconds: int = Field(
         default=60, ge=0, description="A queued customer who keeps writing is told their place at most this often."
     )
+    # Said instead of a promise of an agent when no staff group is configured (and beside every queue notice).
+    # The defaults are the demo company's (XunJie Express): .example is reserved, the 400 number is made up.
+    contact_phone: str = Field(default="400-820-2026", description="The company's customer-service phone number.")
+    contact_email: str = Field(
+        default="service@xunjie-express.example", description="The company's customer-service email address."
+    )
     clock_file: Path | None = Field(
         default=None, description="Tests only: a file with a clock offset in seconds shared by every process."
     )

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.hours import StaffedHours
 from crm.identity import linked_customer
 from crm.models import Complaint, ComplaintCategory, ComplaintStatus, Customer, Shipment
 from crm.segments import customer_segment
@@ -75,12 +76,27 @@ class ComplaintTerms:
     repeat_window_days: int = 30
     response_hours: Mapping[ComplaintCategory, int] = field(default_factory=lambda: DEFAULT_RESPONSE_HOURS)
     serious_response_hours: int = 4
+    # The staffed-hours calendar of the human queue (QueuePolicy.hours); None counts plain clock hours.
+    hours: StaffedHours | None = None
 
     def hours_for(self, category: ComplaintCategory, *, serious: bool) -> int:
         """Hours until the first answer is due."""
         if serious:
             return self.serious_response_hours
         return self.response_hours.get(category, DEFAULT_RESPONSE_HOURS[category])
+
+    def due(self, now: datetime, category: ComplaintCategory, *, serious: bool) -> datetime:
+        """When the first answer is due, from the same calendar as the queue notices.
+
+        A serious complaint promises a person within a few staffed hours (at night: counted from the opening). A
+        day or more is counted in days, but never lands while nobody is on duty (moved to the next opening).
+        """
+        within = timedelta(hours=self.hours_for(category, serious=serious))
+        if self.hours is None:
+            return now + within
+        if serious:
+            return self.hours.deadline(now, within)
+        return self.hours.next_opening(now + within)
 
 
 @dataclass(frozen=True)
@@ -201,7 +217,7 @@ def open_complaint(
         chat_id=chat_id, terms=terms, now=now,
     )
     serious = bool(reasons)
-    due_at = now + timedelta(hours=terms.hours_for(category, serious=serious))
+    due_at = terms.due(now, category, serious=serious)
     complaint = Complaint(
         # A unique placeholder until the id is known (the column is NOT NULL and unique).
         code=f"new-{uuid.uuid4().hex[:12]}",

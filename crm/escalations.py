@@ -213,7 +213,8 @@ def open_escalation(
         status=EscalationStatus.OPEN,
         language=language,
         summary=build_summary(session, chat_id, complaint),
-        first_response_due_at=policy.hours.next_opening(now) + timedelta(minutes=policy.claim_minutes),
+        # The same staffed-hours calendar as every promise made to the customer (core/hours.py).
+        first_response_due_at=policy.hours.deadline(now, timedelta(minutes=policy.claim_minutes)),
         # Whoever opens it tells the customer their place right away.
         customer_notified_at=now,
         created_at=now,
@@ -563,6 +564,50 @@ def release_to_bot(session: Session, escalation_id: int, *, now: datetime | None
     return escalation
 
 
+@dataclass(frozen=True)
+class Withdrawal:
+    """A conversation the customer took back from the queue: which, and the agent who had claimed it (if any)."""
+
+    escalation_id: int
+    chat_id: int
+    language: str
+    holder_telegram_id: int | None
+    holder_name: str | None
+    announce_chat_id: int | None
+    announce_message_id: int | None
+
+
+def withdraw(session: Session, chat_id: int, *, now: datetime | None = None) -> Withdrawal | None:
+    """The customer no longer wants a person: close the chat's active escalation (None when there is none).
+
+    Conditional, like claim: of a withdrawal and a claim at the same moment both may win, in either order; a claim
+    that came first is still withdrawn (its agent is told by the caller). The escalation is resolved without a
+    resolver and its history says "withdrawn"; its Rasa conversation must be resumed (pending_resume retries it).
+    """
+    now = now or utcnow()
+    escalation = active_for_chat(session, chat_id)
+    if escalation is None:
+        return None
+    holder = session.get(Staff, escalation.claimed_by_id) if escalation.claimed_by_id else None
+    closed = session.execute(
+        update(Escalation)
+        .where(Escalation.id == escalation.id, Escalation.status.in_(ACTIVE))
+        .values(status=EscalationStatus.RESOLVED, active_chat_id=None, resolved_at=now, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not closed:
+        return None
+    session.refresh(escalation)
+    for member in session.scalars(select(Staff).where(Staff.current_escalation_id == escalation.id)).all():
+        member.current_escalation_id = None
+        current_for_agent(session, member)
+    _event(session, escalation, EscalationEventKind.WITHDRAWN, now, body=escalation.status.value)
+    return Withdrawal(
+        escalation.id, escalation.chat_id, escalation.language, holder.telegram_user_id if holder else None,
+        holder.name if holder else None, escalation.announce_chat_id, escalation.announce_message_id,
+    )
+
+
 def pending_resume(session: Session, chat_id: int) -> Escalation | None:
     """The latest resolved escalation of a chat whose Rasa conversation was not resumed yet (retry it)."""
     latest = session.scalars(
@@ -640,6 +685,64 @@ def take_notice_turn(session: Session, escalation_id: int, interval_seconds: int
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+class Acknowledgement(str, Enum):
+    """What a queued customer's message gets: the full notice, a short acknowledgement, or (in a burst) nothing yet."""
+
+    NOTICE = "notice"
+    SHORT = "short"
+    LATER = "later"
+
+
+@dataclass(frozen=True)
+class AckDecision:
+    """What to answer now, and when the customer may next be told their place (when a catch-up is due)."""
+
+    kind: Acknowledgement
+    next_notice_at: datetime
+
+
+def acknowledgement(session: Session, escalation_id: int, interval_seconds: int, *,
+                    now: datetime | None = None) -> AckDecision:
+    """How to answer the customer message just recorded on a queued escalation (never silence beyond the interval).
+
+    The place in the queue at most once per interval (take_notice_turn); the first message after a notice always
+    gets a short acknowledgement; further messages in the same interval get nothing now, and the caller schedules
+    catch_up for when the interval ends, so nothing the customer wrote stays unanswered longer than the interval.
+    """
+    now = now or utcnow()
+    if take_notice_turn(session, escalation_id, interval_seconds, now=now):
+        return AckDecision(Acknowledgement.NOTICE, now + timedelta(seconds=interval_seconds))
+    escalation = session.get(Escalation, escalation_id, populate_existing=True)
+    notified = as_utc(escalation.customer_notified_at) if escalation and escalation.customer_notified_at else now
+    kind = Acknowledgement.SHORT if len(unacknowledged(session, escalation_id)) <= 1 else Acknowledgement.LATER
+    return AckDecision(kind, notified + timedelta(seconds=interval_seconds))
+
+
+def unacknowledged(session: Session, escalation_id: int) -> list[EscalationEvent]:
+    """The customer messages since the customer was last told their place (the first of them was acknowledged)."""
+    # take_notice_turn updates without touching the session's copy: read the row again.
+    escalation = session.get(Escalation, escalation_id, populate_existing=True)
+    if escalation is None:
+        return []
+    since = as_utc(escalation.customer_notified_at) if escalation.customer_notified_at else None
+    events = customer_messages(session, escalation_id)
+    # Compared in UTC: SQLite hands back naive datetimes.
+    return [event for event in events if since is None or as_utc(event.created_at) > since]
+
+
+def catch_up_due(session: Session, interval_seconds: int, *, now: datetime | None = None) -> list[Escalation]:
+    """Waiting escalations whose customer wrote more after the acknowledgement and whose interval has passed."""
+    now = now or utcnow()
+    since = now - timedelta(seconds=interval_seconds)
+    waiting = session.scalars(
+        select(Escalation).where(
+            Escalation.status == EscalationStatus.OPEN,
+            or_(Escalation.customer_notified_at.is_(None), Escalation.customer_notified_at <= since),
+        )
+    ).all()
+    return [escalation for escalation in waiting if len(unacknowledged(session, escalation.id)) > 1]
 
 
 # ---------------------------------------------------------------------------------------------- jobs

@@ -374,6 +374,8 @@ class EscalationEventKind(str, enum.Enum):
     SUPERVISOR_ALERTED = "supervisor_alerted"
     RESOLVED = "resolved"
     RATED = "rated"
+    # The customer left the queue (words or the button on the queue notice): closed without an agent.
+    WITHDRAWN = "withdrawn"
 
 
 class EscalationEvent(Base):

@@ -7,6 +7,8 @@ Request:  {"sender": "tg-<chat id>", "message": "...", "metadata": {"language": 
 Answer:   {"messages": [...as the REST channel...],
            "understanding": {"intent", "confidence", "entities", "fell_back", "model_version"},
            "paused": bool, "requested_slot": str | null}
+With "queued": true in the metadata (the customer waits for a person) only FAQ and tracking by number are answered
+(the pause lifted for that turn); anything else is parsed, not answered: "answered": false, no messages.
 
 Why not the stock REST channel: with it the bot needed four HTTP calls per message (set the language slot,
 send the text, fetch the tracker for the intent, poll /status for the model version) and a database poll to
@@ -27,7 +29,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
-from rasa.shared.core.events import SlotSet, UserUttered
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ConversationPaused,
+    ConversationResumed,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -44,6 +53,11 @@ def understanding(tracker: DialogueStateTracker, model_file: str | None) -> dict
     """How the latest customer message was understood, as the chat log records it."""
     latest = tracker.latest_message
     parse: dict[str, Any] = latest.parse_data if isinstance(latest, UserUttered) else {}
+    return understanding_of(parse, latest.entities if isinstance(latest, UserUttered) else [], model_file)
+
+
+def understanding_of(parse: dict[str, Any], found: list[dict[str, Any]], model_file: str | None) -> dict[str, Any]:
+    """How a parsed message was understood (parse data and entities), as the chat log records it."""
     intent = parse.get("intent") or {}
     ranking = parse.get("intent_ranking") or []
     name, confidence = intent.get("name"), intent.get("confidence")
@@ -54,10 +68,7 @@ def understanding(tracker: DialogueStateTracker, model_file: str | None) -> dict
     # A retrieval intent is logged with the sub-intent the ResponseSelector picked ("faq/shipping_fee").
     selector = (parse.get("response_selector") or {}).get(name or "", {})
     key = (selector.get("response") or {}).get("intent_response_key") if isinstance(selector, dict) else None
-    entities = [
-        {"entity": e.get("entity"), "value": e.get("value"), "extractor": e.get("extractor")}
-        for e in (latest.entities if isinstance(latest, UserUttered) else [])
-    ]
+    entities = [{"entity": e.get("entity"), "value": e.get("value"), "extractor": e.get("extractor")} for e in found]
     # Registry versions are model file names without .tar.gz (parceldesk-<content hash>).
     version = (model_file or "").replace("\\", "/").rsplit("/", 1)[-1]
     version = version[: -len(".tar.gz")] if version.endswith(".tar.gz") else version
@@ -68,6 +79,18 @@ def understanding(tracker: DialogueStateTracker, model_file: str | None) -> dict
         "fell_back": fell_back,
         "model_version": version or None,
     }
+
+
+def answerable_while_queued(parse: dict[str, Any]) -> bool:
+    """Questions the bot answers without a person while the customer waits for one: FAQ, tracking by number.
+
+    Anything else a queued customer writes is for the agent: it is parsed (for the log) but not answered.
+    """
+    intent = (parse.get("intent") or {}).get("name")
+    if intent == "faq":
+        return True
+    # Tracking without a number would start asking for one, a dialogue that belongs after the handoff.
+    return intent == "track_shipment" and any(e.get("entity") == "tracking_number" for e in parse.get("entities") or [])
 
 
 class ParcelDeskInput(InputChannel):
@@ -107,6 +130,25 @@ class ParcelDeskInput(InputChannel):
                 return response.json({"error": "no model loaded"}, status=503)
             collector = CollectingOutputChannel()
             message = UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
+            if metadata.get("queued"):
+                # The customer waits for a person (the bot decided so from its database): answer only what needs
+                # nobody, on the paused conversation, and say how everything was understood.
+                try:
+                    answered, parse = await handle_queued(agent, message, metadata.get("language"))
+                except Exception:  # noqa: BLE001 - the bot acknowledges the message anyway
+                    logger.exception("parceldesk channel: handling a queued message failed")
+                    return response.json({"messages": collector.messages, "understanding": None, "answered": False,
+                                          "paused": True, "requested_slot": None})
+                return response.json(
+                    {
+                        "messages": collector.messages if answered else [],
+                        "understanding": understanding_of(parse, parse.get("entities") or [],
+                                                          agent.processor.model_filename),
+                        "answered": answered,
+                        "paused": True,
+                        "requested_slot": None,
+                    }
+                )
             try:
                 tracker = await handle(agent, message, metadata.get("language"))
             except Exception:  # noqa: BLE001 - like the REST channel: log, answer with what was collected
@@ -146,3 +188,37 @@ async def handle(agent: Any, message: UserMessage, language: str | None) -> Dial
         await processor.save_tracker(tracker)
     return tracker
 
+
+
+async def handle_queued(agent: Any, message: UserMessage, language: str | None) -> tuple[bool, dict[str, Any]]:
+    """A message of a customer waiting for a person: answered (True) only when the bot can do it without one.
+
+    Parsing alone leaves the conversation untouched. An answerable question is handled as a normal turn with the
+    pause lifted for that turn only (Rasa predicts nothing on a paused conversation), then the pause is put back, so
+    the handoff still owns the conversation; a conversation that was not paused (a bot failure) stays as it was.
+    """
+    processor = agent.processor
+    async with agent.lock_store.lock(message.sender_id):
+        tracker = await processor.fetch_tracker_and_update_session(
+            message.sender_id, message.output_channel, message.metadata
+        )
+        parse = await processor.parse_message(message, tracker=tracker)
+        if not answerable_while_queued(parse):
+            return False, parse
+        paused = tracker.is_paused()
+        if language in LANGUAGES and tracker.get_slot(LANGUAGE_SLOT) != language:
+            tracker.update(SlotSet(LANGUAGE_SLOT, language))
+        if paused:
+            tracker.update(ConversationResumed())
+        if tracker.latest_action_name != ACTION_LISTEN_NAME:
+            # The pausing action was the last one (no listen after it): without this Rasa predicts only a listen.
+            tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        message.parse_data = parse  # parsed once: the turn logs what was just decided on
+        await processor._handle_message_with_tracker(message, tracker)
+        tracker = await processor.run_action_extract_slots(message.output_channel, tracker)
+        await processor._run_prediction_loop(message.output_channel, tracker)
+        if paused:
+            tracker.update(ConversationPaused())
+        await processor.run_anonymization_pipeline(tracker)
+        await processor.save_tracker(tracker)
+    return True, parse

@@ -62,6 +62,8 @@ HANDOFF_SETTINGS = (
     "sla_supervisor_minutes",
     "handle_minutes",
     "queue_notice_seconds",
+    "contact_phone",
+    "contact_email",
     "clock_file",
 )
 # Proactive care: the ingestion API writes notices (max age), the bot sends them (interval, quiet hours).

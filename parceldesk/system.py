@@ -19,6 +19,13 @@ from core.settings import Settings
 from crm.models import Customer
 from crm.schema import upgrade
 from nlu.toolchain import ensure_engine, ensure_model, model_hash
+from parceldesk.demostaff import (
+    demo_staff_hint,
+    open_demo_chats,
+    register_demo_agent,
+    wants_demo_staff,
+    with_demo_staff,
+)
 from parceldesk.processes import (
     RestartBackoff,
     Service,
@@ -115,6 +122,11 @@ def run_system(settings: Settings, console: Console) -> int:
         console.print(f"[yellow]![/] {exposed}: reachable beyond this machine (token-protected, but put a firewall "
                       "or private network in front)")
     prepare_database(settings, console)
+    demo_staff = wants_demo_staff(settings)
+    if demo_staff:
+        # Sandbox mode out of the box: a staff group and an agent in the sandbox, so a handoff has someone to see it.
+        settings = with_demo_staff(settings)
+        register_demo_agent(settings)
 
     def show(message: str) -> None:
         console.print(f"  [dim]{message}[/]")
@@ -150,6 +162,8 @@ def run_system(settings: Settings, console: Console) -> int:
             if settings.uses_sandbox:
                 supervisor.start(sandbox_service(settings, log_dir))
             supervisor.start(bot_service(settings, log_dir))
+            if demo_staff:
+                open_demo_chats(settings)
             # The ingestion API is a door into the customer database: it opens only when its token is set.
             if settings.ingest_token is not None:
                 supervisor.start(ingest_service(settings, log_dir))
@@ -173,6 +187,8 @@ def run_system(settings: Settings, console: Console) -> int:
                 f"\nNo TELEGRAM_BOT_TOKEN set: chat with the bot at [bold]{settings.sandbox_url}/[/]\n"
                 "Try: where is my parcel XJ202611180042  /  我的快递XJ202611180042到哪了"
             )
+            if demo_staff:
+                console.print(demo_staff_hint(settings))
         console.print("Press Ctrl-C to stop.")
         backoff = RestartBackoff()
         while True:

@@ -26,6 +26,8 @@ from tests.databases import BACKENDS, create_database
 
 # A small demo is enough: the showcase customers and parcels exist whatever the size.
 DEMO_SIZE = {"customers": 40, "shipments": 200}
+# The staff group of the action tests (handoffs need one; without it nobody is promised).
+STAFF_GROUP = -100123456
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ def action_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
                 patch.setenv(name, value)
             # Agents always on duty, so a handoff answers utter_handoff_queued whatever the time of day.
             patch.setenv("PARCELDESK_STAFFED_HOURS", "00:00-24:00")
+            # A staff group exists, so handoffs queue (without one the customer gets the company's phone instead).
+            patch.setenv("PARCELDESK_STAFF_CHAT_ID", str(STAFF_GROUP))
             _reset_action_server()
             try:
                 yield ActionDatabase(request.param, sessions, today)

@@ -15,7 +15,7 @@ from core.settings import Settings
 from crm.labels import INTENT_LABELS, label
 from crm.models import Escalation, EscalationEvent, EscalationEventKind, EscalationStatus
 from demo.company import SHOWCASE_PERSON_PHONE
-from tests.actions.conftest import ActionDatabase
+from tests.actions.conftest import STAFF_GROUP, ActionDatabase
 from tests.actions.trackers import Person, cleared_form_slots, parse_data, payload, run, tracker
 
 # What FallbackClassifier sends: nlu_fallback first, then the classifier's own ranking.
@@ -128,13 +128,30 @@ async def test_after_hours_the_customer_is_told_when_staff_are_back(
     """Outside staffed hours: utter_handoff_after_hours with the opening time; the escalation is still opened."""
     opening = (local(utcnow()) + timedelta(hours=2)).hour
     hours = f"{opening:02d}:00-{opening:02d}:30"  # a half-hour shift that has not started yet
-    monkeypatch.setattr("actions.handoff.action_settings", lambda: Settings(staffed_hours=hours))
+    monkeypatch.setattr(
+        "actions.handoff.action_settings", lambda: Settings(staffed_hours=hours, staff_chat_id=STAFF_GROUP)
+    )
     person = Person.new()
     outcome = await run(ActionRequestHuman(), tracker(person, "talk to a person", "request_human", language="en"))
     assert outcome.responses == ["utter_handoff_after_hours"]
     assert outcome.messages[0]["opens_at"] == f"{opening:02d}:00"
     assert outcome.paused
     assert escalation_of(action_db, person).status is EscalationStatus.OPEN
+
+
+async def test_without_a_staff_group_no_agent_is_promised(
+    action_db: ActionDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No staff group configured: the company's phone and email instead of a queue place; nothing queued or paused."""
+    settings = Settings(staff_chat_id=None, contact_phone="400-000-0001", contact_email="help@example.com")
+    monkeypatch.setattr("actions.handoff.action_settings", lambda: settings)
+    person = Person.new()
+    outcome = await run(ActionRequestHuman(), tracker(person, "转人工", "request_human"))
+    assert outcome.responses == ["utter_handoff_unstaffed"]
+    assert (outcome.messages[0]["phone"], outcome.messages[0]["email"]) == ("400-000-0001", "help@example.com")
+    assert not outcome.paused
+    with action_db.sessions() as session:
+        assert session.scalars(select(Escalation).where(Escalation.chat_id == person.chat_id)).first() is None
 
 
 async def test_request_outside_telegram_is_not_queued(action_db: ActionDatabase) -> None:

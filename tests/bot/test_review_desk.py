@@ -85,6 +85,8 @@ async def desk(desk_db: TestDatabase, tmp_path_factory: pytest.TempPathFactory) 
             database_url=desk_db.url, database_schema=desk_db.schema, sandbox_port=port, telegram_bot_token=None,
             rasa_url=rasa_url, rasa_timeout_seconds=1.0, staffed_hours="00:00-24:00",
             handoff_job_interval_seconds=3600, data_dir=Path(tmp_path_factory.mktemp("data")),
+            # A staff group: a failure queues the customer (without one they get the company's phone instead).
+            staff_chat_id=-100777,
         )
         async with serving_sandbox(port) as url, SandboxClient(url) as client:
             application: Application = build_application(settings, make_sessionmaker(desk_db.engine))

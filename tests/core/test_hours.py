@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -34,3 +34,24 @@ def test_bad_hours_are_refused_at_start(value: str) -> None:
         parse_hours(value)
     with pytest.raises(ValidationError, match="staffed"):
         Settings(staffed_hours=value)
+
+
+def test_promises_count_staffed_time_only() -> None:
+    """deadline(): at night a 4 h promise starts at 08:00 (never "07:38"); near closing it carries to the morning."""
+    hours = parse_hours("08:00-22:00", "Asia/Shanghai")
+    night = datetime(2026, 11, 22, 19, 38, tzinfo=UTC)  # 03:38 local on the 23rd
+    assert hours.deadline(night, timedelta(hours=4)) == datetime(2026, 11, 23, 4, 0, tzinfo=UTC)  # 12:00 local
+    assert hours.deadline(night, timedelta(0)) == hours.next_opening(night)  # what the queue notice says
+    noon = datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+    assert hours.deadline(noon, timedelta(minutes=10)) == noon + timedelta(minutes=10)
+    late = datetime(2026, 11, 23, 13, 0, tzinfo=UTC)  # 21:00 local: one hour today, three tomorrow from 08:00
+    assert hours.deadline(late, timedelta(hours=4)) == datetime(2026, 11, 24, 3, 0, tzinfo=UTC)  # 11:00 local
+    long = hours.deadline(noon, timedelta(hours=30))  # 10 h today, 14 h tomorrow, 6 h the day after
+    assert long == datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 14:00 local on the 25th
+
+
+def test_always_staffed_promises_are_plain_clock_time() -> None:
+    """With agents always on duty a promise is simply moment + within."""
+    hours = parse_hours("00:00-24:00")
+    moment = datetime(2026, 11, 23, 19, 38, tzinfo=UTC)
+    assert hours.deadline(moment, timedelta(hours=4)) == moment + timedelta(hours=4)

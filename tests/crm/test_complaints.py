@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from core.clock import as_utc
+from core.hours import parse_hours
 from crm.complaints import (
     ComplaintError,
     ComplaintTerms,
@@ -293,3 +294,19 @@ def test_a_strangers_complaint_is_not_put_on_the_owners_record(session: Session)
     assert recent_complaints(session, chat_id=7108, telegram_user_id=7108) == []
     assert [c.code for c in recent_complaints(session, chat_id=8200, telegram_user_id=None)] == [anonymous.code]
     assert find_complaint(session, anonymous.code, chat_id=7108, telegram_user_id=7108) is None
+
+
+def test_promises_follow_the_staffed_hours_calendar(session: Session) -> None:
+    """With the queue's calendar: a serious complaint at 03:38 is promised by 12:00 (08:00 + 4 staffed hours), not
+    07:38; a day-long answer time never ends while nobody is on duty."""
+    terms = ComplaintTerms(hours=parse_hours("08:00-22:00", "Asia/Shanghai"))
+    night = datetime(2026, 11, 22, 19, 38, tzinfo=UTC)  # 03:38 in Shanghai
+    make_shipment(session, "XJ202611180203", ShipmentStatus.LOST)
+    serious = open_complaint(session, category=ComplaintCategory.LOSS, description="丢了", chat_id=8021,
+                             telegram_user_id=None, tracking_number="XJ202611180203", terms=terms, now=night)
+    assert serious.serious and serious.due_at == datetime(2026, 11, 23, 4, 0, tzinfo=UTC)
+    assert serious.due_at == terms.hours.deadline(night, timedelta(hours=4))  # type: ignore[union-attr]
+    late = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)  # 22:30: 24 hours later is 22:30 again, after closing
+    normal = open_complaint(session, category=ComplaintCategory.DELAY, description="慢", chat_id=8022,
+                            telegram_user_id=None, tracking_number=None, terms=terms, now=late)
+    assert not normal.serious and normal.due_at == datetime(2026, 11, 25, 0, 0, tzinfo=UTC)  # 08:00 on the 25th

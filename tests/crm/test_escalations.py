@@ -278,3 +278,69 @@ def test_only_unclaimed_pure_bot_failures_go_back_to_the_bot(session: Session) -
     # Claimed by an agent at the same moment: the agent wins, the release does nothing.
     assert escalations.release_to_bot(session, claimed.escalation_id, now=NOON) is None
     assert escalations.releasable_failures(session) == []
+
+
+def test_claim_deadline_near_closing_carries_to_the_morning(session: Session) -> None:
+    """Five minutes before closing the ten claim minutes end at 08:05 the next morning (staffed time only)."""
+    closing = datetime(2026, 11, 23, 13, 55, tzinfo=UTC)  # 21:55 in Shanghai
+    placed = escalations.open_escalation(session, 711, Reason.REQUEST_HUMAN, policy=POLICY, now=closing)
+    escalation = session.get(Escalation, placed.escalation_id)
+    assert escalation is not None and escalation.first_response_due_at is not None
+    assert escalations.as_utc(escalation.first_response_due_at) == datetime(2026, 11, 24, 0, 5, tzinfo=UTC)
+
+
+def test_the_customer_withdraws_a_waiting_escalation(session: Session) -> None:
+    """Withdrawn: closed without a resolver, "withdrawn" in its history, Rasa to be resumed; a second time: None."""
+    placed = escalations.open_escalation(session, 1301, Reason.REQUEST_HUMAN, policy=POLICY, now=NOON)
+    withdrawal = escalations.withdraw(session, 1301, now=NOON + timedelta(minutes=1))
+    assert withdrawal is not None and withdrawal.escalation_id == placed.escalation_id
+    assert withdrawal.holder_telegram_id is None
+    escalation = session.get(Escalation, placed.escalation_id)
+    assert escalation is not None and escalation.status is EscalationStatus.RESOLVED
+    assert escalation.resolved_by_id is None and escalation.active_chat_id is None
+    assert [event.kind for event in escalation.events][-1] is EscalationEventKind.WITHDRAWN
+    assert escalations.active_for_chat(session, 1301) is None
+    pending = escalations.pending_resume(session, 1301)
+    assert pending is not None and pending.id == placed.escalation_id
+    assert escalations.withdraw(session, 1301) is None
+    # The chat can queue again later: a new escalation, not the withdrawn one.
+    again = escalations.open_escalation(session, 1301, Reason.REQUEST_HUMAN, policy=POLICY, now=NOON)
+    assert again.created and again.escalation_id != placed.escalation_id
+
+
+def test_withdrawing_a_claimed_escalation_names_its_agent(session: Session) -> None:
+    """A claim that came first is still withdrawn; the agent is named (to be told) and no longer holds it."""
+    alice, _ = agents(session)
+    placed = escalations.open_escalation(session, 1302, Reason.REQUEST_HUMAN, policy=POLICY, now=NOON)
+    escalations.claim(session, placed.escalation_id, alice, policy=POLICY, now=NOON)
+    withdrawal = escalations.withdraw(session, 1302, now=NOON)
+    assert withdrawal is not None and (withdrawal.holder_telegram_id, withdrawal.holder_name) == (alice, "Alice")
+    member = escalations.staff_member(session, alice)
+    assert member is not None and member.current_escalation_id is None
+    outcome = escalations.claim(session, placed.escalation_id, alice, policy=POLICY, now=NOON)
+    assert not outcome.won and outcome.problem == "resolved"
+
+
+def test_every_queued_message_is_acknowledged(session: Session) -> None:
+    """The first message after a notice gets a short ack, a burst waits for one catch-up notice at the interval."""
+    placed = escalations.open_escalation(session, 1303, Reason.REQUEST_HUMAN, policy=POLICY, now=NOON)
+    case = placed.escalation_id
+
+    def message(seconds: int) -> escalations.AckDecision:
+        at = NOON + timedelta(seconds=seconds)
+        escalations.record_customer_message(session, case, content_kind="text", text="hello?", file_id=None,
+                                            chat_id=1303, message_id=seconds, now=at)
+        return escalations.acknowledgement(session, case, 60, now=at)
+
+    first = message(2)  # "hello?" right after the holding reply
+    assert first.kind is escalations.Acknowledgement.SHORT
+    second = message(5)
+    assert second.kind is escalations.Acknowledgement.LATER
+    assert second.next_notice_at == NOON + timedelta(seconds=60)
+    assert escalations.catch_up_due(session, 60, now=NOON + timedelta(seconds=30)) == []
+    due = escalations.catch_up_due(session, 60, now=NOON + timedelta(seconds=61))
+    assert [e.id for e in due] == [case]
+    assert escalations.take_notice_turn(session, case, 60, now=NOON + timedelta(seconds=61))
+    assert escalations.catch_up_due(session, 60, now=NOON + timedelta(seconds=200)) == []
+    assert message(70).kind is escalations.Acknowledgement.SHORT  # the first after the catch-up notice
+    assert message(130).kind is escalations.Acknowledgement.NOTICE  # an interval later: the place again

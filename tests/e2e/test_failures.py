@@ -72,7 +72,8 @@ async def test_rasa_stopped_gives_holding_reply(stopped_rasa_stack: Stack) -> No
         assert time.monotonic() - started < 10
         escalation = queued_for(stopped_rasa_stack.database, user)
         assert escalation is not None and escalation.reason == "bot_failure"
-        # Queued now: the next message is kept for the agent (not sent to the dead Rasa) and acknowledged.
+        # Queued now: the next message is kept for the agent and acknowledged (Rasa, still dead, answers nothing;
+        # this stack repeats the place every time: queue_notice_seconds=0).
         await sandbox.send_text(user, "我的快递到哪了")
         (second,) = await sandbox.wait_for_bot_messages(user, count=1, after_message_id=reply["message_id"])
         assert is_text(second["text"], "handoff_still_queued", "zh")

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 from core.settings import PROJECT_ROOT
 from nlu.toolchain import Engine
+from parceldesk.demostaff import DEMO_AGENT_ID, DEMO_STAFF_GROUP
 from sandbox.client import SandboxClient
 from tests.e2e.harness import free_port, new_user_id
+from tests.e2e.test_handoff import has_button
 
 
 def _alive(pid: int) -> bool:
@@ -41,6 +45,12 @@ def _children(pid: int) -> list[int]:
                     found.append(int(entry.name))
                     frontier.append(int(entry.name))
     return found
+
+
+def claim_button(message: dict[str, Any]) -> bool:
+    """Whether a staff-group message carries a Claim button."""
+    rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+    return any(str(button.get("callback_data", "")).startswith("claim:") for row in rows for button in row)
 
 
 async def test_run_starts_everything_and_ctrl_c_stops_it(engine_model: tuple[Engine, Path], tmp_path: Path) -> None:
@@ -82,6 +92,18 @@ async def test_run_starts_everything_and_ctrl_c_stops_it(engine_model: tuple[Eng
             await sandbox.send_text(user, "我的快递XJ202611180042到哪了")
             (reply,) = await sandbox.wait_for_bot_messages(user, count=1, timeout=30)
             assert "XJ202611180042" in reply["text"]
+
+            # Sandbox mode sets up demo staff: a request for a person is queued and announced in the demo group.
+            assert f"?user={DEMO_AGENT_ID}&chat={DEMO_STAFF_GROUP}" in output
+            asker = new_user_id()
+            await sandbox.send_text(asker, "转人工")
+            (queued,) = await sandbox.wait_for_bot_messages(asker, count=1, timeout=30)
+            assert has_button(queued, "queue:leave"), queued
+            deadline = time.monotonic() + 60
+            while not any(claim_button(m) for m in await sandbox.bot_messages(DEMO_STAFF_GROUP)):
+                assert time.monotonic() < deadline, "no announcement in the demo staff group"
+                await asyncio.sleep(1)
+            assert [m["text"] for m in await sandbox.bot_messages(DEMO_AGENT_ID)]  # the agent's chat is open
 
             # A complaint form half-filled, then Rasa crashes: the supervisor restarts it and the form goes on.
             await sandbox.send_text(user, "my parcel XJ202611150013 is late")
