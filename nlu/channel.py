@@ -30,10 +30,10 @@ from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, Us
 from rasa.shared.core.events import SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import Blueprint, response
-
-from core.repair import Repair, declines, repair_of
 from sanic.request import Request
 from sanic.response import HTTPResponse
+
+from core.repair import Repair, declines, repair_of
 
 logger = logging.getLogger(__name__)
 

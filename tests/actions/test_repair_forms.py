@@ -104,8 +104,9 @@ async def test_a_general_complaint_asks_the_category_then_takes_a_button() -> No
 
 async def test_the_category_never_switches_on_a_later_message() -> None:
     """A description that reads like another category keeps the category the complaint started with."""
-    outcome = await run(ValidateComplaintForm(), at(COMPLAINT, "complaint_description", "还多收了我运费", "complain_billing",
-                                                    slots={"complaint_category": "delay", "tracking_number": NUMBER}))
+    state = at(COMPLAINT, "complaint_description", "还多收了我运费", "complain_billing",
+               slots={"complaint_category": "delay", "tracking_number": NUMBER})
+    outcome = await run(ValidateComplaintForm(), state)
     assert "complaint_category" not in outcome.slots
     assert outcome.filled == {"complaint_description": "还多收了我运费"}
 
