@@ -1,6 +1,6 @@
 """Correct, back and the summary inside a form: empty an answer so the form asks it again; confirm before filing.
 
-The channel (nlu/channel.py) turns a message made only of repair words into the intent `correct` or `back` at
+The channel (nlu/channel.py) turns a message made only of repair words into the intent `correct` or `go_back` at
 confidence 1.0 while a form is active (core.repair). The forms' validation actions then do not read the message
 as an answer: "改一下" / "that's wrong" / "返回" empty the latest answer before the question asked, an Edit field
 button ('/correct{"edit_field": "pickup_address"}') empties that field, and the form asks it again. `cancel`
@@ -23,7 +23,7 @@ from actions.forms_common import requested_slot
 from core.repair import normalise
 from crm.labels import FORM_FIELD_LABELS, KEEP_AS_IS_LABELS, label
 
-REPAIR_INTENTS = frozenset({"correct", "back"})
+REPAIR_INTENTS = frozenset({"correct", "go_back"})
 REQUESTED_SLOT = "requested_slot"
 # The last required slot of each form with a summary: "yes" once the customer confirmed.
 CONFIRMED_SLOTS = {
@@ -75,7 +75,7 @@ def offer_fields(dispatcher: CollectingDispatcher, tracker: Tracker, fields: Ite
         button(label(FORM_FIELD_LABELS, field, language), f'/correct{{"edit_field": "{field}"}}')
         for field in fields if field in FORM_FIELD_LABELS
     ]
-    buttons.append(button(KEEP_AS_IS_LABELS.get(language, KEEP_AS_IS_LABELS["en"]), "/back"))
+    buttons.append(button(KEEP_AS_IS_LABELS.get(language, KEEP_AS_IS_LABELS["en"]), "/go_back"))
     dispatcher.utter_message(response="utter_ask_edit_field", buttons=buttons)
 
 

@@ -44,6 +44,8 @@ LANGUAGES = ("zh", "en")
 NO_IS_AN_ANSWER = frozenset({"complaint_photo", "feedback_comment"})
 # Out of a form the model keeps these readings of a cancel word ("不用了" after "anything else?" is a polite no).
 POLITE_CLOSERS = frozenset({"deny", "affirm", "thank", "goodbye", "request_human"})
+# The intent of each repair ("back" is Rasa's default intent that undoes the last message: go_back here).
+REPAIR_INTENTS = {Repair.CANCEL: "cancel", Repair.CORRECT: "correct", Repair.BACK: "go_back"}
 
 
 def understanding(tracker: DialogueStateTracker, model_file: str | None) -> dict[str, Any]:
@@ -135,7 +137,7 @@ class ParcelDeskInput(InputChannel):
 def repaired(parse: dict[str, Any], tracker: DialogueStateTracker) -> dict[str, Any]:
     """The parse result with cancel / correct / back set deterministically where they matter.
 
-    Inside a form a message made only of repair words (core.repair) is the intent `cancel`, `correct` or `back` at
+    Inside a form a message made only of repair words (core.repair) is the intent `cancel`, `correct` or `go_back` at
     confidence 1.0, whatever the model guessed ("取消" was a billing complaint at 0.51 and then the description).
     Out of a form only a cancel word the model read as a request becomes `cancel` (nothing to cancel: the bot
     says what it can do); polite closers keep the model's reading. The model's guess stays in `repair_of`.
@@ -152,8 +154,8 @@ def repaired(parse: dict[str, Any], tracker: DialogueStateTracker) -> dict[str, 
             return parse
     elif repair is not Repair.CANCEL or guess.get("name") in POLITE_CLOSERS:
         return parse
-    intent = {"name": repair.value, "confidence": 1.0}
-    ranking = [intent] + [r for r in parse.get("intent_ranking") or [] if r.get("name") != repair.value]
+    intent = {"name": REPAIR_INTENTS[repair], "confidence": 1.0}
+    ranking = [intent] + [r for r in parse.get("intent_ranking") or [] if r.get("name") != intent["name"]]
     return {**parse, "intent": intent, "intent_ranking": ranking, "repair_of": guess}
 
 

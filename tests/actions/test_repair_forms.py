@@ -48,7 +48,7 @@ async def test_correct_at_the_photo_step_asks_the_description_again() -> None:
 
 async def test_back_at_the_first_question_asks_it_again() -> None:
     """Nothing answered before the first question: "返回" simply asks it again."""
-    outcome = await run(ValidateComplaintForm(), at(COMPLAINT, "complaint_category", "返回", "back"))
+    outcome = await run(ValidateComplaintForm(), at(COMPLAINT, "complaint_category", "返回", "go_back"))
     assert outcome.slots == {"complaint_category": None, "complaint_confirmed": None,
                              "requested_slot": "complaint_category"}
 
