@@ -22,9 +22,8 @@ PICKUP_PROBLEMS = {
     "address_too_long": "utter_address_too_long",
     "window_unavailable": "utter_pickup_window_invalid",
 }
-
-
 SUMMARY_SLOT = "pickup_confirmed"
+# The fields the summary's Edit offers, in the order the form asks them.
 PICKUP_FIELDS = ("pickup_address", "pickup_window", "pickup_contents")
 
 
@@ -83,7 +82,6 @@ class ValidatePickupForm(RepairingFormValidation):
         if not asked_for(tracker, "pickup_contents") or interrupts(tracker) or is_payload(text):
             return {}
         return {"pickup_contents": text[:200]}
-
 
     async def extract_pickup_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
