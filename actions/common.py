@@ -17,6 +17,9 @@ from crm.waybills import find_candidates
 # they are taken as the description of what happened instead of asking again.
 DESCRIPTIVE_CJK_CHARS = 8
 DESCRIPTIVE_WORDS = 5
+# When the message also names the parcel, a short statement is enough ("my parcel XJ… arrived broken").
+BRIEF_CJK_CHARS = 5
+BRIEF_WORDS = 4
 CJK = re.compile(r"[\u3400-\u9fff]")
 # Asking to complain or to give feedback says nothing yet about what happened: not counted.
 REQUEST_WORDS = re.compile(
@@ -94,7 +97,10 @@ def is_descriptive(text: str) -> bool:
     if is_payload(text):
         return False
     rest = REQUEST_WORDS.sub(" ", without_numbers(text))
-    return len(CJK.findall(rest)) >= DESCRIPTIVE_CJK_CHARS or len(WORD.findall(rest)) >= DESCRIPTIVE_WORDS
+    cjk, words = len(CJK.findall(rest)), len(WORD.findall(rest))
+    if find_candidates(text):
+        return cjk >= BRIEF_CJK_CHARS or words >= BRIEF_WORDS
+    return cjk >= DESCRIPTIVE_CJK_CHARS or words >= DESCRIPTIVE_WORDS
 
 
 def local_time(moment: datetime | None) -> str:

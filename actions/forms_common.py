@@ -24,11 +24,14 @@ FORM_SLOTS = (
     "pickup_window",
     "pickup_contents",
     "form_abort",
+    "complaint_confirmed",
+    "delivery_confirmed",
+    "pickup_confirmed",
 )
-# "No" where an answer is expected cancels the form; a request for a person always leaves it. For
-# these intents the extract_ methods return nothing, Rasa rejects the form and rules take over
-# (nlu/data/rules_conversations.yml).
-INTERRUPTING = {"request_human", "deny"}
+# "No" where an answer is expected cancels the form, and so does a cancel word (set deterministically by the
+# channel, core.repair); a request for a person always leaves it. For these intents the extract_ methods
+# return nothing, Rasa rejects the form and rules take over (nlu/data/rules_conversations.yml).
+INTERRUPTING = {"request_human", "deny", "cancel"}
 # Stored for "the customer answered no" where no is an answer (no photo, no comment).
 NONE = "none"
 
@@ -83,6 +86,6 @@ class ActionCancelForm(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        """Say utter_form_cancelled; the rule has already deactivated the form."""
+        """Say utter_form_cancelled (nothing was filed); the rule has already deactivated the form."""
         dispatcher.utter_message(response="utter_form_cancelled")
         return clear_form_slots()

@@ -7,7 +7,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -26,6 +26,7 @@ from actions.common import (
 )
 from actions.database import run_in_session
 from actions.forms_common import NONE, asked_for, clear_form_slots, interrupts, requested_slot, tracking_number_answer
+from actions.forms_repair import RepairingFormValidation, confirmed_answer, offer_fields, wants_fields
 from actions.handoff import queue_conversation
 from crm.complaints import find_complaint, normalize_code, open_complaint, recent_complaints
 from crm.escalations import Reason
@@ -34,6 +35,7 @@ from crm.labels import (
     COMPLAINT_CATEGORY_LABELS,
     COMPLAINT_REJECTED_LABEL,
     COMPLAINT_STATUS_LABELS,
+    PHOTO_LABELS,
     label,
 )
 from crm.models import Complaint, ComplaintCategory, ComplaintStatus
@@ -47,7 +49,27 @@ COMPLAINT_INTENTS = {
     "complain_delay", "complain_damage", "complain_loss", "complain_wrong_delivery", "complain_courier",
     "complain_billing",
 }
+# Intents that start the form; "complain" (a general complaint) leaves the category to be asked.
+STARTING_INTENTS = COMPLAINT_INTENTS | {"complain"}
+# What a category answer typed at the category question may be read as (the buttons carry the entity).
+INTENT_CATEGORIES = {
+    "complain_delay": ComplaintCategory.DELAY, "complain_damage": ComplaintCategory.DAMAGE,
+    "complain_loss": ComplaintCategory.LOSS, "complain_wrong_delivery": ComplaintCategory.WRONG_DELIVERY,
+    "complain_courier": ComplaintCategory.COURIER_CONDUCT, "complain_billing": ComplaintCategory.BILLING,
+}
+SUMMARY_SLOT = "complaint_confirmed"
 STATUS_LIMIT = 3
+
+
+def complaint_fields(category: ComplaintCategory) -> list[str]:
+    """The fields of a complaint of this category, in the order they are asked."""
+    fields = ["complaint_category"]
+    if category in NEEDS_PARCEL:
+        fields.append("tracking_number")
+    fields.append("complaint_description")
+    if category is ComplaintCategory.DAMAGE:
+        fields.append("complaint_photo")
+    return fields
 
 
 def category_of(tracker: Tracker) -> ComplaintCategory:
@@ -58,7 +80,7 @@ def category_of(tracker: Tracker) -> ComplaintCategory:
         return ComplaintCategory.DELAY
 
 
-class ValidateComplaintForm(FormValidationAction):
+class ValidateComplaintForm(RepairingFormValidation):
     """Fill the complaint form from what the customer already said; ask only for the rest."""
 
     def name(self) -> str:
@@ -68,15 +90,45 @@ class ValidateComplaintForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
-        """Tracking number only for parcel complaints; a photo only for damage."""
-        category = category_of(tracker)
-        slots = []
-        if category in NEEDS_PARCEL:
-            slots.append("tracking_number")
-        slots.append("complaint_description")
-        if category is ComplaintCategory.DAMAGE:
-            slots.append("complaint_photo")
-        return slots
+        """The category first (a general complaint); a number only for parcel complaints, a photo only for damage.
+
+        The summary (complaint_confirmed) comes last: nothing is filed before the customer confirms it.
+        """
+        if not tracker.get_slot("complaint_category"):
+            return ["complaint_category"]
+        return [*complaint_fields(category_of(tracker)), SUMMARY_SLOT]
+
+    async def extract_complaint_category(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """A category button, or a complaint typed in answer to the category question; never later messages."""
+        chosen = entity_value(tracker, "complaint_category")
+        starting = requested_slot(tracker) is None
+        if not (starting or asked_for(tracker, "complaint_category")) or tracker.get_slot("complaint_category"):
+            return {}
+        if chosen:
+            return {"complaint_category": chosen}
+        if starting:
+            return {}
+        if interrupts(tracker):
+            return {}
+        typed = INTENT_CATEGORIES.get(latest_intent(tracker) or "")
+        return {"complaint_category": typed.value if typed else None}
+
+    async def validate_complaint_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """One of the six categories; anything else asks again with the buttons."""
+        try:
+            return {"complaint_category": ComplaintCategory(str(value)).value}
+        except ValueError:
+            return {"complaint_category": None}
+
+    async def extract_complaint_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Confirm files the complaint; other answers show the summary again (cancel and no cancel)."""
+        return confirmed_answer(tracker, SUMMARY_SLOT)
 
     async def extract_tracking_number(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -112,7 +164,7 @@ class ValidateComplaintForm(FormValidationAction):
         if tracker.get_slot("complaint_description"):
             return {}
         if requested_slot(tracker) is None:
-            return {"complaint_description": text} if latest_intent(tracker) in COMPLAINT_INTENTS and \
+            return {"complaint_description": text} if latest_intent(tracker) in STARTING_INTENTS and \
                 is_descriptive(text) else {}
         if not asked_for(tracker, "complaint_description") or interrupts(tracker) or is_payload(text):
             return {}
@@ -131,6 +183,33 @@ class ValidateComplaintForm(FormValidationAction):
             return {"complaint_photo": NONE}
         # Text instead of a photo: ask again (the slot stays empty, the form goes on asking).
         return {"complaint_photo": None}
+
+
+class ActionAskComplaintConfirmed(Action):
+    """Show the complaint before it is filed, with Confirm / Edit / Cancel; after Edit, the fields as buttons."""
+
+    def name(self) -> str:
+        """Action name as used in domain.yml."""
+        return "action_ask_complaint_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """utter_complaint_summary, or utter_ask_edit_field with one button per field of this category."""
+        category = category_of(tracker)
+        if wants_fields(tracker):
+            offer_fields(dispatcher, tracker, complaint_fields(category))
+            return []
+        language = language_of(tracker)
+        photo = tracker.get_slot("complaint_photo")
+        dispatcher.utter_message(
+            response="utter_complaint_summary",
+            category_label=label(COMPLAINT_CATEGORY_LABELS, category, language),
+            tracking_number=(tracker.get_slot("tracking_number") if category in NEEDS_PARCEL else None) or "—",
+            description=str(tracker.get_slot("complaint_description") or "—")[:500],
+            photo=label(PHOTO_LABELS, bool(photo and photo != NONE), language),
+        )
+        return []
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import re
 from datetime import date, timedelta
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from actions.common import button, entity_value, is_payload, language_of, latest_text, telegram_user
 from actions.database import run_in_session
 from actions.forms_common import asked_for, clear_form_slots, interrupts, requested_slot, tracking_number_answer
+from actions.forms_repair import RepairingFormValidation, confirmed_answer, offer_fields, wants_fields
 from core.clock import local, utcnow
 from crm.delivery import CHANGEABLE, DeliveryChangeError, change_delivery, clean_address, delivery_days
 from crm.identity import owned_shipment
@@ -32,6 +33,7 @@ ADDRESS_PROBLEMS = {
     "address_too_short": "utter_delivery_address_too_short",
     "address_too_long": "utter_address_too_long",
 }
+SUMMARY_SLOT = "delivery_confirmed"
 WEEKDAY_NAMES = {"zh": "一二三四五六日", "en": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")}
 
 
@@ -85,7 +87,17 @@ async def offered_days(tracker: Tracker, count: int) -> list[date]:
     return delivery_days(count=count, earliest=await run_in_session(promised))
 
 
-class ValidateChangeDeliveryForm(FormValidationAction):
+def delivery_fields(kind: str | None) -> list[str]:
+    """The fields of a delivery change, in the order they are asked: the new value only for its kind."""
+    fields = ["tracking_number", "delivery_kind"]
+    if kind == "address":
+        fields.append("delivery_address")
+    elif kind == "day":
+        fields.append("delivery_day")
+    return fields
+
+
+class ValidateChangeDeliveryForm(RepairingFormValidation):
     """Check ownership and status first; then ask what to change and the new value."""
 
     def name(self) -> str:
@@ -95,16 +107,18 @@ class ValidateChangeDeliveryForm(FormValidationAction):
     async def required_slots(
         self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> list[str]:
-        """Number, what to change, then only the address or only the day; nothing once aborted."""
+        """Number, what to change, then only the address or only the day, then the summary; nothing once aborted."""
         if tracker.get_slot("form_abort"):
             return []
         kind = tracker.get_slot("delivery_kind")
-        slots = ["tracking_number", "delivery_kind"]
-        if kind == "address":
-            slots.append("delivery_address")
-        elif kind == "day":
-            slots.append("delivery_day")
-        return slots
+        fields = delivery_fields(kind)
+        return [*fields, SUMMARY_SLOT] if kind in ("address", "day") else fields
+
+    async def extract_delivery_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Confirm changes the delivery; other answers show the summary again (cancel and no cancel)."""
+        return confirmed_answer(tracker, SUMMARY_SLOT)
 
     async def extract_tracking_number(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -220,6 +234,32 @@ class ActionAskDeliveryDay(Action):
             for day in await offered_days(tracker, count=4)
         ]
         dispatcher.utter_message(response="utter_ask_delivery_day", buttons=buttons)
+        return []
+
+
+class ActionAskDeliveryConfirmed(Action):
+    """Show the change before it is made, with Confirm / Edit / Cancel; after Edit, the fields as buttons."""
+
+    def name(self) -> str:
+        """Action name as used in domain.yml."""
+        return "action_ask_delivery_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """utter_delivery_summary_address / _day, or utter_ask_edit_field with the fields as buttons."""
+        kind = tracker.get_slot("delivery_kind")
+        if wants_fields(tracker):
+            offer_fields(dispatcher, tracker, delivery_fields(kind))
+            return []
+        number = str(tracker.get_slot("tracking_number") or "")
+        day_value = tracker.get_slot("delivery_day")
+        if kind == "day" and day_value:
+            day = day_label(date.fromisoformat(day_value), language_of(tracker))
+            dispatcher.utter_message(response="utter_delivery_summary_day", tracking_number=number, day=day)
+        else:
+            dispatcher.utter_message(response="utter_delivery_summary_address", tracking_number=number,
+                                     address=str(tracker.get_slot("delivery_address") or "—"))
         return []
 
 

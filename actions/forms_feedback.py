@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -22,10 +22,11 @@ from actions.common import (
 )
 from actions.database import run_in_session
 from actions.forms_common import NONE, asked_for, clear_form_slots, interrupts, requested_slot
+from actions.forms_repair import RepairingFormValidation
 from crm.feedback import LOW_RATING, parse_rating, record_feedback
 
 
-class ValidateFeedbackForm(FormValidationAction):
+class ValidateFeedbackForm(RepairingFormValidation):
     """Take a rating and a comment from what the customer already said; ask only for the rest."""
 
     def name(self) -> str:

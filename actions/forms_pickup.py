@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from actions.common import button, chat_of, entity_value, is_payload, language_of, latest_text, telegram_user
 from actions.database import run_in_session
 from actions.forms_common import asked_for, clear_form_slots, interrupts
+from actions.forms_repair import RepairingFormValidation, confirmed_answer, offer_fields, wants_fields
 from crm.pickups import PickupError, book_pickup, clean_address, parse_window, pickup_windows
 
 # What the customer is told when crm.pickups refuses a booking (PickupError keys).
@@ -21,9 +22,12 @@ PICKUP_PROBLEMS = {
     "address_too_long": "utter_address_too_long",
     "window_unavailable": "utter_pickup_window_invalid",
 }
+SUMMARY_SLOT = "pickup_confirmed"
+# The fields the summary's Edit offers, in the order the form asks them.
+PICKUP_FIELDS = ("pickup_address", "pickup_window", "pickup_contents")
 
 
-class ValidatePickupForm(FormValidationAction):
+class ValidatePickupForm(RepairingFormValidation):
     """Take the address and contents as typed, the window from its buttons."""
 
     def name(self) -> str:
@@ -78,6 +82,36 @@ class ValidatePickupForm(FormValidationAction):
         if not asked_for(tracker, "pickup_contents") or interrupts(tracker) or is_payload(text):
             return {}
         return {"pickup_contents": text[:200]}
+
+    async def extract_pickup_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        """Confirm books the pickup; other answers show the summary again (cancel and no cancel)."""
+        return confirmed_answer(tracker, SUMMARY_SLOT)
+
+
+class ActionAskPickupConfirmed(Action):
+    """Show the pickup before it is booked, with Confirm / Edit / Cancel; after Edit, the fields as buttons."""
+
+    def name(self) -> str:
+        """Action name as used in domain.yml."""
+        return "action_ask_pickup_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        """utter_pickup_summary, or utter_ask_edit_field with the fields as buttons."""
+        if wants_fields(tracker):
+            offer_fields(dispatcher, tracker, PICKUP_FIELDS)
+            return []
+        language = language_of(tracker)
+        window = parse_window(str(tracker.get_slot("pickup_window") or ""))
+        dispatcher.utter_message(
+            response="utter_pickup_summary", address=str(tracker.get_slot("pickup_address") or "—"),
+            window=window.label(language) if window is not None else "—",
+            contents=str(tracker.get_slot("pickup_contents") or "—"),
+        )
+        return []
 
 
 class ActionAskPickupWindow(Action):

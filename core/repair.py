@@ -109,6 +109,19 @@ def is_cancel(text: str) -> bool:
     return repair_of(text) is Repair.CANCEL
 
 
+# Where "no" answers the question (no photo of the damage, no comment on a rating) these cancel words rather
+# decline the question: "不用了" / "no thanks" there means "no photo", not "throw the complaint away".
+_DECLINE = (
+    "不用", "不用了", "不要", "不要了", "不需要", "不需要了", "先不用", "暂时不用", "没有", "没", "跳过", "不用麻烦了",
+    "nothanks", "noneed", "notnow", "skip", "skipit", "none", "nothing", "dontbother", "idontneedit",
+)
+
+
+def declines(text: str) -> bool:
+    """A message that only declines the question asked ("不用了", "no thanks", "skip"), not the whole form."""
+    return _matches(text, _DECLINE)
+
+
 # Leaving the human queue: any cancel phrase, or one naming the person/agent being cancelled.
 _LEAVE_QUEUE = _CANCEL + (
     "取消转人工", "不用转人工", "不转人工", "不用转人工了", "不要人工", "不用人工", "不需要人工", "不需要人工了",

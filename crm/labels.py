@@ -150,6 +150,24 @@ COUNTRY_LABELS: dict[str, Labels] = {
 # The button action_track_shipment adds under a tracking reply; pressing it subscribes to notices (crm/notices.py).
 NOTIFY_ME_LABELS: Labels = {"zh": "🔔 有新进展时通知我", "en": "🔔 Notify me"}
 
+# The fields a form's summary can edit (one button each after "Edit"), by the slot that holds them.
+FORM_FIELD_LABELS: dict[str, Labels] = {
+    "complaint_category": {"zh": "投诉类型", "en": "Type of complaint"},
+    "tracking_number": {"zh": "运单号", "en": "Tracking number"},
+    "complaint_description": {"zh": "情况描述", "en": "What happened"},
+    "complaint_photo": {"zh": "照片", "en": "Photo"},
+    "delivery_kind": {"zh": "改地址还是改日期", "en": "Address or day"},
+    "delivery_address": {"zh": "新地址", "en": "New address"},
+    "delivery_day": {"zh": "新日期", "en": "New day"},
+    "pickup_address": {"zh": "取件地址", "en": "Pickup address"},
+    "pickup_window": {"zh": "上门时间", "en": "Time window"},
+    "pickup_contents": {"zh": "物品", "en": "Items"},
+}
+# Whether a complaint's summary carries a photo.
+PHOTO_LABELS: dict[bool, Labels] = {True: {"zh": "已附照片", "en": "attached"}, False: {"zh": "无", "en": "none"}}
+# The button under the field buttons that returns to the summary unchanged.
+KEEP_AS_IS_LABELS: Labels = {"zh": "↩️ 不改了，返回确认", "en": "↩️ Keep it as it is"}
+
 
 def normalize_language(language: str | None) -> str:
     """'zh-CN', 'zh_Hans', 'ZH' -> 'zh'; Telegram and Rasa send language tags in several shapes."""

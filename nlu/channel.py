@@ -42,11 +42,19 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from core.repair import Repair, declines, repair_of
+
 logger = logging.getLogger(__name__)
 
 TOKEN_ENV = "PARCELDESK_RASA_TOKEN"
 LANGUAGE_SLOT = "language"
 LANGUAGES = ("zh", "en")
+# Form questions where "no" is an answer: there "不用了" / "no thanks" declines the question (model: deny).
+NO_IS_AN_ANSWER = frozenset({"complaint_photo", "feedback_comment"})
+# Out of a form the model keeps these readings of a cancel word ("不用了" after "anything else?" is a polite no).
+POLITE_CLOSERS = frozenset({"deny", "affirm", "thank", "goodbye", "request_human"})
+# The intent of each repair ("back" is Rasa's default intent that undoes the last message: go_back here).
+REPAIR_INTENTS = {Repair.CANCEL: "cancel", Repair.CORRECT: "correct", Repair.BACK: "go_back"}
 
 
 def understanding(tracker: DialogueStateTracker, model_file: str | None) -> dict[str, Any]:
@@ -168,6 +176,31 @@ class ParcelDeskInput(InputChannel):
         return webhook
 
 
+def repaired(parse: dict[str, Any], tracker: DialogueStateTracker) -> dict[str, Any]:
+    """The parse result with cancel / correct / back set deterministically where they matter.
+
+    Inside a form a message made only of repair words (core.repair) is the intent `cancel`, `correct` or `go_back` at
+    confidence 1.0, whatever the model guessed ("取消" was a billing complaint at 0.51 and then the description).
+    Out of a form only a cancel word the model read as a request becomes `cancel` (nothing to cancel: the bot
+    says what it can do); polite closers keep the model's reading. The model's guess stays in `repair_of`.
+    """
+    text = str(parse.get("text") or "")
+    if text.startswith("/"):
+        return parse
+    repair = repair_of(text)
+    if repair is None:
+        return parse
+    guess = parse.get("intent") or {}
+    if tracker.active_loop_name:
+        if repair is Repair.CANCEL and tracker.get_slot("requested_slot") in NO_IS_AN_ANSWER and declines(text):
+            return parse
+    elif repair is not Repair.CANCEL or guess.get("name") in POLITE_CLOSERS:
+        return parse
+    intent = {"name": REPAIR_INTENTS[repair], "confidence": 1.0}
+    ranking = [intent] + [r for r in parse.get("intent_ranking") or [] if r.get("name") != intent["name"]]
+    return {**parse, "intent": intent, "intent_ranking": ranking, "repair_of": guess}
+
+
 async def handle(agent: Any, message: UserMessage, language: str | None) -> DialogueStateTracker:
     """One turn under the conversation's lock: set the reply language, then what Agent.handle_message does.
 
@@ -181,6 +214,7 @@ async def handle(agent: Any, message: UserMessage, language: str | None) -> Dial
         )
         if language in LANGUAGES and tracker.get_slot(LANGUAGE_SLOT) != language:
             tracker.update(SlotSet(LANGUAGE_SLOT, language))
+        message.parse_data = repaired(await processor.parse_message(message, tracker), tracker)
         await processor._handle_message_with_tracker(message, tracker)
         tracker = await processor.run_action_extract_slots(message.output_channel, tracker)
         await processor._run_prediction_loop(message.output_channel, tracker)

@@ -36,6 +36,9 @@ def complaint_row(action_db: ActionDatabase, code: str) -> Complaint:
         return session.scalars(select(Complaint).where(Complaint.code == code)).one()
 
 
+CATEGORIES = {"complain_delay": "delay", "complain_courier": "courier_conduct", "complain_billing": "billing"}
+
+
 def ticket_slots(category: str, **values: str) -> dict[str, str]:
     """Slots of a complaint form that is done: the category and what the customer said."""
     return {"complaint_category": category, **values}
@@ -53,14 +56,16 @@ def ticket_slots(category: str, **values: str) -> dict[str, str]:
         ("complain_damage", ["tracking_number", "complaint_description", "complaint_photo"]),
         ("complain_courier", ["complaint_description"]),
         ("complain_billing", ["complaint_description"]),
+        ("complain", []),
     ],
 )
 async def test_required_slots_per_category(intent: str, expected: list[str]) -> None:
-    """A parcel number only for parcel complaints, a photo only for damage (category from the intent mapping)."""
+    """The category (asked only for a general complaint), a parcel number only for parcel complaints, a photo only
+    for damage (category from the intent mapping), and the summary last."""
     state = tracker(Person.new(), "我要投诉", intent, form=FORM)
     domain_slots = DOMAIN["forms"][FORM]["required_slots"]
     slots = await ValidateComplaintForm().required_slots(domain_slots, CollectingDispatcher(), state, DOMAIN)
-    assert slots == expected
+    assert slots == (["complaint_category", *expected, "complaint_confirmed"] if expected else ["complaint_category"])
 
 
 @pytest.mark.parametrize(
@@ -74,8 +79,8 @@ async def test_short_first_message_asks_the_first_missing_slot(
     """'我要投诉' says nothing about what happened: no description; courier and billing skip the parcel question."""
     outcome = await run(ValidateComplaintForm(), tracker(Person.new(), "我要投诉", intent, form=FORM))
     assert outcome.messages == []
-    assert outcome.filled == {}
-    assert outcome.slots == {"requested_slot": first_question}
+    assert outcome.filled == {"complaint_category": CATEGORIES[intent]}
+    assert outcome.slots["requested_slot"] == first_question
 
 
 @pytest.mark.parametrize(
@@ -91,7 +96,8 @@ async def test_descriptive_first_message_fills_the_form(action_db: ActionDatabas
                     entities={"tracking_number": DELAYED})
     outcome = await run(ValidateComplaintForm(), state)
     assert outcome.messages == []
-    assert outcome.slots == {"tracking_number": DELAYED, "complaint_description": text, "requested_slot": None}
+    assert outcome.slots == {"complaint_category": "delay", "tracking_number": DELAYED, "complaint_description": text,
+                             "requested_slot": "complaint_confirmed"}
 
 
 @pytest.mark.parametrize(
@@ -120,7 +126,8 @@ async def test_number_from_an_earlier_turn_is_checked_again(action_db: ActionDat
     outcome = await run(ValidateComplaintForm(), state)
     assert outcome.responses == ["utter_complaint_parcel_not_found"]
     assert outcome.messages[0]["tracking_number"] == UNKNOWN
-    assert outcome.slots == {"tracking_number": None, "requested_slot": "tracking_number"}
+    assert outcome.filled == {"complaint_category": "delay", "tracking_number": None}
+    assert outcome.slots["requested_slot"] == "tracking_number"
 
 
 # -- answers to the tracking number question --------------------------------------------------------
@@ -211,7 +218,7 @@ async def test_description_answer_is_taken_as_typed(action_db: ActionDatabase) -
     state = tracker(Person.new(), text, "complain_delay", form=FORM, requested_slot="complaint_description",
                     slots=ticket_slots("delay", tracking_number=DELAYED))
     outcome = await run(ValidateComplaintForm(), state)
-    assert outcome.slots == {"complaint_description": text, "requested_slot": None}
+    assert outcome.slots == {"complaint_description": text, "requested_slot": "complaint_confirmed"}
 
     pressed = tracker(Person.new(), "/affirm", "affirm", form=FORM, requested_slot="complaint_description",
                       slots=ticket_slots("delay", tracking_number=DELAYED))

@@ -164,7 +164,7 @@ async def test_address_change_is_recorded(action_db: ActionDatabase) -> None:
     answered = await run(ValidateChangeDeliveryForm(), midway(person, f"  {NEW_ADDRESS} ", "nlu_fallback",
                                                                "delivery_address", number=CREATED, kind="address"))
     assert answered.messages == []
-    assert answered.slots == {"delivery_address": NEW_ADDRESS, "requested_slot": None}
+    assert answered.slots == {"delivery_address": NEW_ADDRESS, "requested_slot": "delivery_confirmed"}
 
     before = changes_of(action_db, CREATED)
     submitted = await run(ActionSubmitDeliveryChange(), tracker(
@@ -230,7 +230,7 @@ async def test_day_before_the_promise_is_refused_and_a_later_one_changed(action_
         number=IN_TRANSIT, kind="day", delivery_day=later,
     ))
     assert chosen.messages == []
-    assert chosen.slots == {"delivery_day": later, "requested_slot": None}
+    assert chosen.slots == {"delivery_day": later, "requested_slot": "delivery_confirmed"}
 
     submitted = await run(ActionSubmitDeliveryChange(), tracker(
         person, payload("change_delivery", delivery_day=later), "change_delivery", language="en",

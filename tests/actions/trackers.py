@@ -109,12 +109,20 @@ def parse_data(
     }
 
 
-def extracted_slots(intent: str, entities: Entities | None) -> dict[str, Any]:
+def _applies(mapping: Mapping[str, Any], active_loop: str | None) -> bool:
+    """Whether a mapping's conditions allow it with this active loop (Rasa's `active_loop: null` = no form)."""
+    conditions = mapping.get("conditions")
+    return not conditions or any(condition.get("active_loop") == active_loop for condition in conditions)
+
+
+def extracted_slots(intent: str, entities: Entities | None, active_loop: str | None = None) -> dict[str, Any]:
     """What action_extract_slots sets after a message: the domain's from_entity and from_intent mappings."""
     pairs = _pairs(entities)
     values: dict[str, Any] = {}
     for slot, spec in DOMAIN["slots"].items():
         for mapping in spec.get("mappings") or []:
+            if not _applies(mapping, active_loop):
+                continue
             if mapping["type"] == "from_entity":
                 found = [value for name, value in pairs if name == mapping["entity"]]
                 if found:
@@ -173,7 +181,7 @@ def tracker(
     """
     latest = parse_data(person, text, intent, entities=entities, ranking=ranking, confidence=confidence,
                         language=language)
-    extracted = extracted_slots(intent, entities)
+    extracted = extracted_slots(intent, entities, active_loop or (form if requested_slot else None))
     events: list[dict[str, Any]] = [
         _action("action_session_start"),
         {"event": "session_started", "timestamp": None},

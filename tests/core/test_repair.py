@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.repair import Repair, is_cancel, leaves_queue, normalise, repair_of
+from core.repair import Repair, declines, is_cancel, leaves_queue, normalise, repair_of
 
 CANCELS = ["取消", "算了吧，谢谢", "不用了", "不要了", "退出", "我不想弄了", "算了 不投诉了", "cancel", "Forget it!",
            "never mind 🙏", "no thanks", "I want to cancel", "Stop.", "nvm", "ＣＡＮＣＥＬ", "取消 cancel"]
@@ -56,3 +56,15 @@ def test_staying_in_the_queue(message: str) -> None:
 def test_normalise_folds_width_case_and_symbols() -> None:
     """Full-width letters, case, spaces, punctuation and emoji do not matter."""
     assert normalise("  Ｆｏｒｇｅｔ  it!! 🙏") == "forgetit"
+
+
+@pytest.mark.parametrize("message", ["不用了", "不要了，谢谢", "no thanks", "skip", "没有"])
+def test_declining_a_question(message: str) -> None:
+    """"No thanks" where no is an answer declines that question (the form then goes on without it)."""
+    assert declines(message)
+
+
+@pytest.mark.parametrize("message", ["取消", "cancel", "算了", "forget it", "不投诉了"])
+def test_cancelling_is_not_declining(message: str) -> None:
+    """The clear cancel words still cancel the whole form, even where no is an answer."""
+    assert is_cancel(message) and not declines(message)

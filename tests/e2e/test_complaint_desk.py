@@ -119,7 +119,9 @@ async def test_complaint_from_filing_to_supervisor_alert(sandbox: SandboxClient,
     assert matches(ask, "utter_ask_complaint_photo", "en"), body_of(ask)
     after = await last_id(sandbox, customer)
     await sandbox.send_photo(customer, caption=None)
-    (filed,) = await sandbox.wait_for_bot_messages(customer, after_message_id=after, timeout=TIMEOUT)
+    (summary,) = await sandbox.wait_for_bot_messages(customer, after_message_id=after, timeout=TIMEOUT)
+    assert matches(summary, "utter_complaint_summary", "en"), body_of(summary)
+    (filed,) = await say(sandbox, customer, "confirm")
     assert matches(filed, "utter_complaint_created", "en"), body_of(filed)
     with Session(stack.database.engine) as session:
         complaint = session.scalars(select(Complaint).where(Complaint.chat_id == customer)).one()

@@ -84,6 +84,8 @@ def plain_customer_shipment(stack: Stack, status: ShipmentStatus) -> tuple[str, 
             .where(Shipment.status == status)
             .where((Shipment.declared_value.is_(None)) | (Shipment.declared_value < Decimal(500)))
             .where(Shipment.customer_id.not_in(complained))
+            # Complaints from unlinked chats name the parcel only: another one about it would be a repeat.
+            .where(Shipment.id.not_in(select(Complaint.shipment_id).where(Complaint.shipment_id.is_not(None))))
             .where(Customer.telegram_user_id.is_(None))
             .order_by(Shipment.id)
         ).all()
@@ -173,7 +175,9 @@ async def test_owner_changes_the_delivery_day(sandbox: SandboxClient, stack: Sta
     (ask_day,) = await press(sandbox, user, ask_kind, '/change_delivery{"delivery_kind": "day"}')
     assert matches(ask_day, "utter_ask_delivery_day", "en")
     day_payload = buttons(ask_day)[0][1]
-    (done,) = await press(sandbox, user, ask_day, day_payload)
+    (summary,) = await press(sandbox, user, ask_day, day_payload)
+    assert matches(summary, "utter_delivery_summary_day", "en"), body_of(summary)
+    (done,) = await press(sandbox, user, summary, "/affirm")
     assert matches(done, "utter_delivery_changed_day", "en")
     with Session(stack.database.engine) as session:
         shipment = session.scalars(select(Shipment).where(Shipment.tracking_number == "XJ202611180042")).one()
@@ -190,7 +194,9 @@ async def test_damage_complaint_with_a_photo(sandbox: SandboxClient, stack: Stac
     assert matches(ask, "utter_ask_complaint_photo", "en")
     after = await last_id(sandbox, user)
     await sandbox.send_photo(user, caption=None)
-    (filed,) = await sandbox.wait_for_bot_messages(user, after_message_id=after, timeout=TIMEOUT)
+    (summary,) = await sandbox.wait_for_bot_messages(user, after_message_id=after, timeout=TIMEOUT)
+    assert matches(summary, "utter_complaint_summary", "en"), body_of(summary)
+    (filed,) = await press(sandbox, user, summary, "/affirm")
     assert matches(filed, "utter_complaint_created", "en"), body_of(filed)
     with Session(stack.database.engine) as session:
         complaint = session.scalars(select(Complaint).where(Complaint.chat_id == user)).one()
@@ -207,7 +213,9 @@ async def test_serious_complaint_reaches_the_queue(sandbox: SandboxClient, stack
     """A lost parcel is serious: ticket, escalation with the complaint, customer told their place in the queue."""
     clear_queue(stack)
     user = new_user_id()
-    replies = await say(sandbox, user, "我的快递 XJ202610250008 丢了，客服说找不到了，这是我给客户的样品", count=2)
+    (summary,) = await say(sandbox, user, "我的快递 XJ202610250008 丢了，客服说找不到了，这是我给客户的样品")
+    assert matches(summary, "utter_complaint_summary", "zh"), body_of(summary)
+    replies = await press(sandbox, user, summary, "/affirm", count=2)
     assert matches(replies[0], "utter_complaint_serious", "zh"), texts(replies)
     with Session(stack.database.engine) as session:
         complaint = session.scalars(select(Complaint).where(Complaint.chat_id == user)).one()
@@ -228,7 +236,9 @@ async def test_pickup_booking(sandbox: SandboxClient, stack: Stack) -> None:
     window = buttons(ask_window)[0][1]
     (ask_contents,) = await press(sandbox, user, ask_window, window)
     assert matches(ask_contents, "utter_ask_pickup_contents", "en")
-    (booked,) = await say(sandbox, user, "a box of books")
+    (summary,) = await say(sandbox, user, "a box of books")
+    assert matches(summary, "utter_pickup_summary", "en"), body_of(summary)
+    (booked,) = await say(sandbox, user, "yes")
     assert matches(booked, "utter_pickup_booked", "en"), body_of(booked)
     with Session(stack.database.engine) as session:
         order = session.scalars(select(PickupOrder).where(PickupOrder.chat_id == user)).one()

@@ -193,8 +193,13 @@ async def test_action_server_killed_mid_form_holds_then_the_form_continues(
         assert released.claimed_by_id is None  # nobody had to take it
     after = back["message_id"]
     await sandbox.send_text(user, number)
+    summary = await wait_for(
+        sandbox, user, lambda m: matches(m, "utter_complaint_summary", "en"), after=after, timeout=TIMEOUT
+    )
+    await sandbox.send_text(user, "yes")
     filed = await wait_for(
-        sandbox, user, lambda m: matches(m, "utter_complaint_created", "en"), after=after, timeout=TIMEOUT
+        sandbox, user, lambda m: matches(m, "utter_complaint_created", "en"), after=summary["message_id"],
+        timeout=TIMEOUT,
     )
     with Session(stack.database.engine) as session:
         complaint = session.scalars(select(Complaint).where(Complaint.chat_id == user)).one()

@@ -156,6 +156,8 @@ def fresh_parcel(stack: Stack, status: ShipmentStatus) -> tuple[str, str]:
             .where(Shipment.status == status)
             .where((Shipment.declared_value.is_(None)) | (Shipment.declared_value < Decimal(500)))
             .where(Shipment.customer_id.not_in(complained))
+            # Complaints from unlinked chats name the parcel only: another one about it would be a repeat.
+            .where(Shipment.id.not_in(select(Complaint.shipment_id).where(Complaint.shipment_id.is_not(None))))
             .where(Customer.telegram_user_id.is_(None))
             .order_by(Shipment.id)
         ).all()
