@@ -24,12 +24,12 @@ from actions.common import (
     local_time,
     telegram_user,
 )
-from actions.database import run_in_session
+from actions.database import action_settings, run_in_session
 from actions.forms_common import NONE, asked_for, clear_form_slots, interrupts, requested_slot, tracking_number_answer
 from actions.forms_repair import RepairingFormValidation, confirmed_answer, offer_fields, wants_fields
 from actions.handoff import queue_conversation
-from crm.complaints import find_complaint, normalize_code, open_complaint, recent_complaints
-from crm.escalations import Reason
+from crm.complaints import ComplaintTerms, find_complaint, normalize_code, open_complaint, recent_complaints
+from crm.escalations import QueuePolicy, Reason
 from crm.labels import (
     COMPENSATION_NOTE,
     COMPLAINT_CATEGORY_LABELS,
@@ -253,6 +253,8 @@ class ActionSubmitComplaint(Action):
                 tracking_number=number,
                 photo_file_id=photo if photo and photo != NONE else None,
                 language=language,
+                # Promised answer times count staffed hours, like the queue notice that follows.
+                terms=ComplaintTerms(hours=QueuePolicy.from_settings(action_settings()).hours),
             )
             return Filed(outcome.complaint.id, outcome.code, outcome.serious, outcome.due_at)
 
