@@ -34,5 +34,7 @@ TABLES: dict[str, str] = {
     "notices": "a parcel notice to a chat: deleted on erasure",
     "notice_subscriptions": "a chat's 'Notify me' for a parcel: deleted on erasure",
     "notice_opt_outs": "a chat that asked for no notices: kept on erasure (the customer's own wish)",
+    "outbox_messages": "messages to a chat Telegram did not take (texts, keyboards): deleted on erasure; given-up "
+    "ones deleted after the chat period; exported",
     "alembic_version": "no customer data",
 }
