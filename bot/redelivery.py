@@ -61,7 +61,9 @@ async def drain(context: BotContext, chat_id: int, policy: OutboxPolicy) -> list
             except TelegramError as exc:
                 final = permanent(exc)
                 reason = f"{type(exc).__name__}: {exc}"
-                end = await svc.db(lambda s, m=message: outbox.failed_again(s, m.id, reason, policy, permanent=final))
+                end = await svc.db(
+                    lambda s, m=message, r=reason, f=final: outbox.failed_again(s, m.id, r, policy, permanent=f)
+                )
                 logger.warning("outbox message %s to chat %s failed again (attempt %s): %s", message.id, chat_id,
                                message.attempts + 1, exc)
                 if end is None:

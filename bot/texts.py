@@ -284,7 +284,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "Please check and send it again.",
     },
     "staff_outbox_gave_up": {
-        "zh": "❗ {count} 条发给客户的消息在 {minutes} 分钟内反复重试仍未送达（或被 Telegram 拒绝），已放弃。会话：{chats}",
+        "zh": (
+            "❗ {count} 条发给客户的消息在 {minutes} 分钟内反复重试仍未送达（或被 Telegram 拒绝），已放弃。"
+            "会话：{chats}"
+        ),
         "en": "❗ {count} message(s) to customers could not be delivered (retried for up to {minutes} minutes, or "
         "refused by Telegram) and were given up. Chats: {chats}",
     },

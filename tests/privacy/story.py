@@ -13,7 +13,6 @@ from core.clock import utcnow
 from crm import chatlog, outbox
 from crm.chats import get_or_create_chat, sender_id
 from crm.identity import link_contact
-from crm.outbox import OutboxPolicy
 from crm.models import (
     AuditEntry,
     Complaint,
@@ -37,6 +36,7 @@ from crm.models import (
     ShipmentStatus,
     TrainingLabel,
 )
+from crm.outbox import OutboxPolicy
 from tests.crm.factories import make_customer, make_shipment
 from tests.privacy.search import add_event
 
