@@ -126,17 +126,20 @@ async def _keep_one_chat_hung(
         user = next(users)
         sender = sender_id(user)
         proxy.stalled_senders.add(sender)
-        await sandbox.send_text(user, HUNG_TEXT)
+        sent = await sandbox.send_text(user, HUNG_TEXT)
         while sender not in proxy.stalled_calls:  # Rasa is inside this chat's action call, which will not return
-            if time.monotonic() > deadline + REPLY_TIMEOUT_S:
-                raise TimeoutError("Rasa never called the action of the hung chat")
-            await asyncio.sleep(0.01)
-        hung.append(user)
-        first_stall.set()
-        try:
-            help_series.latencies_ms.append(await _help_turn(sandbox, user))
-        except Exception as exc:
-            help_series.error(exc)
+            # Under heavy load the bot's Rasa timeout may come before Rasa reaches the action: the chat got its
+            # holding reply without hanging, so the next customer tries (and after the deadline nobody does).
+            if time.monotonic() > deadline or await sandbox.bot_messages(user, after_message_id=sent["message_id"]):
+                break
+            await asyncio.sleep(0.05)
+        else:
+            hung.append(user)
+            first_stall.set()
+            try:
+                help_series.latencies_ms.append(await _help_turn(sandbox, user))
+            except Exception as exc:
+                help_series.error(exc)
 
 
 async def _hung_series(
