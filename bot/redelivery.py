@@ -28,6 +28,9 @@ async def outbox_tick(context: BotContext) -> None:
     """One pass over the outbox: give up what is too old, then send each due chat's messages in order."""
     svc = context.services
     policy = OutboxPolicy.from_settings(svc.settings)
+    if svc.outbox_chats is not None and not svc.outbox_chats:
+        # Only this process writes the outbox and it knows every waiting chat: nothing waits, no database work.
+        return
     async with svc.outbox_pass_lock:
         if svc.outbox_chats is None:
             svc.outbox_chats = await svc.db(outbox.pending_chats)
