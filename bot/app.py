@@ -27,6 +27,7 @@ from bot import (
     jobs,
     notices,
     privacy,
+    redelivery,
     relay,
     reports,
     review,
@@ -83,6 +84,10 @@ async def post_init(application: Application) -> None:
         # Spooled updates (database was unreachable) are handled once it answers; a no-op while the spool is empty.
         application.job_queue.run_repeating(
             inbound.replay_spool, interval=svc.settings.spool_retry_seconds, first=1, name="spool"
+        )
+        # Messages Telegram did not take are retried from the outbox table: a restart simply carries on.
+        application.job_queue.run_repeating(
+            redelivery.outbox_tick, interval=svc.settings.outbox_retry_seconds, first=1, name=redelivery.JOB_NAME
         )
         # Retention decides everything from the data, so a restart simply runs it again soon.
         application.job_queue.run_repeating(

@@ -8,7 +8,7 @@ import logging
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.constants import ChatAction
 from telegram.error import TelegramError
 
@@ -178,7 +178,8 @@ async def converse(update: Update, context: BotContext, chat_id: int, body: str,
     await typing  # Telegram shows messages in the order they were sent: the indicator must not come last
     sent: list[str | None] = []
     for outgoing in render(turn.replies):
-        if await deliver(context, chat_id, outgoing) is not None:
+        # A reply Telegram did not take is kept in the outbox and logged when it is delivered.
+        if isinstance(await deliver(context, chat_id, outgoing, log_kind="text"), Message):
             sent.append(outgoing.text)
     await record_turn(context, chat_id, language, turn, sent)
     # An action (a request for a person, a serious complaint) queued the conversation: announce it now.

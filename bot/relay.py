@@ -22,6 +22,7 @@ from bot.cases import Case, Route, case_of, content_of, find_route
 from bot.context import BotContext
 from bot.inbound import close
 from bot.jobs import kick_handoff_jobs
+from bot.outbox import Kept, copy_or_keep
 from bot.speech import chat_language, refuse_command, say
 from bot.staffspeech import copy_customer_message, tell_staff
 from bot.texts import text
@@ -81,12 +82,16 @@ async def relay_from_agent(context: BotContext, route: Route, message: Message) 
     assert member is not None
     kind, body, file_id = content_of(message)
     try:
-        await context.bot.copy_message(case.chat_id, message.chat_id, message.message_id)
+        copied = await copy_or_keep(
+            context, case.chat_id, message.chat_id, message.message_id, text=body, log_kind=f"agent_{kind}",
+            notify_chat_id=message.chat_id, escalation_id=case.id,
+        )
     except TelegramError as exc:
-        # The rate limiter already waited out and retried 429s: this failure is final, so the agent must know.
+        # Refused for good (the customer blocked the bot, the chat is gone): the agent must know.
         logger.warning("relaying an agent %s to escalation %s failed: %s", kind, case.id, exc)
         await tell_staff(context, message.chat_id, "staff_relay_failed", id=case.id, reason=str(exc)[:200])
         return
+    kept = isinstance(copied, Kept)
 
     def log(session: Session) -> None:
         staff = session.get(Staff, member.id)
@@ -94,12 +99,16 @@ async def relay_from_agent(context: BotContext, route: Route, message: Message) 
             session, case.id, staff, content_kind=kind, text=body, file_id=file_id, chat_id=message.chat_id,
             message_id=message.message_id,
         )
-        chatlog.record_outbound(session, chat_id=case.chat_id, text=body, kind=f"agent_{kind}")
+        if not kept:  # a kept relay is logged to the chat log when the outbox delivers it
+            chatlog.record_outbound(session, chat_id=case.chat_id, text=body, kind=f"agent_{kind}")
 
     try:
         await context.services.db(log)
     except QueueError as exc:
         logger.warning("agent message for escalation %s not logged: %s", case.id, exc)
+    if kept:
+        # Telegram did not take it now (after the rate limiter's retries): the outbox retries it in order.
+        await tell_staff(context, message.chat_id, "staff_relay_pending", id=case.id)
 
 
 async def human_command(update: Update, context: BotContext) -> None:

@@ -28,6 +28,12 @@ class BotServices:
     spool: Spool | None = None
     # One pass of the handoff jobs at a time (the repeating job and the immediate kick after a trigger).
     handoff_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Chats with messages waiting in the outbox (crm/outbox.py), loaded from the database on first use: a new
+    # message for one of them queues behind instead of overtaking. The lock keeps "queue behind" and "the chat's
+    # queue is empty" from crossing; the pass lock runs one retry pass at a time.
+    outbox_chats: set[int] | None = None
+    outbox_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    outbox_pass_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # One pass of the complaint-desk jobs at a time (outcomes to tell, due times, the weekly summary).
     complaint_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

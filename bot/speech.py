@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 
 from telegram import Message, Update
-from telegram.error import TelegramError
 
 from bot.context import BotContext
 from bot.language import detect_language
+from bot.outbox import Kept, send_or_keep
 from bot.rendering import OutgoingMessage, split_text
 from bot.texts import text
 from crm import chatlog
@@ -52,19 +52,20 @@ async def chat_language(context: BotContext, chat_id: int, sample: str | None, u
     return await context.services.db(lambda s: reply_language(s, chat_id, detected, fallback=fallback))
 
 
-async def deliver(context: BotContext, chat_id: int, outgoing: OutgoingMessage) -> Message | None:
-    """Send one message to Telegram; a failure is logged, never raised to the customer flow."""
-    try:
-        return await context.bot.send_message(chat_id, outgoing.text, reply_markup=outgoing.keyboard)
-    except TelegramError as exc:
-        logger.error("sending to chat %s failed: %s", chat_id, exc)
-        return None
+async def deliver(
+    context: BotContext, chat_id: int, outgoing: OutgoingMessage, *, log_kind: str | None = None
+) -> Message | Kept | None:
+    """Send one message; one Telegram did not take is kept and retried in order (logged as log_kind once delivered).
+
+    None: refused for good (blocked bot, unknown chat), logged, never raised to the customer flow.
+    """
+    return await send_or_keep(context, chat_id, outgoing, log_kind=log_kind)
 
 
-async def send(context: BotContext, chat_id: int, outgoing: OutgoingMessage) -> Message | None:
-    """Send one message and log it (in its own transaction)."""
-    sent = await deliver(context, chat_id, outgoing)
-    if sent is not None:
+async def send(context: BotContext, chat_id: int, outgoing: OutgoingMessage) -> Message | Kept | None:
+    """Send one message and log it (in its own transaction; a kept one is logged when it is delivered)."""
+    sent = await deliver(context, chat_id, outgoing, log_kind="text")
+    if isinstance(sent, Message):
         await context.services.db(lambda s: chatlog.record_outbound(s, chat_id=chat_id, text=outgoing.text))
     return sent
 

@@ -314,6 +314,28 @@ TEXTS: dict[str, dict[str, str]] = {
         "zh": "❗ 消息未能送达 #{id} 的客户（{reason}）。请稍后重发，或在队列中查看该会话。",
         "en": "❗ Your message could not be delivered to the customer of #{id} ({reason}). Please send it again later.",
     },
+    "staff_relay_pending": {
+        "zh": "⏳ 消息暂未送达 #{id} 的客户（Telegram 暂时无法投递），机器人会自动重试，送达后再通知您。",
+        "en": "⏳ Your message to the customer of #{id} is not delivered yet (Telegram refused it for now); the bot "
+        "retries it and tells you when it is delivered.",
+    },
+    "staff_relay_delivered": {
+        "zh": "✅ 您之前未送达的消息已送达 #{id} 的客户。",
+        "en": "✅ Your earlier message to the customer of #{id} is now delivered.",
+    },
+    "staff_relay_gave_up": {
+        "zh": "❗ 多次重试后，您的消息仍未能送达 #{id} 的客户，已放弃。请确认后重新发送。",
+        "en": "❗ Your message to the customer of #{id} could still not be delivered after retrying and was given up. "
+        "Please check and send it again.",
+    },
+    "staff_outbox_gave_up": {
+        "zh": (
+            "❗ {count} 条发给客户的消息在 {minutes} 分钟内反复重试仍未送达（或被 Telegram 拒绝），已放弃。"
+            "会话：{chats}"
+        ),
+        "en": "❗ {count} message(s) to customers could not be delivered (retried for up to {minutes} minutes, or "
+        "refused by Telegram) and were given up. Chats: {chats}",
+    },
     "staff_announce": {
         "zh": (
             "🆕 转人工 #{id}\n原因：{reason}\n客户：{customer}（等级 {tier}）· 语言：{language}\n"

@@ -150,6 +150,16 @@ class Settings(BaseSettings):
     telegram_retries: int = Field(
         default=3, ge=0, description="Retries of a request Telegram answered 429 (waiting its retry_after)."
     )
+    # The outbox (crm/outbox.py): messages Telegram did not take even after the rate limiter's retries.
+    outbox_retry_seconds: float = Field(
+        default=2.0, gt=0, description="First wait before a kept message is sent again (then doubling)."
+    )
+    outbox_max_retry_seconds: float = Field(
+        default=60.0, gt=0, description="Longest wait between two attempts of a kept message."
+    )
+    outbox_give_up_minutes: float = Field(
+        default=30.0, gt=0, description="A kept message still failing this long after it was written is given up."
+    )
     log_level: str = "INFO"
     # Personal data (privacy/): how long each kind is kept before the daily retention job masks or deletes it.
     retention_chat_days: int = Field(

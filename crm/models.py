@@ -675,3 +675,39 @@ class NoticeOptOut(Base):
 
     chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     created_at: Mapped[datetime]
+
+
+class OutboxState(str, enum.Enum):
+    """Where a message Telegram did not take stands (a delivered one is deleted: the chat log has it)."""
+
+    PENDING = "pending"
+    GAVE_UP = "gave_up"  # still failing when the give-up time came
+    FAILED = "failed"  # refused for good on a retry (the bot was blocked, the chat is gone)
+
+
+class OutboxMessage(Base):
+    """A message to a chat that Telegram did not take: retried in order per chat until delivered or given up."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_state_chat", "state", "chat_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # Personal data (a reply about a parcel, an agent's words): erased and expired with the chat log (privacy/).
+    text: Mapped[str | None] = mapped_column(Text)
+    reply_markup: Mapped[dict[str, Any] | None]
+    parse_mode: Mapped[str | None] = mapped_column(String(16))
+    # A copy of a message (an agent's photo, sticker, …) instead of a text: where the original is.
+    copy_from_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    copy_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The chat log kind recorded on delivery; None: not logged (the goodbye after /forget, a holding reply).
+    log_kind: Mapped[str | None] = mapped_column(String(32))
+    # An agent's relay: the agent's chat, told when it is delivered or given up, and the conversation.
+    notify_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    escalation_id: Mapped[int | None] = mapped_column(Integer)
+    state: Mapped[OutboxState] = mapped_column(_enum(OutboxState), default=OutboxState.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    next_attempt_at: Mapped[datetime]
+    created_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

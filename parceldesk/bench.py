@@ -289,12 +289,19 @@ class BenchSystem:
     supervisor: Supervisor
     services: list[Service]
     workdir: Path
+    # Where the action server listens: settings.action_port, unless a proxy sits there (start_system's action_proxy).
+    action_upstream_port: int = 0
 
 
 def start_system(
-    base: Settings, console: Console, engine: Engine, model: Path, *, prefix: str, start_s: dict[str, float]
+    base: Settings, console: Console, engine: Engine, model: Path, *, prefix: str, start_s: dict[str, float],
+    action_proxy: bool = False,
 ) -> BenchSystem:
-    """Start action server, Rasa, sandbox and bot on free ports against a fresh demo database (times in start_s)."""
+    """Start action server, Rasa, sandbox and bot on free ports against a fresh demo database (times in start_s).
+
+    action_proxy: Rasa and the bot call actions on settings.action_port, where the caller puts a proxy
+    (parceldesk/stall.py); the action server itself listens on settings.action_upstream_port.
+    """
     workdir = Path(tempfile.mkdtemp(prefix=prefix))
     settings = base.model_copy(
         update={
@@ -315,8 +322,9 @@ def start_system(
     with transaction(database.sessions) as session:
         generate_demo(session, today=date.today())
     supervisor = Supervisor()
+    upstream = settings.model_copy(update={"action_port": _free_port()}) if action_proxy else settings
     services = [
-        action_server_service(settings, workdir),
+        action_server_service(upstream, workdir),
         rasa_service(settings, engine, model, workdir),
         sandbox_service(settings, workdir),
         bot_service(settings, workdir),
@@ -331,7 +339,7 @@ def start_system(
         supervisor.stop_all()
         database.dispose()
         raise
-    return BenchSystem(settings, database, supervisor, services, workdir)
+    return BenchSystem(settings, database, supervisor, services, workdir, upstream.action_port)
 
 
 def run_benchmark(base: Settings, console: Console, *, samples: int = 30, warmup: int | None = None) -> BenchResult:
@@ -664,7 +672,7 @@ class Meter:
         series.rss_mb = {s.name: _group_rss_mb(s) for s in self.services if s.process is not None}
 
 
-async def _closed_loop(
+async def closed_loop(
     concurrency: int, seconds: float, one: Callable[[int, str], Awaitable[float]], series: LoadSeries
 ) -> None:
     """N workers, each sending its customer's next text when the previous answer arrived, for the given time."""
@@ -721,6 +729,16 @@ async def _open_loop(
     series.concurrency = next(customers)  # open loop: how many customers the arrivals needed at most at once
 
 
+async def pipeline_turn(sandbox: SandboxClient, database: Database, user: int, text: str) -> float:
+    """One customer text through the sandbox to the first reply (ms); the next text waits until the turn is logged."""
+    started = time.perf_counter()
+    sent = await sandbox.send_text(user, text)
+    await sandbox.wait_for_bot_messages(user, count=1, after_message_id=sent["message_id"], timeout=REPLY_TIMEOUT_S)
+    elapsed = (time.perf_counter() - started) * 1000
+    await _wait_handled(database, sent["update_id"])
+    return elapsed
+
+
 async def _load_series(
     settings: Settings, database: Database, meter: Meter, *, concurrency: int, seconds: float,
     rates: Sequence[float], run_id: str,
@@ -763,16 +781,8 @@ async def _load_series(
             """Customer messages through the sandbox to the first reply (ms); users numbered from the offset."""
 
             async def one(index: int, text: str) -> float:
-                """One text; the clock stops at the first reply, the next text waits until the turn is logged."""
-                user = LOAD_USER_BASE + offset + index
-                started = time.perf_counter()
-                sent = await sandbox.send_text(user, text)
-                await sandbox.wait_for_bot_messages(
-                    user, count=1, after_message_id=sent["message_id"], timeout=REPLY_TIMEOUT_S
-                )
-                elapsed = (time.perf_counter() - started) * 1000
-                await _wait_handled(database, sent["update_id"])
-                return elapsed
+                """One text of customer `index`."""
+                return await pipeline_turn(sandbox, database, LOAD_USER_BASE + offset + index, text)
 
             return one
 
@@ -787,12 +797,17 @@ async def _load_series(
             series = LoadSeries(name=name, concurrency=concurrency, rate=rate)
             meter.start()
             if rate is None:
-                await _closed_loop(concurrency, seconds, one, series)
+                await closed_loop(concurrency, seconds, one, series)
             else:
                 await _open_loop(rate, seconds, one, series)
             meter.stop(series)
             done.append(series)
     return done
+
+
+def warmup_texts() -> tuple[str, ...]:
+    """Texts of every kind, sent untimed before a load run (no complaint is filed: customers' first stay first)."""
+    return TRACKING_TEXTS + FAQ_TEXTS + SMALL_TALK_TEXTS + COMPLAINT_STATUS + FORM_OPENERS + FORM_CANCEL
 
 
 def run_load(
@@ -813,8 +828,7 @@ def run_load(
         # complaint is filed: it would make the customers' first complaints repeats.
         with httpx.Client(base_url=settings.effective_rasa_url, params={"token": rasa_token(settings)},
                           timeout=REPLY_TIMEOUT_S) as client:
-            texts = TRACKING_TEXTS + FAQ_TEXTS + SMALL_TALK_TEXTS + COMPLAINT_STATUS + FORM_OPENERS + FORM_CANCEL
-            for text in texts:
+            for text in warmup_texts():
                 client.post(CHANNEL_WEBHOOK, json={"sender": "bench-warmup", "message": text, "metadata": {}})
         with console.status(f"{concurrency} customers × {seconds:g} s: parse, raw channel, pipeline; open loop…"):
             done = asyncio.run(

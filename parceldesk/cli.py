@@ -119,11 +119,16 @@ def bench(
         list[float] | None,
         typer.Option(min=0.1, help="Load benchmark: also an open-loop series at this rate (msgs/s); repeatable"),
     ] = None,
+    hung: Annotated[
+        bool, typer.Option(help="Load benchmark: the N customers without and with one chat's action hung, and /help "
+                                "latency (writes hung.json)")
+    ] = False,
 ) -> None:
     """Start the real system on free ports; report start-up, memory (RSS), latencies and what the bot adds to Rasa.
 
     With --load N: N customers through the sandbox, raw Rasa /model/parse and raw Rasa through the channel at the
     same concurrency, then each --rate open loop; msgs/s, p50/p95/p99, errors, each process's RSS and CPU seconds.
+    With --load N --hung: the N customers without and with one chat's action hung, and /help latency.
     """
     from pathlib import Path
 
@@ -135,7 +140,16 @@ def bench(
     if rate and load is None:
         fail("--rate needs --load (the closed-loop series run first, at that concurrency)")
         return
+    if hung and (load is None or rate):
+        fail("--hung needs --load N (the customers around the hung chat) and takes no --rate")
+        return
     try:
+        if hung and load is not None:
+            from parceldesk.hungbench import hung_report, run_hung
+
+            measured = run_hung(settings, console, concurrency=load, seconds=seconds)
+            hung_report(measured, console, Path(output or ".data/benchmarks/hung.json"))
+            return
         if load is not None:
             loaded = run_load(settings, console, concurrency=load, seconds=seconds, rates=rate or [])
             load_report(loaded, console, Path(output or ".data/benchmarks/load.json"))

@@ -19,6 +19,8 @@ What happens, table by table (privacy/inventory.py lists every table, the README
 - complaints of the customer or the chats: description, photo, resolution and the desk's texts and photos
   blanked; code, category, status, seriousness, dates and amounts stay (complaint statistics, compensation).
 - feedback: comment and chat cleared, rating kept. Pickup orders: address, contents, chat and user cleared.
+- outbox (messages Telegram did not take yet, or gave up on) of the chats: deleted; nothing is sent after the
+  erasure (the bot's goodbye after /forget is written after it).
 - chats, parcel notices and "Notify me" subscriptions of the chats: deleted. A `/notify off` opt-out stays:
   it is the customer's own wish not to be written to.
 - Rasa's conversations of the chats: their events deleted from Rasa's table in our database (privacy/trackers.py),
@@ -53,6 +55,7 @@ from crm.models import (
     Feedback,
     Notice,
     NoticeSubscription,
+    OutboxMessage,
     PickupOrder,
     PickupStatus,
     Shipment,
@@ -287,6 +290,12 @@ def _erase_pickups(session: Session, subject: Subject) -> int:
     return len(pickups)
 
 
+def _erase_outbox(session: Session, subject: Subject) -> int:
+    """Delete the chats' undelivered messages (pending or given up): they hold what the bot or an agent wrote."""
+    result = session.execute(delete(OutboxMessage).where(OutboxMessage.chat_id.in_(subject.chat_ids)))
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def _erase_chats(session: Session, subject: Subject) -> int:
     """Delete the chats' rows, parcel notices and "Notify me" subscriptions; unlink the Telegram accounts."""
     session.execute(delete(Notice).where(Notice.chat_id.in_(subject.chat_ids)))
@@ -335,6 +344,7 @@ def erase(
     report.counts["complaints"] = _erase_complaints(session, subject)
     report.counts["escalations"] = _erase_escalations(session, subject, report)
     report.counts["chat_messages"] = _erase_messages(session, subject)
+    report.counts["outbox_messages"] = _erase_outbox(session, subject)
     report.counts["feedback"] = _erase_feedback(session, subject)
     report.counts["pickups"] = _erase_pickups(session, subject)
     customer = session.get(Customer, subject.customer_id) if subject.customer_id is not None else None

@@ -30,6 +30,7 @@ from crm.models import (
     EscalationEvent,
     EscalationEventKind,
     Feedback,
+    OutboxMessage,
     Shipment,
 )
 from privacy.erasure import Subject, subject_messages, subject_pickups
@@ -47,6 +48,7 @@ PURPOSES = {
     "pickups": "Collect your parcels at the address you gave.",
     "escalations": "Let our agents help you and keep track of their service.",
     "chat_messages": "Answer you, keep each conversation in order, and improve the assistant (training data).",
+    "undelivered_messages": "Our messages to you that Telegram did not take yet: retried, then given up.",
     "rasa_conversation": "The assistant's memory of the current conversation.",
     "profile_views": "Accountability: which staff member looked at your customer profile, and when.",
 }
@@ -84,6 +86,7 @@ FEEDBACK_FIELDS = ("rating", "comment", "created_at")
 PICKUP_FIELDS = ("code", "address", "contents", "window_start", "window_end", "status", "created_at")
 ESCALATION_FIELDS = ("id", "reason", "status", "created_at", "claimed_at", "resolved_at", "rating")
 MESSAGE_FIELDS = ("created_at", "direction", "kind", "text", "language", "intent")
+OUTBOX_FIELDS = ("created_at", "text", "state", "attempts")
 
 
 def _shipments(session: Session, customer: Customer | None) -> dict[str, list[dict[str, Any]]]:
@@ -184,6 +187,12 @@ def export_subject(
         "pickups": [_row(p, PICKUP_FIELDS) for p in subject_pickups(session, subject)],
         "escalations": _escalations(session, subject),
         "chat_messages": [_row(m, MESSAGE_FIELDS) for m in messages],
+        "undelivered_messages": [
+            _row(m, OUTBOX_FIELDS)
+            for m in session.scalars(
+                select(OutboxMessage).where(OutboxMessage.chat_id.in_(subject.chat_ids)).order_by(OutboxMessage.id)
+            )
+        ],
         "rasa_conversation": [
             {**event, "timestamp": _plain(datetime.fromtimestamp(float(event["timestamp"] or 0), UTC))}
             for sender in subject.senders

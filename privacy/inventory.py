@@ -34,6 +34,8 @@ TABLES: dict[str, str] = {
     "notices": "a parcel notice to a chat: deleted on erasure",
     "notice_subscriptions": "a chat's 'Notify me' for a parcel: deleted on erasure",
     "notice_opt_outs": "a chat that asked for no notices: kept on erasure (the customer's own wish)",
+    "outbox_messages": "messages to a chat Telegram did not take (texts, keyboards): deleted on erasure; given-up "
+    "ones deleted after the chat period; exported",
     "alembic_version": "no customer data",
     # Rasa's, not ours (crm/schema.py RASA_TABLES): created by Rasa's SQL tracker store in our database.
     "events": "Rasa's conversation events (the customer's texts, slots, the bot's replies): deleted on erasure "

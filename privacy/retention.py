@@ -7,6 +7,7 @@ Kinds and their settings (core/settings.py, README "Privacy"):
 - case texts (PARCELDESK_RETENTION_CASE_DAYS, 730), counted from the end of the case: a resolved escalation's
   summary, customer name and relayed messages and notes; a resolved or closed complaint's description, photo,
   resolution and desk texts; feedback comments; pickup addresses and contents (from the pickup window).
+- undelivered messages (the outbox) are deleted after the chat period, like the chat texts.
 - audit entries (PARCELDESK_RETENTION_AUDIT_DAYS, 1095): deleted.
 
 Restart-safe by construction: every run computes what is due from the rows' own timestamps and what they
@@ -36,6 +37,7 @@ from crm.models import (
     EscalationEvent,
     EscalationStatus,
     Feedback,
+    OutboxMessage,
     PickupOrder,
     TrainingLabel,
 )
@@ -56,6 +58,7 @@ KINDS: dict[str, tuple[str, str]] = {
     "complaint_desk_texts": (CASE, "closed complaints: desk notes and messages deleted"),
     "feedback_comments": (CASE, "feedback comments deleted"),
     "pickup_texts": (CASE, "past pickups: address and contents deleted"),
+    "outbox_messages": (CHAT, "undelivered messages (given up or refused) deleted"),
     "audit_entries": (AUDIT, "audit entries deleted"),
 }
 _ENDED_COMPLAINTS = (ComplaintStatus.RESOLVED, ComplaintStatus.CLOSED)
@@ -219,6 +222,8 @@ def apply_retention(session: Session, policy: RetentionPolicy, *, now: datetime 
              or_(PickupOrder.address.not_in(_BLANK), PickupOrder.contents.not_in(_BLANK))),
         {"address": EXPIRED, "contents": EXPIRED}, dry_run,
     )
+    # Only ended ones are ever this old: a pending message is given up long before (crm/outbox.py).
+    counts["outbox_messages"] = _change(session, OutboxMessage, OutboxMessage.created_at < chat, None, dry_run)
     counts["audit_entries"] = _change(session, AuditEntry, AuditEntry.created_at < audit_cutoff, None, dry_run)
     return report
 

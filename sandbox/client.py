@@ -200,13 +200,20 @@ class SandboxClient:
         )
 
     async def inject_fault(
-        self, method: str, *, status: int = 429, count: int = 1, retry_after: int | None = None
+        self, method: str, *, status: int = 429, count: int = 1, retry_after: int | None = None,
+        description: str | None = None,
     ) -> None:
         """Make the next `count` calls of a Bot API method fail (429 carries retry_after), for fault tests."""
         body: dict[str, Any] = {"method": method, "status": status, "count": count}
         if retry_after is not None:
             body["retry_after"] = retry_after
+        if description is not None:
+            body["description"] = description
         await self._request("POST", "/faults", json=body)
+
+    async def clear_faults(self) -> None:
+        """Clear every injected fault: Telegram answers normally again."""
+        await self._request("DELETE", "/faults")
 
     async def faults(self) -> list[dict[str, Any]]:
         """The injected faults and how many calls each answered."""

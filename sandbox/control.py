@@ -388,6 +388,13 @@ async def get_faults(request: Request) -> list[dict[str, Any]]:
     ]
 
 
+@json_endpoint
+async def delete_faults(request: Request) -> dict[str, Any]:
+    """Clear every injected fault (Telegram answers normally again); chats and messages stay."""
+    world_of(request).faults.clear()
+    return {"ok": True}
+
+
 def routes() -> list[Route]:
     """The control API routes."""
     return [
@@ -403,5 +410,6 @@ def routes() -> list[Route]:
         Route(PREFIX + "/reset", post_reset, methods=["POST"]),
         Route(PREFIX + "/faults", post_fault, methods=["POST"]),
         Route(PREFIX + "/faults", get_faults, methods=["GET"]),
+        Route(PREFIX + "/faults", delete_faults, methods=["DELETE"]),
         Route(PREFIX + "/state", get_state, methods=["GET"]),
     ]

@@ -132,6 +132,9 @@ def stack_settings(database: TestDatabase, *, rasa_url: str, action_port: int, *
         "notice_job_interval_seconds": 1.0,
         # The sandbox is not Telegram: the staff group may take more than Telegram's 20 messages a minute.
         "telegram_group_messages_per_minute": 6000.0,
+        # The outbox retries quickly, so a test's injected Telegram failures are over in seconds.
+        "outbox_retry_seconds": 0.5,
+        "outbox_max_retry_seconds": 2.0,
         # Each stack (and each bot it starts) spools to its own directory, never the project's .data/.
         "spool_dir": Path(tempfile.mkdtemp(prefix="parceldesk-spool-")),
     }

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import signal
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
 
-import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,6 +25,7 @@ from crm.models import (
     ShipmentStatus,
 )
 from parceldesk.processes import Supervisor, action_server_service
+from parceldesk.stall import StallingProxy
 from sandbox.client import SandboxClient
 from tests.e2e.harness import Stack, free_port, new_user_id
 from tests.e2e.replies import tracking_reply
@@ -36,51 +34,6 @@ from tests.e2e.test_failures import is_holding, queued_for
 from tests.e2e.test_handoff import body_of, wait_for
 
 TIMEOUT = 30
-
-
-@dataclass
-class StallingProxy:
-    """An HTTP/1.1 proxy for Rasa's action calls: forwards to the real action server, except that a call for a
-    stalled sender never gets an answer (a hung action, for that one conversation only).
-
-    It lives in the test: nothing in the application knows about it or about the stalled sender."""
-
-    upstream: str
-    stalled_senders: set[str]
-    stalled_calls: list[str] = field(default_factory=list)
-    forwarded: list[str] = field(default_factory=list)
-    release: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """Serve the requests of one keep-alive connection from Rasa, in order."""
-        async with httpx.AsyncClient(base_url=self.upstream, timeout=60) as client:
-            try:
-                while True:
-                    head = await reader.readuntil(b"\r\n\r\n")
-                    request_line, *header_lines = head.decode("latin-1").split("\r\n")
-                    method, path, _ = request_line.split(" ", 2)
-                    headers = dict(line.split(": ", 1) for line in header_lines if ": " in line)
-                    length = int(next((v for k, v in headers.items() if k.lower() == "content-length"), "0"))
-                    body = await reader.readexactly(length)
-                    sender = str(json.loads(body).get("sender_id")) if body else ""
-                    if sender in self.stalled_senders:
-                        self.stalled_calls.append(sender)
-                        await self.release.wait()  # never answered while the test runs
-                        return
-                    self.forwarded.append(sender)
-                    keep = {k: v for k, v in headers.items() if k.lower() not in ("host", "content-length")}
-                    response = await client.request(method, path, content=body, headers=keep)
-                    writer.write(
-                        f"HTTP/1.1 {response.status_code} {response.reason_phrase}\r\n"
-                        f"Content-Type: {response.headers.get('content-type', 'application/json')}\r\n"
-                        f"Content-Length: {len(response.content)}\r\n\r\n".encode("latin-1")
-                        + response.content
-                    )
-                    await writer.drain()
-            except (asyncio.IncompleteReadError, ConnectionError):
-                pass
-            finally:
-                writer.close()
 
 
 @pytest.fixture()

@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
-from crm import chatlog
+from crm import chatlog, outbox
 from crm.chats import get_or_create_chat, sender_id
 from crm.identity import link_contact
 from crm.models import (
@@ -35,6 +35,7 @@ from crm.models import (
     ShipmentStatus,
     TrainingLabel,
 )
+from crm.outbox import OutboxPolicy
 from tests.crm.factories import make_customer, make_shipment
 from tests.privacy.search import add_event, create_rasa_events
 
@@ -83,6 +84,9 @@ def tell_story(session: Session, *, rasa: bool = True, chat_id: int = 771234567,
     inbound = chatlog.record_inbound(session, bot_id=1, update_id=chat_id, chat_id=chat_id,
                                      telegram_user_id=chat_id, kind="text", text=SAID)
     chatlog.record_outbound(session, chat_id=chat_id, text=f"您好，{NAME}！")
+    # A reply Telegram did not take yet, waiting in the outbox.
+    outbox.keep(session, chat_id=chat_id, text=f"{NAME}, your parcel is at {ADDRESS}", error="NetworkError: 502",
+                policy=OutboxPolicy())
     session.add(TrainingLabel(message_id=inbound.message_id, intent="inform", source="fallback",
                               labelled_by="admin", created_at=now))
     complaint = Complaint(code=f"C-{chat_id % 100000}", customer_id=customer.id, shipment_id=sent.id, chat_id=chat_id,

@@ -27,6 +27,8 @@ from crm.models import (
     EscalationEventKind,
     EscalationStatus,
     Feedback,
+    OutboxMessage,
+    OutboxState,
     PickupOrder,
     PickupStatus,
     TrainingLabel,
@@ -119,16 +121,23 @@ def test_retention_masks_exactly_the_expired_rows_once(session: Session, clock: 
                            created_at=start - 1096 * DAY)
     fresh_audit = AuditEntry(actor="a", action="profile_view", subject_kind="customer", subject_id="1",
                              created_at=start - 1094 * DAY)
-    session.add_all([old_feedback, fresh_feedback, old_pickup, fresh_pickup, old_audit, fresh_audit])
+    old_outbox = OutboxMessage(chat_id=7, text="林小红, your parcel", state=OutboxState.GAVE_UP,
+                               next_attempt_at=start - 181 * DAY, created_at=start - 181 * DAY,
+                               ended_at=start - 181 * DAY)
+    fresh_outbox = OutboxMessage(chat_id=7, text="林小红, your parcel", state=OutboxState.PENDING,
+                                 next_attempt_at=start, created_at=start - 179 * DAY)
+    session.add_all([old_feedback, fresh_feedback, old_pickup, fresh_pickup, old_audit, fresh_audit, old_outbox,
+                     fresh_outbox])
     session.flush()
     old_audit_id, fresh_audit_id = old_audit.id, fresh_audit.id
+    old_outbox_id, fresh_outbox_id = old_outbox.id, fresh_outbox.id
 
     # Half a day on, no row crosses a boundary (each is a day or more from one): what is due is what was made old.
     advance(clock, 0.5)
     expected = {
         "chat_texts": 2, "training_texts": 1, "escalation_summaries": 1, "escalation_messages": 1,
         "complaint_texts": 1, "complaint_desk_texts": 1, "feedback_comments": 1, "pickup_texts": 1,
-        "audit_entries": 1,
+        "outbox_messages": 1, "audit_entries": 1,
     }
     dry = apply_retention(session, POLICY, dry_run=True)
     assert dry.counts == expected
@@ -152,6 +161,7 @@ def test_retention_masks_exactly_the_expired_rows_once(session: Session, clock: 
     assert old_feedback.comment is None and old_feedback.rating == 2 and fresh_feedback.comment == "很好"
     assert (old_pickup.address, old_pickup.contents) == (EXPIRED, EXPIRED) and fresh_pickup.address == "南京西路1号"
     assert session.get(AuditEntry, old_audit_id) is None and session.get(AuditEntry, fresh_audit_id) is not None
+    assert session.get(OutboxMessage, old_outbox_id) is None and session.get(OutboxMessage, fresh_outbox_id)
 
     # Restart-safe: running again (or after a restart) finds nothing left to do.
     again = apply_retention(session, POLICY)
@@ -161,7 +171,8 @@ def test_retention_masks_exactly_the_expired_rows_once(session: Session, clock: 
     advance(clock, 2)
     later = apply_retention(session, POLICY)
     assert {kind: count for kind, count in later.counts.items() if count} == {
-        "chat_texts": 1, "escalation_summaries": 1, "escalation_messages": 1, "audit_entries": 1,
+        "chat_texts": 1, "escalation_summaries": 1, "escalation_messages": 1, "outbox_messages": 1,
+        "audit_entries": 1,
     }
     session.expire_all()
     assert fresh_chat.text is None and fresh_escalation.summary is None and open_escalation.summary is not None
