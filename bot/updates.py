@@ -13,6 +13,9 @@ from telegram.ext import BaseUpdateProcessor
 # PTB's own semaphore only decides how many updates may wait at once (a burst beyond it waits in PTB's queue);
 # how many are worked on at once is our semaphore, taken after the chat's turn so one busy chat cannot fill it.
 WAITING_LIMIT = 4096
+# Commands answered from the bot's own texts, without Rasa: they get a small lane of their own, so customers
+# waiting for Rasa in a busy hour (who fill the main slots) never make /help wait (issue #11: < 200 ms).
+FAST_COMMANDS = frozenset({"help", "start"})
 
 
 @dataclass
@@ -32,6 +35,17 @@ def chat_key(update: object) -> int | None:
     return update.effective_user.id if update.effective_user is not None else None
 
 
+def is_fast(update: object) -> bool:
+    """Whether an update is a command the bot answers without Rasa (/help, /start)."""
+    if not isinstance(update, Update) or update.message is None or not update.message.text:
+        return False
+    text = update.message.text
+    if not text.startswith("/"):
+        return False
+    command = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
+    return command in FAST_COMMANDS
+
+
 class PerChatUpdateProcessor(BaseUpdateProcessor):
     """Runs updates of different chats concurrently and each chat's updates one at a time, in order."""
 
@@ -40,6 +54,7 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
         super().__init__(WAITING_LIMIT)
         self.max_working = max_working
         self._working = asyncio.BoundedSemaphore(max_working)
+        self._fast = asyncio.BoundedSemaphore(max(2, max_working // 4))
         self._chats: dict[int, ChatTurns] = {}
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -49,11 +64,12 @@ class PerChatUpdateProcessor(BaseUpdateProcessor):
             async with self._working:
                 await coroutine
             return
+        slots = self._fast if is_fast(update) else self._working
         turns = self._chats.setdefault(key, ChatTurns())
         turns.users += 1
         try:
             # asyncio.Lock is FIFO, and PTB starts update tasks in arrival order: the chat's order holds.
-            async with turns.lock, self._working:
+            async with turns.lock, slots:
                 await coroutine
         finally:
             turns.users -= 1

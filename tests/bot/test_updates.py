@@ -9,11 +9,11 @@ from telegram import Chat, Message, Update, User
 from bot.updates import PerChatUpdateProcessor, chat_key
 
 
-def text_update(update_id: int, chat_id: int) -> Update:
+def text_update(update_id: int, chat_id: int, text: str | None = None) -> Update:
     """A private text message update from chat `chat_id`."""
     user = User(id=chat_id, first_name="Test", is_bot=False)
     chat = Chat(id=chat_id, type="private")
-    message = Message(message_id=update_id, date=None, chat=chat, from_user=user, text=f"m{update_id}")  # type: ignore[arg-type]
+    message = Message(message_id=update_id, date=None, chat=chat, from_user=user, text=text or f"m{update_id}")  # type: ignore[arg-type]
     return Update(update_id=update_id, message=message)
 
 
@@ -88,3 +88,26 @@ def test_updates_are_ordered_by_chat_then_sender() -> None:
     """Messages order by chat; things that are not updates need no order."""
     assert chat_key(text_update(1, 77)) == 77
     assert chat_key(object()) is None
+
+
+async def test_help_has_its_own_lane_when_every_slot_waits_for_rasa() -> None:
+    """Busy chats fill every main slot; /help of another chat is still answered at once, in its chat's order."""
+    processor = PerChatUpdateProcessor(max_working=2)
+    release = asyncio.Event()
+    answered: list[str] = []
+
+    async def wait_for_rasa() -> None:
+        await release.wait()
+
+    async def answer(what: str) -> None:
+        answered.append(what)
+
+    busy = [asyncio.create_task(processor.process_update(text_update(n, n), wait_for_rasa())) for n in (1, 2)]
+    await asyncio.sleep(0)
+    plain = asyncio.create_task(processor.process_update(text_update(3, 3), answer("text")))
+    await asyncio.wait_for(processor.process_update(text_update(4, 4, "/help"), answer("/help")), timeout=1.0)
+    await asyncio.wait_for(processor.process_update(text_update(5, 5, "/start@ParcelDeskBot"), answer("/start")), 1.0)
+    assert answered == ["/help", "/start"]  # the plain text still waits for a main slot
+    release.set()
+    await asyncio.gather(*busy, plain)
+    assert answered[-1] == "text"
