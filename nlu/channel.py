@@ -3,7 +3,7 @@
 Runs inside the Rasa server (engine environment, Python 3.10), registered in credentials.yml as
 `nlu.channel.ParcelDeskInput` and served at POST /webhooks/parceldesk/webhook.
 
-Request:  {"sender": "tg-<chat id>", "message": "...", "metadata": {"language": "zh"|"en", ...}}
+Request:  {"sender": "tg-<chat id>", "message": "...", "metadata": {"language": "zh"|"en", "brand": "...", ...}}
 Answer:   {"messages": [...as the REST channel...],
            "understanding": {"intent", "confidence", "entities", "fell_back", "model_version"},
            "paused": bool, "requested_slot": str | null}
@@ -38,6 +38,8 @@ logger = logging.getLogger(__name__)
 TOKEN_ENV = "PARCELDESK_RASA_TOKEN"
 LANGUAGE_SLOT = "language"
 LANGUAGES = ("zh", "en")
+# The company's name in the message's language, from the bot's settings: the responses' {brand}.
+BRAND_SLOT = "brand"
 
 
 def understanding(tracker: DialogueStateTracker, model_file: str | None) -> dict[str, Any]:
@@ -108,7 +110,7 @@ class ParcelDeskInput(InputChannel):
             collector = CollectingOutputChannel()
             message = UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata)
             try:
-                tracker = await handle(agent, message, metadata.get("language"))
+                tracker = await handle(agent, message, metadata.get("language"), metadata.get("brand"))
             except Exception:  # noqa: BLE001 - like the REST channel: log, answer with what was collected
                 logger.exception("parceldesk channel: handling a message failed")
                 return response.json({"messages": collector.messages, "understanding": None, "paused": False,
@@ -126,11 +128,13 @@ class ParcelDeskInput(InputChannel):
         return webhook
 
 
-async def handle(agent: Any, message: UserMessage, language: str | None) -> DialogueStateTracker:
-    """One turn under the conversation's lock: set the reply language, then what Agent.handle_message does.
+async def handle(
+    agent: Any, message: UserMessage, language: str | None, brand: str | None = None
+) -> DialogueStateTracker:
+    """One turn under the conversation's lock: set the reply language and brand, then what Agent.handle_message does.
 
     These are the steps of rasa 3.6's MessageProcessor.handle_message (the engine environment is pinned),
-    with the language slot set after the session starts, so Rasa's SQL tracker store keeps it.
+    with the language and brand slots set after the session starts, so Rasa's SQL tracker store keeps them.
     """
     processor = agent.processor
     async with agent.lock_store.lock(message.sender_id):
@@ -139,6 +143,8 @@ async def handle(agent: Any, message: UserMessage, language: str | None) -> Dial
         )
         if language in LANGUAGES and tracker.get_slot(LANGUAGE_SLOT) != language:
             tracker.update(SlotSet(LANGUAGE_SLOT, language))
+        if isinstance(brand, str) and brand and tracker.get_slot(BRAND_SLOT) != brand:
+            tracker.update(SlotSet(BRAND_SLOT, brand))
         await processor._handle_message_with_tracker(message, tracker)
         tracker = await processor.run_action_extract_slots(message.output_channel, tracker)
         await processor._run_prediction_loop(message.output_channel, tracker)

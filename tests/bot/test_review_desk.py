@@ -23,7 +23,7 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from bot.staffspeech import valid_intents
-from bot.texts import text
+from bot.texts import command_menu, text
 from core.db import make_sessionmaker, transaction
 from core.settings import SANDBOX_TOKEN, Settings
 from crm import chatlog, escalations
@@ -176,7 +176,7 @@ async def test_tag_marks_the_customers_latest_message(desk: Desk) -> None:
     # Customers (anyone not on the staff) get the ordinary unknown-command answer.
     outsider = random.randint(10**8, 2 * 10**8)
     refused = await reply(desk, outsider, "/tag greet")
-    assert refused["text"] == text("unknown_command", "zh")
+    assert refused["text"] == text("unknown_command", "zh", commands=command_menu("zh"))
 
 
 async def test_review_is_for_admins_and_labels_groups_with_buttons(desk: Desk) -> None:
@@ -194,7 +194,7 @@ async def test_review_is_for_admins_and_labels_groups_with_buttons(desk: Desk) -
     refusal = await reply(desk, desk.alice, "/review")
     assert "只有管理员" in refusal["text"] and "only admins" in refusal["text"]
     outsider = random.randint(2 * 10**8, 3 * 10**8)
-    assert (await reply(desk, outsider, "/review"))["text"] == text("unknown_command", "zh")
+    assert (await reply(desk, outsider, "/review"))["text"] == text("unknown_command", "zh", commands=command_menu("zh"))
 
     shown = await reply(desk, desk.ada, "/review")
     assert "运费怎么算啊" in shown["text"] and "faq/shipping_fee" in shown["text"]

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.texts import TEXTS, text
+from bot.texts import TEXTS, command_menu, text
 from core.clock import CLOCK_FILE_ENV, clock_offset, set_clock_offset
 from core.db import make_sessionmaker, transaction
 from crm import audit
@@ -290,7 +290,7 @@ async def test_non_staff_cannot_claim_or_use_staff_commands(sandbox: SandboxClie
     for command in commands:
         await sandbox.send_text(stranger, command, language_code="en")
     replies = await sandbox.wait_for_bot_messages(stranger, count=len(commands), timeout=30)
-    assert [r["text"] for r in replies] == [TEXTS["unknown_command"]["en"]] * len(commands)
+    assert [r["text"] for r in replies] == [text("unknown_command", "en", commands=command_menu("en"))] * len(commands)
     with Session(stack.database.engine) as session:
         assert session.scalars(select(Staff).where(Staff.telegram_user_id == stranger)).one_or_none() is None
         views = session.scalars(select(AuditEntry).where(AuditEntry.actor_telegram_user_id == stranger)).all()
