@@ -7,6 +7,7 @@ unannounced escalations get announced, deadlines that passed while it was down a
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 import httpx
 from sqlalchemy.orm import Session
@@ -81,12 +82,31 @@ async def announce_new(context: BotContext) -> None:
         await announce_failures(context, group, failures)
         cases = [case for case in cases if case.reason != Reason.BOT_FAILURE.value]
     for case in cases:
+        case = await with_display_name(context, case)
         message_id = await post_with_claim(context, group, "staff_announce", case)
         if message_id is None:
             continue  # retried on the next pass
         await svc.db(lambda s, case=case, message_id=message_id: escalations.mark_announced(s, case.id, group,
                                                                                              message_id))
         logger.info("escalation %s announced", case.id)
+
+
+async def with_display_name(context: BotContext, case: Case) -> Case:
+    """The case with the customer's Telegram display name when no customer record names them (kept for later cards)."""
+    if case.customer_name or case.linked:
+        return case
+    try:
+        chat = await context.bot.get_chat(case.chat_id)
+    except TelegramError as exc:
+        logger.warning("the display name of escalation %s's chat is unknown: %s", case.id, exc)
+        return case
+    name = " ".join(part for part in (chat.first_name, chat.last_name) if part) or (
+        f"@{chat.username}" if chat.username else ""
+    )
+    if not name:
+        return case
+    await context.services.db(lambda s: escalations.remember_display_name(s, case.id, name))
+    return replace(case, customer_name=name)
 
 
 async def announce_failures(context: BotContext, group: int, cases: list[Case]) -> None:

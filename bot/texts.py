@@ -100,6 +100,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Thank you, {name}: your phone number is verified and your account is linked. "
         "You can now ask for \"my parcels\" or change a delivery.",
     },
+    "link_moved": {
+        "zh": (
+            "提示：您的手机号刚刚在另一个 Telegram 账号上完成了验证，所以本账号已与您的客户资料解除绑定，"
+            "不能再查看包裹详情。如果这不是您本人操作，请发送“转人工”联系我们；"
+            "如需在本账号继续使用，请发送 /link 重新验证。"
+        ),
+        "en": (
+            "Please note: your phone number was just verified from another Telegram account, so this account is no "
+            "longer linked to your customer record and cannot see your parcels' details. If that wasn't you, ask "
+            "for a person; to use this account again, send /link to verify once more."
+        ),
+    },
     "link_not_found": {
         "zh": "抱歉，没有找到与这个手机号关联的客户资料。请确认是下单时留的手机号；如需帮助，可以发送“转人工”。",
         "en": "Sorry, I couldn't find a customer with this phone number. Please make sure it is the number on "
@@ -348,6 +360,10 @@ TEXTS: dict[str, dict[str, str]] = {
             "notice with a Claim button; once you claim it, the customer's messages come here and your replies "
             "here go to the customer.\nYour commands:\n{commands}"
         ),
+    },
+    "staff_customer_unlinked": {
+        "zh": "{name}（Telegram {chat}，未验证手机号）",
+        "en": "{name} (Telegram {chat}, phone not verified)",
     },
     "staff_notes_header": {"zh": "内部备注：\n{notes}", "en": "Internal notes:\n{notes}"},
     "staff_resolve_button": {"zh": "结束会话", "en": "Resolve"},
@@ -851,6 +867,36 @@ STAFF_COMMAND_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "report": {"zh": "投诉报告", "en": "the complaint report"},
     "review": {"zh": "标注训练数据", "en": "label training data"},
     "staff": {"zh": "管理员工和角色", "en": "manage staff and roles"},
+}
+
+# What staff read for each intent (the names come from nlu/intents.py; tests check every one has a label here).
+INTENT_LABELS: dict[str, dict[str, str]] = {
+    "thank": {"zh": "致谢", "en": "thanks"},
+    "affirm": {"zh": "肯定 / 好的", "en": "yes / OK"},
+    "deny": {"zh": "否定 / 不用了", "en": "no / never mind"},
+    "bot_challenge": {"zh": "问是不是机器人", "en": "asks if it's a bot"},
+    "faq/business_hours": {"zh": "常见问题：服务时间", "en": "FAQ: opening hours"},
+    "faq/delivery_time": {"zh": "常见问题：时效", "en": "FAQ: delivery times"},
+    "faq/insurance": {"zh": "常见问题：保价", "en": "FAQ: insurance"},
+    "faq/prohibited_items": {"zh": "常见问题：禁寄物品", "en": "FAQ: prohibited items"},
+    "faq/service_area": {"zh": "常见问题：寄送范围", "en": "FAQ: where we deliver"},
+    "faq/shipping_fee": {"zh": "常见问题：运费", "en": "FAQ: shipping fees"},
+    "greet": {"zh": "打招呼", "en": "greeting"},
+    "goodbye": {"zh": "告别", "en": "says goodbye"},
+    "track_shipment": {"zh": "查件", "en": "track a parcel"},
+    "list_shipments": {"zh": "我的包裹", "en": "my parcels"},
+    "change_delivery": {"zh": "修改派送", "en": "change a delivery"},
+    "schedule_pickup": {"zh": "预约取件", "en": "book a pickup"},
+    "complain_delay": {"zh": "投诉：延误", "en": "complaint: late"},
+    "complain_damage": {"zh": "投诉：破损", "en": "complaint: damaged"},
+    "complain_loss": {"zh": "投诉：丢件", "en": "complaint: lost"},
+    "complain_wrong_delivery": {"zh": "投诉：错派", "en": "complaint: wrong delivery"},
+    "complain_courier": {"zh": "投诉：快递员", "en": "complaint: courier"},
+    "complain_billing": {"zh": "投诉：费用", "en": "complaint: charges"},
+    "complaint_status": {"zh": "投诉进度", "en": "complaint status"},
+    "give_feedback": {"zh": "评价服务", "en": "feedback"},
+    "request_human": {"zh": "要求人工", "en": "asks for a person"},
+    "out_of_scope": {"zh": "与快递无关", "en": "not about parcels"},
 }
 
 REASON_LABELS: dict[str, dict[str, str]] = {
