@@ -27,6 +27,7 @@ from bot.staffspeech import (
     customer_label,
     intent_choices,
     private_only,
+    staff_language,
     staff_or_refuse,
     staff_or_refuse_callback,
     staff_text,
@@ -322,7 +323,7 @@ async def resolve_command(update: Update, context: BotContext) -> None:
     intent = (context.args or [None])[0]
     intents = valid_intents()
     if intent is not None and intent not in intents:
-        await tell_staff(context, chat_id, "staff_unknown_intent", intents=intent_choices(context))
+        await tell_staff(context, chat_id, "staff_unknown_intent", intents=intent_choices(staff_language(context)))
         return
     case = await current_case(context, member)
     if case is None:
@@ -380,7 +381,8 @@ async def tag_pressed(update: Update, context: BotContext) -> None:
         if str(exc) == "staff_unknown_intent":
             # A button older than the domain's intents; an alert holds 200 characters, too few for the list.
             await query.answer()
-            await tell_staff(context, update.effective_chat.id, str(exc), intents=intent_choices(context))
+            choices = intent_choices(staff_language(context))
+            await tell_staff(context, update.effective_chat.id, str(exc), intents=choices)
         else:
             await query.answer(staff_text(context, str(exc)), show_alert=True)
         return

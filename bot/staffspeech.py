@@ -39,9 +39,13 @@ def valid_intents() -> tuple[str, ...]:
     return cached_labelling_intents(PROJECT_ROOT)
 
 
-def intent_choices(context: BotContext) -> str:
+def staff_language(context: BotContext) -> str:
+    """The language of the bot's texts to staff (one per deployment)."""
+    return context.services.settings.staff_language
+
+
+def intent_choices(language: str) -> str:
     """The intents staff may type, one per line with what each means."""
-    language = context.services.settings.staff_language
     return "\n" + "\n".join(f"{name} · {label(INTENT_LABELS, name, language)}" for name in valid_intents())
 
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.staffspeech import valid_intents
+from bot.staffspeech import intent_choices, valid_intents
 from bot.texts import command_menu, text
 from core.db import make_sessionmaker, transaction
 from core.settings import SANDBOX_TOKEN, Settings
@@ -164,7 +164,8 @@ async def test_tag_marks_the_customers_latest_message(desk: Desk) -> None:
         escalations.claim(session, escalation.id, desk.alice, policy=escalations.QueuePolicy())
 
     usage = await reply(desk, desk.alice, "/tag")
-    assert usage["text"] == text("staff_tag_usage", STAFF, intents=", ".join(valid_intents()))
+    assert usage["text"] == text("staff_tag_usage", STAFF, intents=intent_choices(STAFF))
+    assert all(f"{name} · " in usage["text"] for name in valid_intents())
     wrong = await reply(desk, desk.alice, "/tag lost_parcel")
     assert wrong["text"].startswith(text("staff_tag_unknown_intent", STAFF, intent="lost_parcel", intents=""))
     saved = await reply(desk, desk.alice, "/tag complain_loss")
