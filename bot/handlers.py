@@ -16,7 +16,7 @@ from bot.context import BotContext
 from bot.jobs import kick_handoff_jobs
 from bot.rasa import RasaUnavailable, Turn
 from bot.rendering import OutgoingMessage, render
-from bot.speech import chat_language, deliver, refuse_command, say, send
+from bot.speech import chat_language, client_language, deliver, refuse_command, say, send
 from bot.texts import STAFF_COMMAND_DESCRIPTIONS, label, text
 from core.clock import local
 from crm import chatlog, escalations
@@ -94,7 +94,7 @@ async def language_command(update: Update, context: BotContext) -> None:
     if choice is None:
         await send(context, chat_id, OutgoingMessage(text("language_usage", language), language_keyboard()))
         return
-    await store_language(context, chat_id, choice)
+    await store_language(update, context, chat_id, choice)
 
 
 async def language_chosen(update: Update, context: BotContext) -> None:
@@ -102,16 +102,17 @@ async def language_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     await query.answer()
     choice = (query.data or "").removeprefix("lang:")
-    await store_language(context, update.effective_chat.id, choice if choice in ("zh", "en") else "auto")
+    await store_language(update, context, update.effective_chat.id, choice if choice in ("zh", "en") else "auto")
 
 
-async def store_language(context: BotContext, chat_id: int, choice: str) -> None:
+async def store_language(update: Update, context: BotContext, chat_id: int, choice: str) -> None:
     """Pin the chat's reply language (or let it follow the customer again) and confirm in that language."""
     fixed = choice if choice in ("zh", "en") else None
+    fallback = client_language(update)
 
     def store(session: Session) -> str:
         fix_language(session, chat_id, fixed)
-        return reply_language(session, chat_id, None)
+        return reply_language(session, chat_id, None, fallback=fallback)
 
     # The inbound decision's language predates this choice: answer in the one just stored. Rasa's language slot
     # follows on the next message, which carries the chat's reply language (bot/inbound.py, nlu/channel.py).
