@@ -3,6 +3,7 @@ the sandbox, the real bot, Rasa, the action server and the database."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -10,11 +11,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.texts import TEXTS
-from crm.models import Complaint, ComplaintCategory, ShipmentStatus
+from crm.models import Complaint, ComplaintCategory, Customer, Shipment, ShipmentStatus
+from crm.segments import customer_segment
 from sandbox.client import SandboxClient
 from tests.e2e.harness import Stack, new_user_id
 from tests.e2e.replies import brand, domain_text, has_chinese, tracking_reply
-from tests.e2e.test_conversations import TIMEOUT, matches, plain_customer_shipment, say
+from tests.e2e.test_conversations import TIMEOUT, matches, say
 from tests.e2e.test_handoff import body_of, last_id
 
 CAPTIONS = {
@@ -30,6 +32,26 @@ async def send_photo(sandbox: SandboxClient, user: int, caption: str | None, *, 
     return await sandbox.wait_for_bot_messages(user, count=count, after_message_id=after, timeout=TIMEOUT)
 
 
+def fresh_parcel(stack: Stack) -> str:
+    """A delivered parcel whose damage complaint is not serious (low value, owner not top tier, unlinked) and that
+    nobody has complained about yet (a second complaint about a parcel is a serious repeat)."""
+    with Session(stack.database.engine) as session:
+        complained = select(Complaint.shipment_id).where(Complaint.shipment_id.is_not(None))
+        candidates = session.scalars(
+            select(Shipment)
+            .join(Customer, Shipment.customer_id == Customer.id)
+            .where(Shipment.status == ShipmentStatus.DELIVERED)
+            .where((Shipment.declared_value.is_(None)) | (Shipment.declared_value < Decimal(500)))
+            .where(Shipment.id.not_in(complained))
+            .where(Customer.telegram_user_id.is_(None))
+            .order_by(Shipment.id)
+        ).all()
+        for shipment in candidates:
+            if customer_segment(session, shipment.customer_id).tier != "A":
+                return shipment.tracking_number
+    raise AssertionError("the demo has no delivered parcel left without a complaint")
+
+
 def only_complaint(stack: Stack, user: int) -> Complaint:
     """The one complaint filed from this chat."""
     with Session(stack.database.engine) as session:
@@ -41,7 +63,7 @@ async def test_a_captioned_photo_files_a_damage_complaint_with_that_photo(
     sandbox: SandboxClient, stack: Stack, language: str
 ) -> None:
     """Photo + "my parcel … arrived broken" is the natural report: the caption starts the form, the photo is its."""
-    number, _ = plain_customer_shipment(stack, ShipmentStatus.DELIVERED)
+    number = fresh_parcel(stack)
     user = new_user_id()
     (filed,) = await send_photo(sandbox, user, CAPTIONS[language].format(number=number))
     assert matches(filed, "utter_complaint_created", language), body_of(filed)
@@ -54,7 +76,7 @@ async def test_a_photo_the_form_asked_for_is_the_photo_even_with_a_caption(
     sandbox: SandboxClient, stack: Stack
 ) -> None:
     """When the form waits for the photo, a captioned photo answers it (the caption does not restart anything)."""
-    number, _ = plain_customer_shipment(stack, ShipmentStatus.DELIVERED)
+    number = fresh_parcel(stack)
     user = new_user_id()
     (ask,) = await say(sandbox, user, CAPTIONS["en"].format(number=number))
     assert matches(ask, "utter_ask_complaint_photo", "en")
