@@ -111,8 +111,9 @@ def is_cancel(text: str) -> bool:
 
 # Leaving the human queue: any cancel phrase, or one naming the person/agent being cancelled.
 _LEAVE_QUEUE = _CANCEL + (
-    "取消转人工", "不用转人工", "不转人工", "不用转人工了", "不要人工", "不用人工", "不需要人工", "不需要人工了", "不用人工了",
-    "不要人工了", "不用客服", "不用客服了", "不需要客服", "不找客服了", "不找人工了", "取消人工", "取消人工客服",
+    "取消转人工", "不用转人工", "不转人工", "不用转人工了", "不要人工", "不用人工", "不需要人工", "不需要人工了",
+    "不用人工了", "不要人工了", "不用客服", "不用客服了", "不需要客服", "不找客服了", "不找人工了",
+    "取消人工", "取消人工客服",
     "cancelagent", "canceltheagent", "cancelhuman", "cancelthehuman", "nohuman", "noagent", "idontneedanagent",
     "idontneedahuman", "dontneedanagent", "dontneedahuman", "nomorehelpneeded", "leavethequeue", "leavequeue",
     "withdraw", "imfine", "solved", "itssolved", "sorteditout", "isortedit", "nevermindtheagent",

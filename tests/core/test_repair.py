@@ -38,8 +38,10 @@ def test_requests_and_answers_are_not_repairs(message: str) -> None:
     assert repair_of(message) is None and not is_cancel(message)
 
 
-@pytest.mark.parametrize("message", ["不用了，取消转人工", "不需要人工了", "never mind the agent", "I don't need an agent",
-                                     "问题解决了", "cancel"])
+LEAVES = ["不用了，取消转人工", "不需要人工了", "never mind the agent", "I don't need an agent", "问题解决了", "cancel"]
+
+
+@pytest.mark.parametrize("message", LEAVES)
 def test_leaving_the_queue(message: str) -> None:
     """A queued customer can withdraw in words that name the agent, or with any cancel phrase."""
     assert leaves_queue(message)
