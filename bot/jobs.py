@@ -7,7 +7,6 @@ unannounced escalations get announced, deadlines that passed while it was down a
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 import httpx
 from sqlalchemy.orm import Session
@@ -16,7 +15,7 @@ from telegram.error import TelegramError
 from bot.cases import Case, case_of
 from bot.context import BotContext
 from bot.speech import say
-from bot.staffspeech import case_values, claim_keyboard, staff_text, tell_staff
+from bot.staffspeech import case_values, claim_keyboard, staff_text, tell_staff, with_display_name
 from core.clock import utcnow
 from core.settings import Settings
 from crm import escalations
@@ -89,24 +88,6 @@ async def announce_new(context: BotContext) -> None:
         await svc.db(lambda s, case=case, message_id=message_id: escalations.mark_announced(s, case.id, group,
                                                                                              message_id))
         logger.info("escalation %s announced", case.id)
-
-
-async def with_display_name(context: BotContext, case: Case) -> Case:
-    """The case with the customer's Telegram display name when no customer record names them (kept for later cards)."""
-    if case.customer_name or case.linked:
-        return case
-    try:
-        chat = await context.bot.get_chat(case.chat_id)
-    except TelegramError as exc:
-        logger.warning("the display name of escalation %s's chat is unknown: %s", case.id, exc)
-        return case
-    name = " ".join(part for part in (chat.first_name, chat.last_name) if part) or (
-        f"@{chat.username}" if chat.username else ""
-    )
-    if not name:
-        return case
-    await context.services.db(lambda s: escalations.remember_display_name(s, case.id, name))
-    return replace(case, customer_name=name)
 
 
 async def announce_failures(context: BotContext, group: int, cases: list[Case]) -> None:

@@ -33,6 +33,7 @@ from bot.staffspeech import (
     staff_text,
     tell_staff,
     valid_intents,
+    with_display_name,
 )
 from bot.texts import INTENT_LABELS, label, text
 from core.clock import local, utcnow
@@ -129,6 +130,7 @@ async def hand_over(context: BotContext, case: Case, *, backlog_since: datetime 
     agent = case.holder_telegram_id
     if agent is None:
         return False
+    case = await with_display_name(context, case)  # claimed from /queue, it may never have been announced
     delivered = await tell_staff(
         context, agent, "staff_handover", conversation_keyboard(context, case.id), **case_values(context, case)
     )

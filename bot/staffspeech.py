@@ -7,6 +7,7 @@ bot/relay.py); it imports none of them, so they never import each other in a cir
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from bot.texts import INTENT_LABELS, LANGUAGE_NAMES, REASON_LABELS, label, text
 from core.clock import as_utc
 from core.settings import PROJECT_ROOT
 from crm import chatlog
+from crm.escalations import remember_display_name
 from crm.staff import staff_member
 from nlu.intents import cached_labelling_intents
 
@@ -56,6 +58,24 @@ def customer_label(case: Case, language: str = "zh") -> str:
     if case.customer_name:
         return text("staff_customer_unlinked", language, name=case.customer_name, chat=case.chat_id)
     return f"Telegram {case.chat_id}"
+
+
+async def with_display_name(context: BotContext, case: Case) -> Case:
+    """The case with the customer's Telegram display name when no customer record names them (kept for later cards)."""
+    if case.customer_name or case.linked:
+        return case
+    try:
+        chat = await context.bot.get_chat(case.chat_id)
+    except TelegramError as exc:
+        logger.warning("the display name of escalation %s's chat is unknown: %s", case.id, exc)
+        return case
+    name = " ".join(part for part in (chat.first_name, chat.last_name) if part) or (
+        f"@{chat.username}" if chat.username else ""
+    )
+    if not name:
+        return case
+    await context.services.db(lambda s: remember_display_name(s, case.id, name))
+    return replace(case, customer_name=name)
 
 
 def staff_time(context: BotContext, moment: datetime) -> str:
