@@ -850,7 +850,7 @@ TEXTS: dict[str, dict[str, str]] = {
 COMMAND_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "start": {"zh": "开始 / 欢迎", "en": "Start / welcome"},
     "help": {"zh": "使用帮助", "en": "How to use this chat"},
-    "language": {"zh": "选择语言", "en": "Choose the language"},
+    "language": {"zh": "选择回复语言：zh / en / auto", "en": "Reply language: zh, en or auto"},
     "human": {"zh": "转人工客服", "en": "Talk to a person"},
     "link": {"zh": "验证手机号，查看我的包裹", "en": "Verify your phone to see your parcels"},
     "forget": {"zh": "删除我的个人数据", "en": "Erase my personal data"},
