@@ -15,7 +15,7 @@ from crm.identity import owned_shipment
 from crm.labels import NOTIFY_ME_LABELS, SERVICE_LABELS, label
 from crm.models import Shipment
 from crm.notices import FINAL_STATUSES, NOTIFY_PREFIX
-from crm.tracking import ShipmentView, template_values, track
+from crm.tracking import ShipmentView, full_address, template_values, track
 from crm.waybills import WaybillCandidate, find_candidates
 
 # More numbers than this in one message is almost certainly a paste error; answer the first ones.
@@ -40,7 +40,8 @@ def owner_details(shipment: Shipment, language: str) -> dict[str, str]:
     return {
         "recipient_name": shipment.recipient_name,
         "recipient_city": shipment.recipient_city,
-        "recipient_address": shipment.recipient_address,
+        # The stored address usually names the city already ("江苏省南京市…"): the city is added only when not.
+        "recipient_address": full_address(shipment.recipient_city, shipment.recipient_address, language),
         "service_label": label(SERVICE_LABELS, shipment.service_level, language),
         "weight": f"{shipment.weight_kg:g}",
     }

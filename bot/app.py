@@ -6,6 +6,7 @@ import logging
 
 from sqlalchemy.orm import Session, sessionmaker
 from telegram import BotCommand, Update
+from telegram.error import TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -68,6 +69,7 @@ async def post_init(application: Application) -> None:
     await application.bot.set_my_commands(
         [BotCommand(name, desc["zh"]) for name, desc in COMMAND_DESCRIPTIONS.items()], language_code="zh"
     )
+    await publish_name(application, svc.settings)
     if svc.settings.staff_chat_id is None:
         logger.warning("PARCELDESK_STAFF_CHAT_ID is not set: escalations are queued but not announced to staff")
     if application.job_queue is not None:
@@ -94,6 +96,18 @@ async def post_init(application: Application) -> None:
             privacy.retention_tick, interval=svc.settings.retention_job_hours * 3600,
             first=privacy.RETENTION_FIRST_SECONDS, name=privacy.JOB_NAME,
         )
+
+
+async def publish_name(application: Application, settings: Settings) -> None:
+    """Name the bot in Telegram after the brand (default: English, Chinese clients: Chinese), when it differs."""
+    for language_code, name in ((None, settings.brand_name("en")), ("zh", settings.brand_name("zh"))):
+        try:
+            # Telegram rate-limits setMyName hard: ask first, so a restart sets nothing that is already right.
+            current = await application.bot.get_my_name(language_code=language_code)
+            if current.name != name:
+                await application.bot.set_my_name(name, language_code=language_code)
+        except TelegramError as exc:  # the name is cosmetic: the bot works without it
+            logger.warning("could not set the bot's name for language %s: %s", language_code or "default", exc)
 
 
 async def post_shutdown(application: Application) -> None:

@@ -25,7 +25,9 @@ class Case:
     reason: str
     priority: int
     tier: str | None
+    # The customer record's name when the chat is linked to one, else the Telegram display name (or None).
     customer_name: str | None
+    linked: bool
     summary: str
     created_at: datetime
     due_at: datetime | None
@@ -58,6 +60,7 @@ def case_of(session: Session, escalation: Escalation) -> Case:
         priority=escalation.priority,
         tier=escalation.tier,
         customer_name=escalation.customer_name,
+        linked=escalation.customer_id is not None,
         summary=escalation.summary or "",
         created_at=as_utc(escalation.created_at),
         due_at=as_utc(escalation.first_response_due_at) if escalation.first_response_due_at else None,

@@ -16,23 +16,45 @@ from bot.context import BotContext
 from bot.jobs import kick_handoff_jobs
 from bot.rasa import RasaUnavailable, Turn
 from bot.rendering import OutgoingMessage, render
-from bot.speech import chat_language, deliver, refuse_command, say, send
-from bot.texts import text
+from bot.speech import chat_language, client_language, deliver, refuse_command, say, send
+from bot.texts import STAFF_COMMAND_DESCRIPTIONS, label, text
 from bot.waiting import notify
 from core.clock import local
 from crm import chatlog, escalations
 from crm.chats import fix_language, reply_language, sender_id
 from crm.escalations import QueuePolicy, Reason
+from crm.models import StaffRole
+from crm.reportruns import REPORT_ROLES
+from crm.staff import staff_member
 
 logger = logging.getLogger(__name__)
 
 PHOTO_SLOT = "complaint_photo"
+# Who may use each staff command (None: every staff member), as the commands' handlers check it.
+STAFF_COMMAND_ROLES: dict[str, tuple[StaffRole, ...] | None] = {
+    "queue": None, "profile": None, "note": None, "transfer": None, "resolve": None, "tag": None,
+    "complaints": None, "cancel": None, "report": REPORT_ROLES, "review": (StaffRole.ADMIN,),
+    "staff": (StaffRole.ADMIN,),
+}
 
 
 async def start(update: Update, context: BotContext) -> None:
-    """Greet a customer and say what the bot can do."""
+    """Greet a customer and say what the bot can do; staff get their own welcome with their commands."""
     chat_id = update.effective_chat.id
+    user = update.effective_user
+    member = await context.services.db(lambda s: staff_member(s, user.id)) if user is not None else None
+    if member is not None:
+        language = context.services.settings.staff_language
+        commands = staff_commands(member.role, language)
+        await say(context, chat_id, "staff_start", language, name=member.name, commands=commands)
+        return
     await say(context, chat_id, "start", await chat_language(context, chat_id, None, update))
+
+
+def staff_commands(role: StaffRole, language: str) -> str:
+    """The staff commands a role may use, one per line with what each does."""
+    names = [name for name, roles in STAFF_COMMAND_ROLES.items() if roles is None or role in roles]
+    return "\n".join(f"/{name} {label(STAFF_COMMAND_DESCRIPTIONS, name, language)}" for name in names)
 
 
 async def help_command(update: Update, context: BotContext) -> None:
@@ -41,11 +63,17 @@ async def help_command(update: Update, context: BotContext) -> None:
     await say(context, chat_id, "help", await chat_language(context, chat_id, None, update))
 
 
-async def language_command(update: Update, context: BotContext) -> None:
-    """Offer a choice of reply language."""
-    chat_id = update.effective_chat.id
-    language = await chat_language(context, chat_id, None, update)
-    keyboard = InlineKeyboardMarkup(
+# What `/language <choice>` accepts, lower-cased: the button choices and the words people type for them.
+LANGUAGE_CHOICES: dict[str, str] = {
+    "zh": "zh", "cn": "zh", "chinese": "zh", "中文": "zh", "汉语": "zh",
+    "en": "en", "english": "en", "英文": "en", "英语": "en",
+    "auto": "auto", "自动": "auto",
+}
+
+
+def language_keyboard() -> InlineKeyboardMarkup:
+    """The three /language buttons."""
+    return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton("中文", callback_data="lang:zh"),
@@ -54,7 +82,20 @@ async def language_command(update: Update, context: BotContext) -> None:
             [InlineKeyboardButton("自动 / Auto", callback_data="lang:auto")],
         ]
     )
-    await send(context, chat_id, OutgoingMessage(text("language_prompt", language), keyboard))
+
+
+async def language_command(update: Update, context: BotContext) -> None:
+    """/language zh|en|auto sets the reply language; without a choice it offers buttons."""
+    chat_id = update.effective_chat.id
+    language = await chat_language(context, chat_id, None, update)
+    if not context.args:
+        await send(context, chat_id, OutgoingMessage(text("language_prompt", language), language_keyboard()))
+        return
+    choice = LANGUAGE_CHOICES.get(" ".join(context.args).strip().lower())
+    if choice is None:
+        await send(context, chat_id, OutgoingMessage(text("language_usage", language), language_keyboard()))
+        return
+    await store_language(update, context, chat_id, choice)
 
 
 async def language_chosen(update: Update, context: BotContext) -> None:
@@ -62,16 +103,22 @@ async def language_chosen(update: Update, context: BotContext) -> None:
     query = update.callback_query
     await query.answer()
     choice = (query.data or "").removeprefix("lang:")
-    chat_id = update.effective_chat.id
+    await store_language(update, context, update.effective_chat.id, choice if choice in ("zh", "en") else "auto")
+
+
+async def store_language(update: Update, context: BotContext, chat_id: int, choice: str) -> None:
+    """Pin the chat's reply language (or let it follow the customer again) and confirm in that language."""
     fixed = choice if choice in ("zh", "en") else None
+    fallback = client_language(update)
 
     def store(session: Session) -> str:
         fix_language(session, chat_id, fixed)
-        return reply_language(session, chat_id, None)
+        return reply_language(session, chat_id, None, fallback=fallback)
 
-    # The inbound decision's language predates this choice: answer in the one just stored.
+    # The inbound decision's language predates this choice: answer in the one just stored. Rasa's language slot
+    # follows on the next message, which carries the chat's reply language (bot/inbound.py, nlu/channel.py).
     language = await context.services.db(store)
-    await say(context, chat_id, f"language_set_{choice if fixed else 'auto'}", language)
+    await say(context, chat_id, f"language_set_{fixed or 'auto'}", language)
 
 
 async def customer_text(update: Update, context: BotContext) -> None:
@@ -80,14 +127,26 @@ async def customer_text(update: Update, context: BotContext) -> None:
     chat_id = update.effective_chat.id
     body = (message.text or "").strip()
     language = await chat_language(context, chat_id, body, update)
+    if await refused_text(context, chat_id, body, language):
+        return
+    await converse(update, context, chat_id, body, language)
+
+
+async def refused_text(context: BotContext, chat_id: int, body: str, language: str) -> bool:
+    """Answer an empty or over-long text (or caption) politely; True when it was refused."""
     if not body:
         await say(context, chat_id, "empty", language)
-        return
+        return True
     limit = context.services.settings.max_message_chars
     if len(body) > limit:
         await say(context, chat_id, "too_long", language, limit=limit)
-        return
-    await converse(update, context, chat_id, body, language)
+        return True
+    return False
+
+
+def photo_payload(file_id: str) -> str:
+    """The message that gives the damage complaint form a photo: its Telegram file id as an entity."""
+    return "/complain_damage" + json.dumps({"photo_file_id": file_id})
 
 
 async def button_pressed(update: Update, context: BotContext) -> None:
@@ -160,13 +219,21 @@ async def resume_if_pending(context: BotContext, chat_id: int) -> None:
         inbound.pending_resume = None
 
 
-async def converse(update: Update, context: BotContext, chat_id: int, body: str, language: str) -> None:
-    """One exchange with Rasa (one HTTP call); a holding reply whenever Rasa or the action server fails."""
+async def converse(
+    update: Update, context: BotContext, chat_id: int, body: str, language: str, *, photo_file_id: str | None = None
+) -> None:
+    """One exchange with Rasa (one HTTP call); a holding reply whenever Rasa or the action server fails.
+
+    `photo_file_id` is the photo a caption came with: when the caption starts a damage complaint and the form
+    then asks for a photo, the photo answers that question at once instead of the customer being asked for it.
+    """
     svc = context.services
     # The typing indicator goes out while Rasa thinks, not before: it is one Telegram round trip off the path.
     typing = asyncio.create_task(show_typing(context, chat_id))
     user = update.effective_user
-    metadata = {"chat_id": chat_id, "telegram_user_id": user.id if user else None}
+    # The brand rides with the language: Rasa's responses name the company from the bot's settings.
+    metadata = {"chat_id": chat_id, "telegram_user_id": user.id if user else None,
+                "brand": svc.settings.brand_name(language)}
     await resume_if_pending(context, chat_id)
     try:
         turn = await svc.rasa_client.converse(sender_id(chat_id), body, language=language, metadata=metadata)
@@ -175,15 +242,28 @@ async def converse(update: Update, context: BotContext, chat_id: int, body: str,
         await typing
         await queue_after_failure(update, context, chat_id, language)
         return
+    replies, paused = turn.replies, turn.paused
+    if photo_file_id is not None and turn.requested_slot == PHOTO_SLOT and not paused:
+        try:
+            follow = await svc.rasa_client.converse(
+                sender_id(chat_id), photo_payload(photo_file_id), language=language, metadata=metadata
+            )
+        except RasaUnavailable as exc:
+            # The form's question for the photo still goes out: sending the photo again answers it.
+            logger.warning("chat %s: the caption's photo could not be given to the form: %s", chat_id, exc)
+        else:
+            # A form's question for its next slot is always its turn's last message: the photo answers it.
+            replies, paused = replies[:-1] + follow.replies, follow.paused
     await typing  # Telegram shows messages in the order they were sent: the indicator must not come last
     sent: list[str | None] = []
-    for outgoing in render(turn.replies):
+    for outgoing in render(replies):
         # A reply Telegram did not take is kept in the outbox and logged when it is delivered.
         if isinstance(await deliver(context, chat_id, outgoing, log_kind="text"), Message):
             sent.append(outgoing.text)
+    # The caption's turn is the one the chat log keeps: it says how the customer's own words were understood.
     await record_turn(context, chat_id, language, turn, sent)
     # An action (a request for a person, a serious complaint) queued the conversation: announce it now.
-    if turn.paused:
+    if paused:
         kick_handoff_jobs(context)
 
 
@@ -225,21 +305,27 @@ async def record_turn(context: BotContext, chat_id: int, language: str, turn: Tu
 
 
 async def non_text(update: Update, context: BotContext) -> None:
-    """Pass a photo to a complaint form that asked for one; answer other media with a useful hint."""
+    """A photo answers a form that asked for one, its caption is read like a text; other media get a hint."""
     chat = update.effective_chat
     if chat is None:
         return
     message = update.effective_message
-    language = await chat_language(context, chat.id, message.caption if message else None, update)
-    if message is not None and message.photo:
-        svc = context.services
-        if await svc.rasa_client.requested_slot(sender_id(chat.id)) == PHOTO_SLOT:
-            # The largest size is last; Rasa gets its file id as an entity of the damage complaint.
-            file_id = message.photo[-1].file_id
-            payload = "/complain_damage" + json.dumps({"photo_file_id": file_id})
-            await converse(update, context, chat.id, payload, language)
-            return
-    await say(context, chat.id, "unsupported_media", language)
+    caption = ((message.caption if message else None) or "").strip()
+    language = await chat_language(context, chat.id, caption or None, update)
+    if message is None or not message.photo:
+        await say(context, chat.id, "unsupported_media", language)
+        return
+    # The largest size is last; Rasa gets its file id as an entity of the damage complaint.
+    file_id = message.photo[-1].file_id
+    if await context.services.rasa_client.requested_slot(sender_id(chat.id)) == PHOTO_SLOT:
+        await converse(update, context, chat.id, photo_payload(file_id), language)
+        return
+    if not caption:
+        await say(context, chat.id, "photo_without_caption", language)
+        return
+    if await refused_text(context, chat.id, caption, language):
+        return
+    await converse(update, context, chat.id, caption, language, photo_file_id=file_id)
 
 
 async def empty_text(update: Update, context: BotContext) -> None:

@@ -11,7 +11,8 @@ from bot.context import BotContext
 from bot.rendering import OutgoingMessage, contact_keyboard
 from bot.speech import chat_language, send
 from bot.texts import text
-from crm.identity import first_name, link_contact
+from crm.chats import reply_language
+from crm.identity import displaced_account, first_name, link_contact
 
 logger = logging.getLogger(__name__)
 
@@ -39,14 +40,21 @@ async def contact_shared(update: Update, context: BotContext) -> None:
         await send(context, chat_id, OutgoingMessage(text("link_not_own", language), keyboard))
         return
 
-    def link(session: Session) -> str | None:
+    def link(session: Session) -> tuple[str | None, int | None, str]:
+        displaced = displaced_account(session, telegram_user_id=user.id, phone=contact.phone_number)
         customer = link_contact(session, telegram_user_id=user.id, phone=contact.phone_number, chat_id=chat_id)
-        return first_name(customer) if customer is not None else None
+        # The account that lost the link hears of it in its own private chat's language.
+        displaced_language = reply_language(session, displaced, None) if displaced is not None else language
+        return (first_name(customer) if customer is not None else None), displaced, displaced_language
 
-    name = await context.services.db(link)
+    name, displaced, displaced_language = await context.services.db(link)
     if name is None:
         logger.info("chat %s shared a phone number that matches no customer", chat_id)
         await send(context, chat_id, OutgoingMessage(text("link_not_found", language), ReplyKeyboardRemove()))
         return
     logger.info("chat %s linked to a customer", chat_id)
     await send(context, chat_id, OutgoingMessage(text("link_done", language, name=name), ReplyKeyboardRemove()))
+    if displaced is not None:
+        # Whoever proves the phone last holds the link; the account that held it must not lose it silently.
+        logger.info("the customer's link moved from another Telegram account to chat %s", chat_id)
+        await send(context, displaced, OutgoingMessage(text("link_moved", displaced_language)))

@@ -15,7 +15,7 @@ from telegram.error import TelegramError
 from bot.cases import Case, case_of
 from bot.context import BotContext
 from bot.speech import say
-from bot.staffspeech import case_values, claim_keyboard, staff_text, tell_staff
+from bot.staffspeech import case_values, claim_keyboard, staff_text, tell_staff, with_display_name
 from bot.waiting import catch_up
 from core.clock import utcnow
 from core.settings import Settings
@@ -84,6 +84,7 @@ async def announce_new(context: BotContext) -> None:
         await announce_failures(context, group, failures)
         cases = [case for case in cases if case.reason != Reason.BOT_FAILURE.value]
     for case in cases:
+        case = await with_display_name(context, case)
         message_id = await post_with_claim(context, group, "staff_announce", case)
         if message_id is None:
             continue  # retried on the next pass

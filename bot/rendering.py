@@ -94,6 +94,11 @@ def render(replies: list[RasaReply]) -> list[OutgoingMessage]:
         markup = markup_for(reply)
         if not body and markup is None:
             continue
+        if not body and messages and messages[-1].keyboard is None:
+            # Rasa sends a response's text and its custom payload (the share-contact button) as two messages:
+            # the keyboard goes on the text before it instead of on a bubble of its own.
+            messages[-1] = OutgoingMessage(messages[-1].text, markup)
+            continue
         parts = split_text(body or "…")
         for part in parts[:-1]:
             messages.append(OutgoingMessage(part))

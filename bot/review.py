@@ -20,7 +20,9 @@ from bot.context import BotContext
 from bot.rendering import OutgoingMessage
 from bot.speech import send
 from bot.staffspeech import (
+    intent_choices,
     private_only,
+    staff_language,
     staff_or_refuse,
     staff_or_refuse_callback,
     staff_text,
@@ -51,7 +53,7 @@ async def tag_command(update: Update, context: BotContext) -> None:
     chat_id = update.effective_chat.id
     intents = valid_intents()
     if not context.args:
-        await tell_staff(context, chat_id, "staff_tag_usage", intents=", ".join(intents))
+        await tell_staff(context, chat_id, "staff_tag_usage", intents=intent_choices(staff_language(context)))
         return
     intent = context.args[0].strip()
 
@@ -65,7 +67,8 @@ async def tag_command(update: Update, context: BotContext) -> None:
     except ReviewError as exc:
         key = str(exc)
         if key == "review_unknown_intent":
-            await tell_staff(context, chat_id, "staff_tag_unknown_intent", intent=intent, intents=", ".join(intents))
+            await tell_staff(context, chat_id, "staff_tag_unknown_intent", intent=intent,
+                             intents=intent_choices(staff_language(context)))
         else:
             await tell_staff(context, chat_id, key)
         return

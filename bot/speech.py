@@ -10,7 +10,7 @@ from bot.context import BotContext
 from bot.language import detect_language
 from bot.outbox import Kept, send_or_keep
 from bot.rendering import OutgoingMessage, split_text
-from bot.texts import text
+from bot.texts import command_menu, text
 from crm import chatlog
 from crm.chats import reply_language
 
@@ -71,7 +71,8 @@ async def send(context: BotContext, chat_id: int, outgoing: OutgoingMessage) -> 
 
 
 async def say(context: BotContext, chat_id: int, key: str, language: str, /, **values: object) -> None:
-    """Send one of the bot's own texts."""
+    """Send one of the bot's own texts ({brand} is the company's name from the settings)."""
+    values = {"brand": context.services.settings.brand_name(language), **values}
     for part in split_text(text(key, language, **values)):
         await send(context, chat_id, OutgoingMessage(part))
 
@@ -79,4 +80,5 @@ async def say(context: BotContext, chat_id: int, key: str, language: str, /, **v
 async def refuse_command(update: Update, context: BotContext) -> None:
     """The polite reply to a command the sender may not use or the bot does not know."""
     chat_id = update.effective_chat.id
-    await say(context, chat_id, "unknown_command", await chat_language(context, chat_id, None, update))
+    language = await chat_language(context, chat_id, None, update)
+    await say(context, chat_id, "unknown_command", language, commands=command_menu(language))

@@ -25,14 +25,17 @@ from bot.staffspeech import (
     conversation_keyboard,
     copy_customer_message,
     customer_label,
+    intent_choices,
     private_only,
+    staff_language,
     staff_or_refuse,
     staff_or_refuse_callback,
     staff_text,
     tell_staff,
     valid_intents,
+    with_display_name,
 )
-from bot.texts import text
+from bot.texts import INTENT_LABELS, label, text
 from core.clock import local, utcnow
 from crm import escalations
 from crm.chats import sender_id
@@ -47,9 +50,12 @@ BACKLOG_ON_TRANSFER = 5
 TAGS_PER_ROW = 2
 
 
-def tag_keyboard(case_id: int) -> InlineKeyboardMarkup:
-    """One button per valid intent, to tag what the customer really meant."""
-    buttons = [InlineKeyboardButton(intent, callback_data=f"tag:{case_id}:{intent}") for intent in valid_intents()]
+def tag_keyboard(case_id: int, language: str) -> InlineKeyboardMarkup:
+    """One button per valid intent, labelled for people, to tag what the customer really meant."""
+    buttons = [
+        InlineKeyboardButton(label(INTENT_LABELS, intent, language), callback_data=f"tag:{case_id}:{intent}")
+        for intent in valid_intents()
+    ]
     return InlineKeyboardMarkup([buttons[i : i + TAGS_PER_ROW] for i in range(0, len(buttons), TAGS_PER_ROW)])
 
 
@@ -124,6 +130,7 @@ async def hand_over(context: BotContext, case: Case, *, backlog_since: datetime 
     agent = case.holder_telegram_id
     if agent is None:
         return False
+    case = await with_display_name(context, case)  # claimed from /queue, it may never have been announced
     delivered = await tell_staff(
         context, agent, "staff_handover", conversation_keyboard(context, case.id), **case_values(context, case)
     )
@@ -318,7 +325,7 @@ async def resolve_command(update: Update, context: BotContext) -> None:
     intent = (context.args or [None])[0]
     intents = valid_intents()
     if intent is not None and intent not in intents:
-        await tell_staff(context, chat_id, "staff_unknown_intent", intents=", ".join(intents))
+        await tell_staff(context, chat_id, "staff_unknown_intent", intents=intent_choices(staff_language(context)))
         return
     case = await current_case(context, member)
     if case is None:
@@ -376,7 +383,8 @@ async def tag_pressed(update: Update, context: BotContext) -> None:
         if str(exc) == "staff_unknown_intent":
             # A button older than the domain's intents; an alert holds 200 characters, too few for the list.
             await query.answer()
-            await tell_staff(context, update.effective_chat.id, str(exc), intents=", ".join(valid_intents()))
+            choices = intent_choices(staff_language(context))
+            await tell_staff(context, update.effective_chat.id, str(exc), intents=choices)
         else:
             await query.answer(staff_text(context, str(exc)), show_alert=True)
         return
@@ -410,10 +418,11 @@ async def finish(context: BotContext, agent_chat: int, case_id: int, member: Mem
     if intent:
         await tell_staff(context, agent_chat, "staff_resolved_tagged", id=case.id, intent=intent)
     else:
-        await tell_staff(context, agent_chat, "staff_resolved", tag_keyboard(case.id), id=case.id)
+        await tell_staff(context, agent_chat, "staff_resolved",
+                         tag_keyboard(case.id, context.services.settings.staff_language), id=case.id)
     if following is not None:
         await tell_staff(context, agent_chat, "staff_next_conversation", id=following.id,
-                         customer=customer_label(following))
+                         customer=customer_label(following, context.services.settings.staff_language))
     if case.announce_chat_id and case.announce_message_id:
         try:
             await context.bot.edit_message_text(

@@ -7,6 +7,9 @@ bot/relay.py); it imports none of them, so they never import each other in a cir
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
@@ -15,10 +18,11 @@ from bot.cases import Case, Member, member_of
 from bot.context import BotContext
 from bot.rendering import OutgoingMessage, split_text
 from bot.speech import client_language, refuse_command, send
-from bot.texts import LANGUAGE_NAMES, REASON_LABELS, label, text
-from core.clock import local
+from bot.texts import INTENT_LABELS, LANGUAGE_NAMES, REASON_LABELS, label, text
+from core.clock import as_utc
 from core.settings import PROJECT_ROOT
 from crm import chatlog
+from crm.escalations import remember_display_name
 from crm.staff import staff_member
 from nlu.intents import cached_labelling_intents
 
@@ -37,9 +41,47 @@ def valid_intents() -> tuple[str, ...]:
     return cached_labelling_intents(PROJECT_ROOT)
 
 
-def customer_label(case: Case) -> str:
-    """How staff see the customer: the customer record's name, else the chat."""
-    return case.customer_name or f"Telegram {case.chat_id}"
+def staff_language(context: BotContext) -> str:
+    """The language of the bot's texts to staff (one per deployment)."""
+    return context.services.settings.staff_language
+
+
+def intent_choices(language: str) -> str:
+    """The intents staff may type, one per line with what each means."""
+    return "\n" + "\n".join(f"{name} · {label(INTENT_LABELS, name, language)}" for name in valid_intents())
+
+
+def customer_label(case: Case, language: str = "zh") -> str:
+    """How staff see the customer: the customer record's name, else the Telegram display name, else the chat."""
+    if case.linked and case.customer_name:
+        return case.customer_name
+    if case.customer_name:
+        return text("staff_customer_unlinked", language, name=case.customer_name, chat=case.chat_id)
+    return f"Telegram {case.chat_id}"
+
+
+async def with_display_name(context: BotContext, case: Case) -> Case:
+    """The case with the customer's Telegram display name when no customer record names them (kept for later cards)."""
+    if case.customer_name or case.linked:
+        return case
+    try:
+        chat = await context.bot.get_chat(case.chat_id)
+    except TelegramError as exc:
+        logger.warning("the display name of escalation %s's chat is unknown: %s", case.id, exc)
+        return case
+    name = " ".join(part for part in (chat.first_name, chat.last_name) if part) or (
+        f"@{chat.username}" if chat.username else ""
+    )
+    if not name:
+        return case
+    await context.services.db(lambda s: remember_display_name(s, case.id, name))
+    return replace(case, customer_name=name)
+
+
+def staff_time(context: BotContext, moment: datetime) -> str:
+    """A moment as staff read it: date, time and the zone of the staffed hours (staff may work elsewhere)."""
+    zone = context.services.settings.staffed_timezone
+    return f"{as_utc(moment).astimezone(ZoneInfo(zone)):%Y-%m-%d %H:%M} ({zone})"
 
 
 def case_values(context: BotContext, case: Case) -> dict[str, object]:
@@ -48,11 +90,11 @@ def case_values(context: BotContext, case: Case) -> dict[str, object]:
     return {
         "id": case.id,
         "reason": label(REASON_LABELS, case.reason, language),
-        "customer": customer_label(case),
+        "customer": customer_label(case, language),
         "tier": case.tier or "-",
         "language": label(LANGUAGE_NAMES, case.language, language),
         "priority": case.priority,
-        "due": local(case.due_at).strftime("%H:%M") if case.due_at else "-",
+        "due": staff_time(context, case.due_at) if case.due_at else "-",
         "summary": case.summary,
         "agent": case.holder_name or "-",
     }
@@ -128,7 +170,8 @@ async def copy_customer_message(
     agent = case.holder_telegram_id
     if agent is None:
         return
-    header = staff_text(context, "staff_customer_header", id=case.id, customer=customer_label(case))
+    language = context.services.settings.staff_language
+    header = staff_text(context, "staff_customer_header", id=case.id, customer=customer_label(case, language))
     if kind == "text" or source_chat_id is None or source_message_id is None:
         for part in split_text(f"{header}\n{body or ''}"):
             await send(context, agent, OutgoingMessage(part))

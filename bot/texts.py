@@ -5,7 +5,7 @@ from __future__ import annotations
 TEXTS: dict[str, dict[str, str]] = {
     "start": {
         "zh": (
-            "您好，欢迎使用迅捷速运在线客服！我可以帮您：\n"
+            "您好，欢迎使用{brand}在线客服！我可以帮您：\n"
             "• 查询快递：直接发送运单号，例如 XJ202611180042\n"
             "• 查看我的包裹、修改派送地址或日期（需先用 /link 验证手机号）\n"
             "• 投诉（延误、破损、丢件、错派、快递员、费用）和查询投诉进度\n"
@@ -13,7 +13,7 @@ TEXTS: dict[str, dict[str, str]] = {
             "发送 /help 查看帮助，/language 切换语言。"
         ),
         "en": (
-            "Hello, welcome to XunJie Express customer service! I can help you:\n"
+            "Hello, welcome to {brand} customer service! I can help you:\n"
             "• Track a parcel: just send its waybill number, e.g. XJ202611180042\n"
             "• See your parcels, change a delivery address or day (verify your phone first with /link)\n"
             "• Complaints (late, damaged, lost, wrong delivery, courier, charges) and their progress\n"
@@ -29,7 +29,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "• 一条消息里可以放多个单号。\n"
             "• /link 验证手机号后，可以查看“我的包裹”、看到包裹详情并修改派送。\n"
             "• 投诉、预约取件、评价都可以直接用文字告诉我，例如“我的包裹破损了”。\n"
-            "• /language 选择中文或英文回复。\n"
+            "• 包裹破损：发一张照片，把运单号和情况写在照片说明里即可。\n"
+            "• /language zh（中文）、/language en（English）或 /language auto（跟随您的消息）选择回复语言。\n"
             "• /human 或发送“转人工”联系人工客服。\n"
             "• /forget 或发送“删除我的数据”：删除我们保存的您的个人数据。\n"
             "• 请用文字描述您的问题，我们会尽力帮您。"
@@ -42,7 +43,9 @@ TEXTS: dict[str, dict[str, str]] = {
             "• /link verifies your phone number; then you can see \"my parcels\", their details, "
             "and change deliveries.\n"
             "• Complaints, pickups and feedback: just tell me, e.g. \"my parcel arrived damaged\".\n"
-            "• /language chooses Chinese or English replies.\n"
+            "• A damaged parcel: send a photo with the waybill number and what happened as its caption.\n"
+            "• /language en (English), /language zh (中文) or /language auto (follow your messages) "
+            "chooses the reply language.\n"
             "• /human (or just ask for a person) brings in our customer service team.\n"
             "• /forget (or \"delete my data\") erases the personal data we hold about you.\n"
             "• Please describe your question in words and we will do our best to help."
@@ -51,6 +54,12 @@ TEXTS: dict[str, dict[str, str]] = {
     "language_prompt": {
         "zh": "请选择回复语言：",
         "en": "Please choose the language for my replies:",
+    },
+    "language_usage": {
+        "zh": "没有这个语言选项。请发送 /language zh（中文）、/language en（English）或 /language auto"
+        "（跟随您最近一条消息的语言），或点击下面的按钮：",
+        "en": "That is not one of the choices. Send /language zh (中文), /language en (English) or /language auto "
+        "(follow the language of your latest message), or tap a button below:",
     },
     "language_set_zh": {"zh": "好的，之后我会用中文回复您。", "en": "好的，之后我会用中文回复您。"},
     "language_set_en": {
@@ -94,6 +103,18 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Thank you, {name}: your phone number is verified and your account is linked. "
         "You can now ask for \"my parcels\" or change a delivery.",
     },
+    "link_moved": {
+        "zh": (
+            "提示：您的手机号刚刚在另一个 Telegram 账号上完成了验证，所以本账号已与您的客户资料解除绑定，"
+            "不能再查看包裹详情。如果这不是您本人操作，请发送“转人工”联系我们；"
+            "如需在本账号继续使用，请发送 /link 重新验证。"
+        ),
+        "en": (
+            "Please note: your phone number was just verified from another Telegram account, so this account is no "
+            "longer linked to your customer record and cannot see your parcels' details. If that wasn't you, ask "
+            "for a person; to use this account again, send /link to verify once more."
+        ),
+    },
     "link_not_found": {
         "zh": "抱歉，没有找到与这个手机号关联的客户资料。请确认是下单时留的手机号；如需帮助，可以发送“转人工”。",
         "en": "Sorry, I couldn't find a customer with this phone number. Please make sure it is the number on "
@@ -105,11 +126,17 @@ TEXTS: dict[str, dict[str, str]] = {
         "\"📱 Verify my phone number\" to share your own contact.",
     },
     "unsupported_media": {
-        "zh": "抱歉，我目前只能看懂文字消息。请用文字描述您的问题，或直接发送运单号查件。"
-        "如果包裹破损需要投诉，请先告诉我“包裹破损了”，我会请您上传照片。",
-        "en": "Sorry, I can only read text messages here. Please describe your question in words, "
-        "or send a waybill number to track a parcel. If a parcel arrived damaged, tell me so first "
-        "and I'll ask you for the photo.",
+        "zh": "抱歉，我目前看不懂语音、贴纸和文件。请用文字描述您的问题，或直接发送运单号查件；"
+        "包裹破损的话，可以发一张照片，并在照片说明里写上运单号和情况。",
+        "en": "Sorry, I can't understand voice messages, stickers or files. Please describe your question in words, "
+        "or send a waybill number to track a parcel; if a parcel arrived damaged, send a photo with the waybill "
+        "number and what happened as its caption.",
+    },
+    "photo_without_caption": {
+        "zh": "收到您的照片。我还看不懂图片内容：请告诉我这张照片是关于什么的，例如“我的快递XJ202611170007破损了”，"
+        "也可以重发照片并把这句话写在照片说明里。",
+        "en": "Thank you for the photo. I can't see what is in pictures yet: please tell me what it is about, e.g. "
+        "\"my parcel XJ202611170007 arrived broken\", or send it again with that as its caption.",
     },
     "empty": {
         "zh": "您好，好像收到了一条空消息。请问有什么可以帮您？可以直接发送运单号查件。",
@@ -120,9 +147,10 @@ TEXTS: dict[str, dict[str, str]] = {
         "en": "Sorry, that message is too long for me (over {limit} characters). "
         "Please summarise your question or send it in a few shorter messages.",
     },
+    # {commands}: the customer command menu (COMMAND_DESCRIPTIONS), one per line with what it does.
     "unknown_command": {
-        "zh": "抱歉，我不认识这个命令。可用命令：/start、/help、/language、/human。",
-        "en": "Sorry, I don't know that command. Available commands: /start, /help, /language, /human.",
+        "zh": "抱歉，我不认识这个命令。可用命令：\n{commands}",
+        "en": "Sorry, I don't know that command. Available commands:\n{commands}",
     },
     # ---------------------------------------------------------------- personal data (/forget)
     "forget_prompt": {
@@ -399,6 +427,21 @@ TEXTS: dict[str, dict[str, str]] = {
             "/profile customer profile · /note text internal note · /transfer user-id hand over · "
             "/resolve [intent] close · /queue waiting list"
         ),
+    },
+    "staff_start": {
+        "zh": (
+            "{name}，您好！您是{brand}的客服人员。客户转人工时，员工群里会出现带“接单”按钮的通知；"
+            "接单后，客户的消息会转到这里，您在这里的回复会转给客户。\n您可以使用的命令：\n{commands}"
+        ),
+        "en": (
+            "Hello {name}, you are on the {brand} staff. When a customer asks for a person, the staff group gets a "
+            "notice with a Claim button; once you claim it, the customer's messages come here and your replies "
+            "here go to the customer.\nYour commands:\n{commands}"
+        ),
+    },
+    "staff_customer_unlinked": {
+        "zh": "{name}（Telegram {chat}，未验证手机号）",
+        "en": "{name} (Telegram {chat}, phone not verified)",
     },
     "staff_notes_header": {"zh": "内部备注：\n{notes}", "en": "Internal notes:\n{notes}"},
     "staff_resolve_button": {"zh": "结束会话", "en": "Resolve"},
@@ -882,11 +925,56 @@ TEXTS: dict[str, dict[str, str]] = {
 COMMAND_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "start": {"zh": "开始 / 欢迎", "en": "Start / welcome"},
     "help": {"zh": "使用帮助", "en": "How to use this chat"},
-    "language": {"zh": "选择语言", "en": "Choose the language"},
+    "language": {"zh": "选择回复语言：zh / en / auto", "en": "Reply language: zh, en or auto"},
     "human": {"zh": "转人工客服", "en": "Talk to a person"},
     "link": {"zh": "验证手机号，查看我的包裹", "en": "Verify your phone to see your parcels"},
     "forget": {"zh": "删除我的个人数据", "en": "Erase my personal data"},
     "notify": {"zh": "包裹进展通知：on 开启 / off 关闭", "en": "Parcel notices: on or off"},
+}
+
+# Staff commands (bot/handlers.py STAFF_COMMAND_ROLES says who may use which), listed in a staff member's /start.
+STAFF_COMMAND_DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "queue": {"zh": "排队列表和处理中的会话", "en": "who is waiting and who is being helped"},
+    "profile": {"zh": "当前会话的客户资料", "en": "your current customer's profile"},
+    "note": {"zh": "内容：给当前会话加内部备注", "en": "text: an internal note on your conversation"},
+    "transfer": {"zh": "用户ID：把当前会话转交给同事", "en": "user-id: hand your conversation to a colleague"},
+    "resolve": {"zh": "结束当前会话，交还机器人", "en": "close your conversation and give it back to the bot"},
+    "tag": {"zh": "意图：标注客户最新一条消息", "en": "intent: tag what the customer's latest message meant"},
+    "complaints": {"zh": "未结投诉列表，或 /complaints C-1042", "en": "open complaints, or /complaints C-1042"},
+    "cancel": {"zh": "取消正在进行的投诉台操作", "en": "cancel the complaint-desk step you are in"},
+    "report": {"zh": "投诉报告", "en": "the complaint report"},
+    "review": {"zh": "标注训练数据", "en": "label training data"},
+    "staff": {"zh": "管理员工和角色", "en": "manage staff and roles"},
+}
+
+# What staff read for each intent (the names come from nlu/intents.py; tests check every one has a label here).
+INTENT_LABELS: dict[str, dict[str, str]] = {
+    "thank": {"zh": "致谢", "en": "thanks"},
+    "affirm": {"zh": "肯定 / 好的", "en": "yes / OK"},
+    "deny": {"zh": "否定 / 不用了", "en": "no / never mind"},
+    "bot_challenge": {"zh": "问是不是机器人", "en": "asks if it's a bot"},
+    "faq/business_hours": {"zh": "常见问题：服务时间", "en": "FAQ: opening hours"},
+    "faq/delivery_time": {"zh": "常见问题：时效", "en": "FAQ: delivery times"},
+    "faq/insurance": {"zh": "常见问题：保价", "en": "FAQ: insurance"},
+    "faq/prohibited_items": {"zh": "常见问题：禁寄物品", "en": "FAQ: prohibited items"},
+    "faq/service_area": {"zh": "常见问题：寄送范围", "en": "FAQ: where we deliver"},
+    "faq/shipping_fee": {"zh": "常见问题：运费", "en": "FAQ: shipping fees"},
+    "greet": {"zh": "打招呼", "en": "greeting"},
+    "goodbye": {"zh": "告别", "en": "says goodbye"},
+    "track_shipment": {"zh": "查件", "en": "track a parcel"},
+    "list_shipments": {"zh": "我的包裹", "en": "my parcels"},
+    "change_delivery": {"zh": "修改派送", "en": "change a delivery"},
+    "schedule_pickup": {"zh": "预约取件", "en": "book a pickup"},
+    "complain_delay": {"zh": "投诉：延误", "en": "complaint: late"},
+    "complain_damage": {"zh": "投诉：破损", "en": "complaint: damaged"},
+    "complain_loss": {"zh": "投诉：丢件", "en": "complaint: lost"},
+    "complain_wrong_delivery": {"zh": "投诉：错派", "en": "complaint: wrong delivery"},
+    "complain_courier": {"zh": "投诉：快递员", "en": "complaint: courier"},
+    "complain_billing": {"zh": "投诉：费用", "en": "complaint: charges"},
+    "complaint_status": {"zh": "投诉进度", "en": "complaint status"},
+    "give_feedback": {"zh": "评价服务", "en": "feedback"},
+    "request_human": {"zh": "要求人工", "en": "asks for a person"},
+    "out_of_scope": {"zh": "与快递无关", "en": "not about parcels"},
 }
 
 REASON_LABELS: dict[str, dict[str, str]] = {
@@ -929,6 +1017,11 @@ def label(table: dict[str, dict[str, str]], key: str | None, language: str) -> s
         return "-"
     variants = table.get(key)
     return (variants.get(language) or variants["en"]) if variants else key
+
+
+def command_menu(language: str) -> str:
+    """The customer commands (the menu Telegram shows), one per line with what each does."""
+    return "\n".join(f"/{name} {label(COMMAND_DESCRIPTIONS, name, language)}" for name in COMMAND_DESCRIPTIONS)
 
 
 def text(key: str, language: str, /, **values: object) -> str:

@@ -138,7 +138,8 @@ async def queued_message(update: Update, context: BotContext, case: Case, messag
 async def ask_rasa(update: Update, context: BotContext, chat_id: int, body: str, language: str) -> Turn | None:
     """One trip to the channel, marked queued; how it was understood is logged (None when Rasa failed)."""
     user = update.effective_user
-    metadata = {"chat_id": chat_id, "telegram_user_id": user.id if user else None}
+    metadata = {"chat_id": chat_id, "telegram_user_id": user.id if user else None,
+                "brand": context.services.settings.brand_name(language)}
     try:
         turn = await context.services.rasa_client.converse(
             sender_id(chat_id), body, language=language, metadata=metadata, queued=True

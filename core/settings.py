@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     rasa_timeout_seconds: float = Field(default=6.0, gt=0, description="After this the customer gets a holding reply.")
     engine_python: Path | None = Field(default=None, description="A Python 3.10 for the Rasa engine environment.")
 
+    # The company customers talk to (ParcelDesk is the software): every text that names it, the bot's and Rasa's.
+    brand_name_zh: str = Field(default="迅捷速运", min_length=1, description="The company's name in Chinese texts.")
+    brand_name_en: str = Field(default="XunJie Express", min_length=1, description="The company's name in English.")
+
     staff_chat_id: int | None = Field(default=None, description="Telegram chat id of the staff group.")
     staff_language: str = Field(default="zh", description="Language of the bot's texts to staff (zh or en).")
     staffed_hours: str = Field(
@@ -128,7 +132,10 @@ class Settings(BaseSettings):
     weekly_report_at: str = Field(
         default="mon 09:00", description="When the weekly complaint summary goes out (weekday HH:MM, company time)."
     )
-    max_message_chars: int = Field(default=2000, gt=0, description="Longer customer messages are politely refused.")
+    max_message_chars: int = Field(
+        default=4096, gt=0,
+        description="Longer customer messages are politely refused (Telegram itself allows 4,096 characters).",
+    )
     max_working_updates: int = Field(
         default=16, ge=1, description="Updates handled at once (different chats); one chat's are always in order."
     )
@@ -260,6 +267,10 @@ class Settings(BaseSettings):
         if self.database_url.get_secret_value():
             return self.database_url
         return SecretStr(f"sqlite:///{self.data_dir / 'parceldesk.sqlite3'}")
+
+    def brand_name(self, language: str) -> str:
+        """The company's name as a text in this language says it."""
+        return self.brand_name_zh if language == "zh" else self.brand_name_en
 
     @property
     def effective_spool_dir(self) -> Path:

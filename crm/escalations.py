@@ -236,6 +236,13 @@ def open_escalation(
     return placement(session, escalation, policy, now=now, created=True)
 
 
+def remember_display_name(session: Session, escalation_id: int, name: str) -> None:
+    """Keep the Telegram display name for staff of a conversation no customer record names (erased like one)."""
+    escalation = session.get(Escalation, escalation_id)
+    if escalation is not None and escalation.customer_id is None and not escalation.customer_name:
+        escalation.customer_name = name[:200]
+
+
 def _append(
     session: Session, escalation: Escalation, reason: Reason, complaint_id: int | None, policy: QueuePolicy,
     now: datetime,

@@ -144,6 +144,18 @@ def link_contact(
     return customer
 
 
+def displaced_account(session: Session, *, telegram_user_id: int, phone: str) -> int | None:
+    """The other Telegram account that linking this phone would take the customer from (None if there is none).
+
+    Asked before link_contact, in the same transaction: that account is told its link moved, never silently.
+    """
+    matches = customers_with_phone(session, phone)
+    if not matches:
+        return None
+    holder = matches[0].telegram_user_id
+    return holder if holder is not None and holder != telegram_user_id else None
+
+
 def linked_customer(session: Session, telegram_user_id: int | None) -> Customer | None:
     """The customer linked to a Telegram account, or None (also for no account at all)."""
     if telegram_user_id is None:

@@ -86,3 +86,13 @@ def template_values(view: ShipmentView, language: str) -> dict[str, str]:
         "eta": eta,
         "reason": label(REASON_LABELS, view.reason, language) if view.reason else "—",
     }
+
+
+def full_address(city: str | None, address: str | None, language: str) -> str:
+    """The delivery address as one line, naming the city once: most stored addresses already include it."""
+    city, address = (city or "").strip(), (address or "").strip()
+    if not city or city in address:
+        return address
+    if not address:
+        return city
+    return f"{city}{address}" if language == "zh" else f"{address}, {city}"

@@ -3,7 +3,7 @@
 Runs inside the Rasa server (engine environment, Python 3.10), registered in credentials.yml as
 `nlu.channel.ParcelDeskInput` and served at POST /webhooks/parceldesk/webhook.
 
-Request:  {"sender": "tg-<chat id>", "message": "...", "metadata": {"language": "zh"|"en", ...}}
+Request:  {"sender": "tg-<chat id>", "message": "...", "metadata": {"language": "zh"|"en", "brand": "...", ...}}
 Answer:   {"messages": [...as the REST channel...],
            "understanding": {"intent", "confidence", "entities", "fell_back", "model_version"},
            "paused": bool, "requested_slot": str | null}
@@ -55,6 +55,8 @@ NO_IS_AN_ANSWER = frozenset({"complaint_photo", "feedback_comment"})
 POLITE_CLOSERS = frozenset({"deny", "affirm", "thank", "goodbye", "request_human"})
 # The intent of each repair ("back" is Rasa's default intent that undoes the last message: go_back here).
 REPAIR_INTENTS = {Repair.CANCEL: "cancel", Repair.CORRECT: "correct", Repair.BACK: "go_back"}
+# The company's name in the message's language, from the bot's settings: the responses' {brand}.
+BRAND_SLOT = "brand"
 
 
 def understanding(tracker: DialogueStateTracker, model_file: str | None) -> dict[str, Any]:
@@ -142,7 +144,9 @@ class ParcelDeskInput(InputChannel):
                 # The customer waits for a person (the bot decided so from its database): answer only what needs
                 # nobody, on the paused conversation, and say how everything was understood.
                 try:
-                    answered, parse = await handle_queued(agent, message, metadata.get("language"))
+                    answered, parse = await handle_queued(
+                        agent, message, metadata.get("language"), metadata.get("brand")
+                    )
                 except Exception:  # noqa: BLE001 - the bot acknowledges the message anyway
                     logger.exception("parceldesk channel: handling a queued message failed")
                     return response.json({"messages": collector.messages, "understanding": None, "answered": False,
@@ -158,7 +162,7 @@ class ParcelDeskInput(InputChannel):
                     }
                 )
             try:
-                tracker = await handle(agent, message, metadata.get("language"))
+                tracker = await handle(agent, message, metadata.get("language"), metadata.get("brand"))
             except Exception:  # noqa: BLE001 - like the REST channel: log, answer with what was collected
                 logger.exception("parceldesk channel: handling a message failed")
                 return response.json({"messages": collector.messages, "understanding": None, "paused": False,
@@ -201,11 +205,13 @@ def repaired(parse: dict[str, Any], tracker: DialogueStateTracker) -> dict[str, 
     return {**parse, "intent": intent, "intent_ranking": ranking, "repair_of": guess}
 
 
-async def handle(agent: Any, message: UserMessage, language: str | None) -> DialogueStateTracker:
-    """One turn under the conversation's lock: set the reply language, then what Agent.handle_message does.
+async def handle(
+    agent: Any, message: UserMessage, language: str | None, brand: str | None = None
+) -> DialogueStateTracker:
+    """One turn under the conversation's lock: set the reply language and brand, then what Agent.handle_message does.
 
     These are the steps of rasa 3.6's MessageProcessor.handle_message (the engine environment is pinned),
-    with the language slot set after the session starts, so Rasa's SQL tracker store keeps it.
+    with the language and brand slots set after the session starts, so Rasa's SQL tracker store keeps them.
     """
     processor = agent.processor
     async with agent.lock_store.lock(message.sender_id):
@@ -214,6 +220,8 @@ async def handle(agent: Any, message: UserMessage, language: str | None) -> Dial
         )
         if language in LANGUAGES and tracker.get_slot(LANGUAGE_SLOT) != language:
             tracker.update(SlotSet(LANGUAGE_SLOT, language))
+        if isinstance(brand, str) and brand and tracker.get_slot(BRAND_SLOT) != brand:
+            tracker.update(SlotSet(BRAND_SLOT, brand))
         message.parse_data = repaired(await processor.parse_message(message, tracker), tracker)
         await processor._handle_message_with_tracker(message, tracker)
         tracker = await processor.run_action_extract_slots(message.output_channel, tracker)
@@ -223,8 +231,9 @@ async def handle(agent: Any, message: UserMessage, language: str | None) -> Dial
     return tracker
 
 
-
-async def handle_queued(agent: Any, message: UserMessage, language: str | None) -> tuple[bool, dict[str, Any]]:
+async def handle_queued(
+    agent: Any, message: UserMessage, language: str | None, brand: str | None = None
+) -> tuple[bool, dict[str, Any]]:
     """A message of a customer waiting for a person: answered (True) only when the bot can do it without one.
 
     Parsing alone leaves the conversation untouched. An answerable question is handled as a normal turn with the
@@ -242,6 +251,8 @@ async def handle_queued(agent: Any, message: UserMessage, language: str | None) 
         paused = tracker.is_paused()
         if language in LANGUAGES and tracker.get_slot(LANGUAGE_SLOT) != language:
             tracker.update(SlotSet(LANGUAGE_SLOT, language))
+        if isinstance(brand, str) and brand and tracker.get_slot(BRAND_SLOT) != brand:
+            tracker.update(SlotSet(BRAND_SLOT, brand))
         if paused:
             tracker.update(ConversationResumed())
         if tracker.latest_action_name != ACTION_LISTEN_NAME:

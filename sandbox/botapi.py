@@ -588,6 +588,12 @@ async def get_my_description(call: Call) -> dict[str, str]:
     }
 
 
+@method("getMyName")
+async def get_my_name(call: Call) -> dict[str, str]:
+    """The bot's name for a language (the default name when none was set for it)."""
+    return {"name": call.world.bot_name(call.params.text("language_code") or "")}
+
+
 @method("getMyShortDescription")
 async def get_my_short_description(call: Call) -> dict[str, str]:
     """The stored short description."""

@@ -294,6 +294,8 @@ async def get_chat_snapshot(request: Request) -> dict[str, Any]:
         "chat": dict(chat.info) if chat else None,
         "messages": [message.view() for message in chat.messages.values()] if chat else [],
         "action": action,
+        # The page's header names the bot as Telegram would (setMyName), in every language it was given.
+        "bot_name": world.bot_names(),
     }
 
 

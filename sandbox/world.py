@@ -207,8 +207,18 @@ class World:
     # ---------------------------------------------------------------- users and chats
 
     def bot_user(self) -> dict[str, Any]:
-        """The bot as a User object (id taken from the token's digits)."""
-        return {"id": self.bot_id, "is_bot": True, "first_name": BOT_FIRST_NAME, "username": BOT_USERNAME}
+        """The bot as a User object (id taken from the token's digits; its name as setMyName last set it)."""
+        return {"id": self.bot_id, "is_bot": True, "first_name": self.bot_name(""), "username": BOT_USERNAME}
+
+    def bot_name(self, language_code: str) -> str:
+        """The bot's name for users of this language: the name set for it, else the default one (like Telegram)."""
+        return self.descriptions.get(f"name|{language_code}") or self.descriptions.get("name|") or BOT_FIRST_NAME
+
+    def bot_names(self) -> str:
+        """Every name the bot goes by (per language), for the chat page's header: "迅捷速运 / XunJie Express"."""
+        names = [value for key, value in sorted(self.descriptions.items(), reverse=True)
+                 if key.startswith("name|") and value]
+        return " / ".join(dict.fromkeys(names)) or BOT_FIRST_NAME
 
     def upsert_user(self, user_id: int, **details: Any) -> dict[str, Any]:
         """Create the user or update the given non-empty details; return the User object."""

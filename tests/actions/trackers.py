@@ -264,6 +264,10 @@ class Outcome:
         return list(self.message(response)["buttons"])
 
 
+# Slots the bot's channel (nlu/channel.py) sets before every message: Rasa fills {language} and {brand} from them.
+CHANNEL_SLOTS = frozenset({"language", "brand"})
+
+
 def check_renderable(messages: Sequence[dict[str, Any]]) -> None:
     """Every uttered response exists in domain.yml and gets every {placeholder} its texts use."""
     for message in messages:
@@ -272,7 +276,7 @@ def check_renderable(messages: Sequence[dict[str, Any]]) -> None:
         needed: set[str] = set()
         for variation in DOMAIN["responses"][name]:
             needed |= set(PLACEHOLDER.findall(variation.get("text", "")))
-        given = {key for key, value in message.items() if value is not None}
+        given = {key for key, value in message.items() if value is not None} | CHANNEL_SLOTS
         assert needed <= given, f"{name} lacks {sorted(needed - given)}"
 
 

@@ -60,3 +60,21 @@ def test_request_contact_becomes_the_share_contact_keyboard() -> None:
     (button,) = row
     assert button.text == "📱 Verify my phone number" and button.request_contact is True
     assert message.keyboard.one_time_keyboard and message.keyboard.resize_keyboard
+
+
+def test_a_keyboard_sent_apart_from_its_text_goes_on_that_text() -> None:
+    """Rasa sends a response's text and its custom request_contact as two messages: one bubble, no "…"."""
+    messages = render(
+        [RasaReply("verify please"), RasaReply(None, custom={"request_contact": "📱 Verify my phone number"})]
+    )
+    assert [m.text for m in messages] == ["verify please"]
+    assert isinstance(messages[0].keyboard, ReplyKeyboardMarkup)
+
+
+def test_a_keyboard_alone_still_gets_a_bubble() -> None:
+    """With no text before it (or a text that has its own buttons), the keyboard needs a message of its own."""
+    alone = render([RasaReply(None, custom={"request_contact": "📱"})])
+    assert [m.text for m in alone] == ["…"] and isinstance(alone[0].keyboard, ReplyKeyboardMarkup)
+    contact = RasaReply(None, custom={"request_contact": "📱"})
+    after_buttons = render([RasaReply("pick", [RasaButton("A", "/a")]), contact])
+    assert len(after_buttons) == 2

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.staffspeech import valid_intents
-from bot.texts import text
+from bot.staffspeech import intent_choices, valid_intents
+from bot.texts import command_menu, text
 from core.db import make_sessionmaker, transaction
 from core.settings import SANDBOX_TOKEN, Settings
 from crm import chatlog, escalations
@@ -166,7 +166,8 @@ async def test_tag_marks_the_customers_latest_message(desk: Desk) -> None:
         escalations.claim(session, escalation.id, desk.alice, policy=escalations.QueuePolicy())
 
     usage = await reply(desk, desk.alice, "/tag")
-    assert usage["text"] == text("staff_tag_usage", STAFF, intents=", ".join(valid_intents()))
+    assert usage["text"] == text("staff_tag_usage", STAFF, intents=intent_choices(STAFF))
+    assert all(f"{name} · " in usage["text"] for name in valid_intents())
     wrong = await reply(desk, desk.alice, "/tag lost_parcel")
     assert wrong["text"].startswith(text("staff_tag_unknown_intent", STAFF, intent="lost_parcel", intents=""))
     saved = await reply(desk, desk.alice, "/tag complain_loss")
@@ -178,7 +179,7 @@ async def test_tag_marks_the_customers_latest_message(desk: Desk) -> None:
     # Customers (anyone not on the staff) get the ordinary unknown-command answer.
     outsider = random.randint(10**8, 2 * 10**8)
     refused = await reply(desk, outsider, "/tag greet")
-    assert refused["text"] == text("unknown_command", "zh")
+    assert refused["text"] == text("unknown_command", "zh", commands=command_menu("zh"))
 
 
 async def test_review_is_for_admins_and_labels_groups_with_buttons(desk: Desk) -> None:
@@ -196,7 +197,8 @@ async def test_review_is_for_admins_and_labels_groups_with_buttons(desk: Desk) -
     refusal = await reply(desk, desk.alice, "/review")
     assert "只有管理员" in refusal["text"] and "only admins" in refusal["text"]
     outsider = random.randint(2 * 10**8, 3 * 10**8)
-    assert (await reply(desk, outsider, "/review"))["text"] == text("unknown_command", "zh")
+    refused_review = await reply(desk, outsider, "/review")
+    assert refused_review["text"] == text("unknown_command", "zh", commands=command_menu("zh"))
 
     shown = await reply(desk, desk.ada, "/review")
     assert "运费怎么算啊" in shown["text"] and "faq/shipping_fee" in shown["text"]

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy.orm import Session
 
 from crm.models import EventKind, ShipmentStatus
-from crm.tracking import template_values, track
+from crm.tracking import full_address, template_values, track
 from tests.crm.factories import make_customer, make_shipment
 
 TIMELINE = [
@@ -65,3 +66,19 @@ def test_reply_values_are_localised(session: Session) -> None:
     assert zh["status_label"] != en["status_label"]
     assert en["last_scan_time"] == "2026-11-18 12:00"  # 04:00 UTC is noon in Shanghai
     assert en["eta"] == "2026-11-21"
+
+
+@pytest.mark.parametrize(
+    ("city", "address", "language", "expected"),
+    [
+        ("南京", "江苏省南京市江宁区中山路230号", "zh", "江苏省南京市江宁区中山路230号"),
+        ("南京", "江宁区中山路230号", "zh", "南京江宁区中山路230号"),
+        ("Nanjing", "230 Zhongshan Rd", "en", "230 Zhongshan Rd, Nanjing"),
+        ("南京", "江苏省南京市江宁区中山路230号", "en", "江苏省南京市江宁区中山路230号"),
+        (None, "江宁区中山路230号", "zh", "江宁区中山路230号"),
+        ("南京", "", "zh", "南京"),
+    ],
+)
+def test_full_address_names_the_city_once(city: str | None, address: str, language: str, expected: str) -> None:
+    """The owner's delivery address does not repeat the city ("南京 江苏省南京市…")."""
+    assert full_address(city, address, language) == expected

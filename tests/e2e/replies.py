@@ -10,7 +10,7 @@ import yaml
 from sqlalchemy.orm import Session
 
 from bot.texts import TEXTS as BOT_TEXTS
-from core.settings import PROJECT_ROOT
+from core.settings import PROJECT_ROOT, Settings
 from crm.tracking import template_values, track
 
 _CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -35,9 +35,23 @@ def response_variants(name: str, language: str) -> list[str]:
     return chosen
 
 
+class _Unfilled(dict[str, str]):
+    """Format values that leave a placeholder nobody gave as it is (matched loosely by pattern())."""
+
+    def __missing__(self, key: str) -> str:
+        """The placeholder itself."""
+        return "{" + key + "}"
+
+
+def brand(language: str) -> str:
+    """The brand the test stacks run with (the settings' default), as a text in this language names it."""
+    return str(Settings.model_fields[f"brand_name_{language}"].default)
+
+
 def domain_text(name: str, language: str, **values: str) -> list[str]:
-    """Every way the bot may render a response with these values filled in."""
-    return [text.format(**values) if values else text for text in response_variants(name, language)]
+    """Every way the bot may render a response with these values (and the brand, as Rasa does) filled in."""
+    filled = _Unfilled({"brand": brand(language), **values})
+    return [text.format_map(filled) for text in response_variants(name, language)]
 
 
 def tracking_reply(session: Session, number: str, language: str) -> list[str]:

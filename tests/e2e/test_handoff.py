@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.texts import TEXTS, text
+from bot.texts import TEXTS, command_menu, text
 from core.clock import CLOCK_FILE_ENV, clock_offset, set_clock_offset
 from core.db import make_sessionmaker, transaction
 from crm import audit
@@ -54,6 +54,11 @@ def desk_staff(stack: Stack) -> Desk:
         register_staff(session, desk.supervisor, "Sam", StaffRole.SUPERVISOR)
         register_staff(session, desk.admin, "Ada", StaffRole.ADMIN)
     return desk
+
+
+def unlinked(customer: int) -> str:
+    """How staff see a customer whose phone is not verified: the Telegram display name (the sandbox's "Test")."""
+    return text("staff_customer_unlinked", STAFF, name="Test", chat=customer)
 
 
 # (sandbox URL, Telegram id) of staff who already opened their private chat with the bot.
@@ -196,7 +201,7 @@ async def full_cycle(sandbox: SandboxClient, stack: Stack, desk: Desk, language:
 
     # Customer -> agent: text and a photo, under a header naming the conversation.
     await sandbox.send_text(customer, customer_line)
-    header = text("staff_customer_header", STAFF, id=escalation.id, customer=f"Telegram {customer}")
+    header = text("staff_customer_header", STAFF, id=escalation.id, customer=unlinked(customer))
     relayed = await wait_for(sandbox, desk.alice, lambda m: body_of(m) == f"{header}\n{customer_line}",
                              after=agent_seen)
     await sandbox.send_photo(customer, caption="broken box")
@@ -290,7 +295,7 @@ async def test_non_staff_cannot_claim_or_use_staff_commands(sandbox: SandboxClie
     for command in commands:
         await sandbox.send_text(stranger, command, language_code="en")
     replies = await sandbox.wait_for_bot_messages(stranger, count=len(commands), timeout=30)
-    assert [r["text"] for r in replies] == [TEXTS["unknown_command"]["en"]] * len(commands)
+    assert [r["text"] for r in replies] == [text("unknown_command", "en", commands=command_menu("en"))] * len(commands)
     with Session(stack.database.engine) as session:
         assert session.scalars(select(Staff).where(Staff.telegram_user_id == stranger)).one_or_none() is None
         views = session.scalars(select(AuditEntry).where(AuditEntry.actor_telegram_user_id == stranger)).all()
@@ -349,7 +354,7 @@ async def test_bot_restart_mid_handoff_loses_nothing(sandbox: SandboxClient, sta
         await sandbox.send_text(desk.alice, "在的，请稍等")
     finally:
         stack.start_bot()
-    header = text("staff_customer_header", STAFF, id=escalation.id, customer=f"Telegram {customer}")
+    header = text("staff_customer_header", STAFF, id=escalation.id, customer=unlinked(customer))
     await wait_for(sandbox, desk.alice, lambda m: body_of(m) == f"{header}\n你们还在吗", after=agent_seen)
     got = await wait_for(sandbox, customer, lambda m: m.get("text") == "在的，请稍等", after=customer_seen)
     await sandbox.send_text(desk.alice, "/resolve")
@@ -380,7 +385,7 @@ async def test_customer_writing_while_queued(sandbox: SandboxClient, stack: Stac
     agent_seen = await last_id(sandbox, desk.alice)
     posted = await announcement(sandbox, desk, escalation.id)
     await claim(sandbox, desk, desk.alice, escalation.id, posted["message_id"])
-    header = text("staff_customer_header", STAFF, id=escalation.id, customer=f"Telegram {customer}")
+    header = text("staff_customer_header", STAFF, id=escalation.id, customer=unlinked(customer))
     first = await wait_for(sandbox, desk.alice, lambda m: body_of(m) == f"{header}\nhello? anyone there",
                            after=agent_seen)
     photo = await wait_for(sandbox, desk.alice, lambda m: "photo" in m, after=first["message_id"])
@@ -463,7 +468,7 @@ async def test_note_transfer_and_admin_roles(sandbox: SandboxClient, stack: Stac
                           after=customer_seen)
     assert "Bob" in told["text"]
     await sandbox.send_text(customer, "好的")
-    header = text("staff_customer_header", STAFF, id=escalation.id, customer=f"Telegram {customer}")
+    header = text("staff_customer_header", STAFF, id=escalation.id, customer=unlinked(customer))
     await wait_for(sandbox, desk.bob, lambda m: body_of(m) == f"{header}\n好的", after=bob_seen)
 
     newcomer = new_user_id()

@@ -32,7 +32,7 @@ from parceldesk.processes import Supervisor, rasa_service
 from sandbox.client import SandboxClient
 from tests.databases import TestDatabase
 from tests.e2e.harness import Stack, eventually, free_port, new_user_id, stack_settings, start_stack
-from tests.e2e.replies import response_variants
+from tests.e2e.replies import domain_text
 from tests.e2e.test_conversations import say, texts
 
 # Texts no training example resembles: the first model cannot know they ask whether it is a bot.
@@ -188,7 +188,7 @@ async def test_label_export_retrain_gate_promote_rollback(
     assert better.promoted and better.switched, better.gate.reasons if better.gate else "no gate"
     assert serving_model(settings) == Path(better.model.name) and live_version(sessions) == better.version
     replies = await say(sandbox, user, PROBE)
-    assert any(body in response_variants("utter_bot_challenge", "en") for body in texts(replies)), texts(replies)
+    assert any(body in domain_text("utter_bot_challenge", "en") for body in texts(replies)), texts(replies)
     after, version = eventually(lambda: logged_intent(sessions, user, PROBE))
     assert (after, version) == ("bot_challenge", better.version)
 

@@ -150,14 +150,15 @@ def fresh_parcel(stack: Stack, status: ShipmentStatus) -> tuple[str, str]:
     not top tier, never complained about, owner not linked to any chat."""
     with Session(stack.database.engine) as session:
         complained = select(Complaint.customer_id).where(Complaint.customer_id.is_not(None))
+        # A complaint from an unlinked chat names only the parcel: a second one about it would be a serious repeat.
+        complained_parcels = select(Complaint.shipment_id).where(Complaint.shipment_id.is_not(None))
         candidates = session.scalars(
             select(Shipment)
             .join(Customer, Shipment.customer_id == Customer.id)
             .where(Shipment.status == status)
             .where((Shipment.declared_value.is_(None)) | (Shipment.declared_value < Decimal(500)))
             .where(Shipment.customer_id.not_in(complained))
-            # Complaints from unlinked chats name the parcel only: another one about it would be a repeat.
-            .where(Shipment.id.not_in(select(Complaint.shipment_id).where(Complaint.shipment_id.is_not(None))))
+            .where(Shipment.id.not_in(complained_parcels))
             .where(Customer.telegram_user_id.is_(None))
             .order_by(Shipment.id)
         ).all()

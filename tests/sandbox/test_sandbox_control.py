@@ -116,7 +116,32 @@ async def test_page_and_health(sandbox: Sandbox) -> None:
     assert "发送 / Send" in page.text and "/sandbox/api" in page.text
     assert "http://" not in page.text and "https://" not in page.text
     assert health.json() == {"ok": True}
-    assert snapshot.json() == {"version": 0, "chat": None, "messages": [], "action": None}
+    assert snapshot.json() == {"version": 0, "chat": None, "messages": [], "action": None, "bot_name": "ParcelDesk"}
+
+
+async def test_page_greets_an_empty_chat_and_labels_buttons_as_telegram_does(sandbox: Sandbox) -> None:
+    """An empty chat shows a bilingual hint of what to try; the share-contact button gets no second 📱."""
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as http:
+        page = (await http.get("/")).text
+    assert "可以试试" in page and "Try:" in page and "if (!snapshot.messages.length) log.append(hint());" in page
+    # The bot's label already carries its icon ("📱 Verify my phone number"); Telegram shows labels as sent.
+    assert "`📱 ${b.text}`" not in page and "btn.textContent = b.text;" in page
+
+
+async def test_the_bot_is_named_as_set_my_name_says(sandbox: Sandbox, bot: Bot) -> None:
+    """setMyName per language: getMyName, getMe and the page's header (every language's name) follow it."""
+    assert (await bot.get_my_name()).name == "ParcelDesk"
+    assert await bot.set_my_name("XunJie Express")
+    assert await bot.set_my_name("迅捷速运", language_code="zh")
+    assert (await bot.get_my_name()).name == "XunJie Express"
+    assert (await bot.get_my_name(language_code="zh")).name == "迅捷速运"
+    assert (await bot.get_my_name(language_code="de")).name == "XunJie Express"
+    assert (await bot.get_me()).first_name == "XunJie Express"
+    await sandbox.client.send_text(811, "hi")
+    async with httpx.AsyncClient(base_url=sandbox.base_url) as http:
+        snapshot = await http.get("/sandbox/api/chats/811/snapshot", params={"after_version": -1},
+                                  headers={"X-Sandbox-Token": sandbox.app.state.control_token})
+    assert snapshot.json()["bot_name"] == "迅捷速运 / XunJie Express"
 
 
 def test_command_line_serves_and_prints_the_page_url() -> None:
