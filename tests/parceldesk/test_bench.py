@@ -27,7 +27,7 @@ from parceldesk.bench import (
     LoadResult,
     LoadSeries,
     OneCustomer,
-    _closed_loop,
+    closed_loop,
     _open_loop,
     _percentiles,
     customer_texts,
@@ -281,7 +281,7 @@ async def test_the_closed_loop_keeps_one_request_per_customer_and_counts_failure
         return 5.0
 
     result = LoadSeries(name="fake", concurrency=3)
-    await _closed_loop(3, 0.3, one, result)
+    await closed_loop(3, 0.3, one, result)
     assert peak == 3
     assert set(seen) == {0, 1, 2}
     for index, texts in seen.items():
