@@ -972,7 +972,7 @@ INTENT_LABELS: dict[str, dict[str, str]] = {
     "complain_courier": {"zh": "投诉：快递员", "en": "complaint: courier"},
     "complain_billing": {"zh": "投诉：费用", "en": "complaint: charges"},
     "complain": {"zh": "投诉（未说类型）", "en": "complaint (no type yet)"},
-    "cancel": {"zh": "取消", "en": "cancel"},
+    "cancel": {"zh": "取消", "en": "cancels"},
     "correct": {"zh": "改上一个回答", "en": "correct the last answer"},
     "go_back": {"zh": "返回上一步", "en": "go back a step"},
     "complaint_status": {"zh": "投诉进度", "en": "complaint status"},
