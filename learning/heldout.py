@@ -47,6 +47,8 @@ GENERAL_COMPLAINT = "complain"
 SWEEP_THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 PIPELINES = {
     "parceldesk": PROJECT_ROOT / "config.yml",
+    # config.yml before issue 14 (USE only, Rasa's neural FAQ selector), on the same training data.
+    "parceldesk-before": PROJECT_ROOT / "nlu" / "baselines" / "before_issue14.yml",
     "parceldesk-sparse": PROJECT_ROOT / "nlu" / "baselines" / "sparse_config.yml",
     "rasa-stock": PROJECT_ROOT / "nlu" / "baselines" / "stock_config.yml",
 }
@@ -207,7 +209,11 @@ def evaluate(
             per_set[set_name] = score_set(found, records[offset : offset + len(found)], set_name)
             offset += len(found)
         results[name] = PipelineResult(
-            per_set, _training_seconds(model), _model_bytes(model), _percentile(latencies, 0.5), _percentile(latencies, 0.95)
+            per_set,
+            _training_seconds(model),
+            _model_bytes(model),
+            _percentile(latencies, 0.5),
+            _percentile(latencies, 0.95),
         )
         summary = ", ".join(f"{k} {v.scores.accuracy:.1%}" for k, v in per_set.items())
         console.print(f"[green]✓[/] {name}: {summary} ({time.monotonic() - started:.0f}s)")

@@ -233,7 +233,7 @@ OUT_OF_SCOPE = "out_of_scope"
 
 
 def false_accepts(examples: Sequence[Example], predictions: Sequence[Prediction]) -> dict[str, float]:
-    """Per language, the share of off-topic messages answered with one of our intents (not out_of_scope, no fallback)."""
+    """Per language, the share of off-topic messages answered with one of our intents (no out_of_scope, no fallback)."""
     rates: dict[str, float] = {}
     for language in ("zh", "en"):
         answers = [p.intent for e, p in zip(examples, predictions, strict=True) if e.language == language]

@@ -87,8 +87,8 @@ def nlu_evaluate(
         typer.Option(
             "--pipeline",
             "-p",
-            help="Score only these: a known name (parceldesk, parceldesk-sparse, rasa-stock) or a config file "
-            "inside the project (e.g. nlu/experiments/use_logreg.yml). Repeatable.",
+            help="Score only these: a known name (parceldesk, parceldesk-before, parceldesk-sparse, rasa-stock) "
+            "or a config file inside the project (e.g. nlu/experiments/use_logreg.yml). Repeatable.",
         ),
     ] = None,
     eval_set: Annotated[

@@ -69,7 +69,9 @@ class TypoAugmenter(GraphComponent):
                     if example.get(INTENT_RESPONSE_KEY):
                         data[INTENT_RESPONSE_KEY] = example.get(INTENT_RESPONSE_KEY)
                     extra.append(Message(data=data))
-        logger.info("TypoAugmenter: %d noisy copies added to %d examples", len(extra), len(training_data.intent_examples))
+        logger.info(
+            "TypoAugmenter: %d noisy copies added to %d examples", len(extra), len(training_data.intent_examples)
+        )
         return training_data.merge(TrainingData(training_examples=extra))
 
     def process(self, messages: list[Message]) -> list[Message]:

@@ -96,7 +96,9 @@ class LinearResponseSelector(GraphComponent):
             for e in training_data.intent_examples
             if e.get(INTENT) == self.retrieval_intent and e.get(INTENT_RESPONSE_KEY) and e.get(TEXT)
         ]
-        self.responses = {k: v for k, v in training_data.responses.items() if k.startswith(f"utter_{self.retrieval_intent}/")}
+        self.responses = {
+            k: v for k, v in training_data.responses.items() if k.startswith(f"utter_{self.retrieval_intent}/")
+        }
         labels = sorted({str(e.get(INTENT_RESPONSE_KEY)) for e in examples})
         if len(labels) < 2:
             logger.debug("LinearResponseSelector: fewer than two sub-intents, nothing to train")
@@ -120,7 +122,11 @@ class LinearResponseSelector(GraphComponent):
         best = classes[order[0]]
         utter_action = f"utter_{best}"
         ranking = [
-            {"id": zlib.crc32(classes[i].encode()), PREDICTED_CONFIDENCE_KEY: float(row[i]), INTENT_RESPONSE_KEY: classes[i]}
+            {
+                "id": zlib.crc32(classes[i].encode()),
+                PREDICTED_CONFIDENCE_KEY: float(row[i]),
+                INTENT_RESPONSE_KEY: classes[i],
+            }
             for i in order[: int(self.config["ranking_length"])]
         ]
         return {

@@ -1,4 +1,4 @@
-"""Our new Rasa components, run inside the real engine environment: the e5 encoder, typo augmentation, the FAQ selector."""
+"""Our Rasa components, run inside the real engine environment: e5 encoder, typo augmentation, FAQ selector."""
 
 from __future__ import annotations
 
