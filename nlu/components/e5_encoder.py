@@ -23,7 +23,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.constants import FEATURIZER_CLASS_ALIAS, TOKENS_NAMES
+from rasa.nlu.constants import TOKENS_NAMES
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE, TEXT
@@ -117,7 +117,8 @@ class E5SentenceEncoder(DenseFeaturizer, GraphComponent):
         todo = [m for m in messages if m.get(TOKENS_NAMES[TEXT])]
         if not todo:
             return
-        alias = self._config[FEATURIZER_CLASS_ALIAS]
+        # The alias when config.yml gives one, else the node name: each featurizer's features stay apart.
+        alias = self._identifier
         for message, sentence in zip(todo, self.encode([str(m.get(TEXT)) for m in todo]), strict=True):
             tokens = message.get(TOKENS_NAMES[TEXT])
             sequence = np.repeat(sentence[None, :], len(tokens), axis=0)

@@ -22,7 +22,7 @@ def _dense_blocks(message: Message) -> dict[str, np.ndarray]:
     blocks: dict[str, np.ndarray] = {}
     for features in message.features:
         if features.attribute == TEXT and features.type == FEATURE_TYPE_SENTENCE and features.is_dense():
-            origin = features.origin if isinstance(features.origin, str) else "+".join(features.origin)
+            origin = features.origin if isinstance(features.origin, str) else "+".join(features.origin or ["dense"])
             blocks[origin] = np.asarray(features.features, dtype=np.float64).reshape(-1)
     return blocks
 
@@ -53,7 +53,10 @@ class SentenceFeatures:
         if sparse is not None:
             blocks.append(normalize(csr_matrix(sparse.features)))
         for origin, vector in sorted(_dense_blocks(message).items()):
-            if origin in self.means:
+            if self.means:
+                if origin not in self.means:
+                    # A featurizer the model was not trained with: its vectors would go in uncentred.
+                    raise ValueError(f"dense features from {origin!r}, trained with {sorted(self.means)}")
                 vector = vector - self.means[origin]
             blocks.append(csr_matrix(normalize(vector[None, :])))
         return hstack(blocks).tocsr() if blocks else csr_matrix((1, 0))
