@@ -227,3 +227,17 @@ def threshold_table(rows: Sequence[ThresholdRow]) -> str:
         for r in rows
     ]
     return "\n".join(lines) + "\n"
+
+
+OUT_OF_SCOPE = "out_of_scope"
+
+
+def false_accepts(examples: Sequence[Example], predictions: Sequence[Prediction]) -> dict[str, float]:
+    """Per language, the share of off-topic messages answered with one of our intents (no out_of_scope, no fallback)."""
+    rates: dict[str, float] = {}
+    for language in ("zh", "en"):
+        answers = [p.intent for e, p in zip(examples, predictions, strict=True) if e.language == language]
+        if answers:
+            accepted = sum(a not in (OUT_OF_SCOPE, FALLBACK, None) for a in answers)
+            rates[language] = round(accepted / len(answers), 4)
+    return rates

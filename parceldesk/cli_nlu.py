@@ -87,15 +87,23 @@ def nlu_evaluate(
         typer.Option(
             "--pipeline",
             "-p",
-            help="Score only these: a known name (parceldesk, parceldesk-sparse, rasa-stock) or a config file "
-            "inside the project (e.g. nlu/experiments/use_logreg.yml). Repeatable.",
+            help="Score only these: a known name (parceldesk, parceldesk-before, parceldesk-sparse, rasa-stock) "
+            "or a config file inside the project (e.g. nlu/experiments/use_logreg.yml). Repeatable.",
+        ),
+    ] = None,
+    eval_set: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            "-s",
+            help="Score only these eval sets: heldout (the clean set), noisy, loose, offtopic. Repeatable.",
         ),
     ] = None,
 ) -> None:
-    """Score the intent model and the comparison pipelines (ours without the encoder, Rasa stock) on nlu/eval/."""
+    """Score the intent model and the comparison pipelines on each set of nlu/eval/ (trained models are cached)."""
     from pathlib import Path
 
-    from learning.heldout import EVAL_DIR, PIPELINES, evaluate, heldout_examples, select_pipelines, write_report
+    from learning.heldout import PIPELINES, evaluate, select_pipelines, select_sets, write_report
     from nlu.toolchain import EngineError
 
     settings = settings_or_exit()
@@ -104,11 +112,12 @@ def nlu_evaluate(
             pipelines = select_pipelines(pipeline)
         else:
             pipelines = PIPELINES if baseline else {"parceldesk": PIPELINES["parceldesk"]}
-        results = evaluate(settings, console, eval_paths=[EVAL_DIR], pipelines=pipelines)
+        sets = select_sets(eval_set)
+        results = evaluate(settings, console, sets=sets, pipelines=pipelines)
     except (EngineError, ValueError) as exc:
         fail(str(exc))
         return
-    console.print(write_report(results, len(heldout_examples([EVAL_DIR])), Path(output)))
+    console.print(write_report(results, sets, Path(output)))
 
 
 @nlu_app.command("validate")

@@ -70,8 +70,8 @@ FIRST_PARTY = frozenset(ALLOWED) | {"tests"}
 FRONT_ENDS = frozenset({"telegram", "rasa_sdk"})
 FRONT_END_FREE = frozenset({"core", "crm", "learning", "privacy", "demo", "reports", "ingest"})
 
-# Not importable in the app venv, or not meant to be imported: static graph only.
-NOT_IMPORTED_PREFIXES = ("nlu.components", "nlu.channel", "crm.migrations", "engine")
+# Not importable in the app venv (the probe runs in the engine env), or not meant to be imported: static graph only.
+NOT_IMPORTED_PREFIXES = ("nlu.components", "nlu.channel", "nlu.experiments.probe", "crm.migrations", "engine")
 IMPORT_SEED = 20261201
 
 

@@ -29,16 +29,16 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 from rasa.utils.tensorflow.constants import RANKING_LENGTH
-from scipy.sparse import csr_matrix, hstack, vstack
 from sklearn.linear_model import LogisticRegression
-from sklearn.preprocessing import normalize
+
+from nlu.components.features import SentenceFeatures
 
 logger = logging.getLogger(__name__)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class SentenceIntentClassifier(IntentClassifier, GraphComponent):
-    """Logistic regression on [L2(sparse sentence features), L2(dense sentence features)]."""
+    """Logistic regression on [L2(sparse sentence features), L2(each encoder's centred sentence vector)]."""
 
     @classmethod
     def required_components(cls) -> list[type]:
@@ -60,6 +60,8 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             # Intents have 54-74 examples per language, but not exactly the same number.
             "class_weight": "balanced",
             "random_state": 42,
+            # Subtract each dense encoder's training mean before normalising (nlu/components/features.py).
+            "centre_dense": True,
             RANKING_LENGTH: LABEL_RANKING_LENGTH,
         }
 
@@ -67,6 +69,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         """An untrained classifier."""
         self.config = {**self.get_default_config(), **config}
         self.clf: LogisticRegression | None = None
+        self.features = SentenceFeatures(centre=bool(self.config["centre_dense"]))
         self._model_storage = model_storage
         self._resource = resource
 
@@ -87,21 +90,6 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         if float(config.get("C", 1.0)) <= 0:
             raise InvalidConfigException("SentenceIntentClassifier: C must be greater than 0")
 
-    @staticmethod
-    def _features(messages: list[Message]) -> csr_matrix:
-        """One row per message: the normalised sparse block, then the normalised dense block."""
-        rows = []
-        for message in messages:
-            _, sparse = message.get_sparse_features(TEXT)
-            _, dense = message.get_dense_features(TEXT)
-            blocks = []
-            if sparse is not None:
-                blocks.append(normalize(csr_matrix(sparse.features)))
-            if dense is not None:
-                blocks.append(csr_matrix(normalize(np.asarray(dense.features, dtype=np.float64))))
-            rows.append(hstack(blocks).tocsr() if blocks else csr_matrix((1, 0)))
-        return vstack(rows).tocsr()
-
     def train(self, training_data: TrainingData) -> Resource:
         """Fit on every example that has a text and an intent."""
         examples = [e for e in training_data.intent_examples if e.get(INTENT) and e.get(TEXT)]
@@ -115,7 +103,8 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
             class_weight=self.config["class_weight"],
             random_state=self.config["random_state"],
         )
-        self.clf.fit(self._features(examples), labels)
+        self.features.fit(examples)
+        self.clf.fit(self.features.transform(examples), labels)
         self.persist()
         return self._resource
 
@@ -124,7 +113,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         todo = [m for m in messages if m.get(TEXT)]
         if self.clf is None or not todo:
             return messages
-        probabilities = self.clf.predict_proba(self._features(todo))
+        probabilities = self.clf.predict_proba(self.features.transform(todo))
         classes = [str(c) for c in self.clf.classes_]
         limit = int(self.config[RANKING_LENGTH])
         for message, row in zip(todo, probabilities, strict=True):
@@ -144,6 +133,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
 
         with self._model_storage.write_to(self._resource) as directory:
             sio.dump(self.clf, directory / "classifier.skops")
+            self.features.save(directory)
 
     @classmethod
     def load(
@@ -167,6 +157,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
                 if unexpected:
                     raise InvalidConfigException(f"SentenceIntentClassifier: unexpected types {unexpected} in {path}")
                 component.clf = sio.load(path, trusted=untrusted)
+                component.features = SentenceFeatures.load(directory, centre=bool(component.config["centre_dense"]))
         except ValueError:
             logger.debug("SentenceIntentClassifier: no trained model in %s", resource.name)
         return component

@@ -21,7 +21,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES, FEATURIZER_CLASS_ALIAS, TOKENS_NAMES
+from rasa.nlu.constants import DENSE_FEATURIZABLE_ATTRIBUTES, TOKENS_NAMES
 from rasa.nlu.featurizers.dense_featurizer.dense_featurizer import DenseFeaturizer
 from rasa.nlu.tokenizers.tokenizer import Tokenizer
 from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, FEATURE_TYPE_SEQUENCE
@@ -167,7 +167,9 @@ class MultilingualSentenceEncoder(DenseFeaturizer, GraphComponent):
 
     def _set(self, message: Message, attribute: str, sequence: np.ndarray, sentence: np.ndarray) -> None:
         """Attach both feature types under this featurizer's alias."""
-        alias = self._config[FEATURIZER_CLASS_ALIAS]
+        # The alias when config.yml gives one, else the node name: each featurizer's features stay apart
+        # (nlu/components/features.py centres and normalises each encoder on its own).
+        alias = self._identifier
         message.add_features(Features(sequence, FEATURE_TYPE_SEQUENCE, attribute, alias))
         message.add_features(Features(sentence, FEATURE_TYPE_SENTENCE, attribute, alias))
 

@@ -10,6 +10,10 @@ from crm.waybills import is_valid
 from nlu.examples import load_examples
 
 EVAL = PROJECT_ROOT / "nlu" / "eval"
+# The clean held-out set is the files directly in nlu/eval/; the folders beside them are the sets written like
+# real customers (noisy, loose wording, off-topic), scored separately by `parceldesk nlu evaluate`.
+CLEAN = sorted(EVAL.glob("*.yml"))
+CUSTOMER_SETS = ("noisy", "loose", "offtopic")
 TRAINING = PROJECT_ROOT / "nlu" / "data"
 CONTRACT = {
     "greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "track_shipment", "list_shipments",
@@ -18,6 +22,8 @@ CONTRACT = {
     "request_human", "out_of_scope", "faq/delivery_time", "faq/shipping_fee", "faq/service_area",
     "faq/prohibited_items", "faq/business_hours", "faq/insurance",
 }  # fmt: skip
+# The general complaint ("I want to complain"): the customer sets label it; its training data is added separately.
+GENERAL_COMPLAINT = "complain"
 
 
 def _key(text: str) -> str:
@@ -27,7 +33,7 @@ def _key(text: str) -> str:
 
 def test_every_intent_has_twenty_examples_per_language() -> None:
     """At least 20 held-out utterances per intent per language, for every intent of the contract."""
-    counts = Counter((e.intent, e.language) for e in load_examples([EVAL]))
+    counts = Counter((e.intent, e.language) for e in load_examples(CLEAN))
     missing = {
         f"{intent}/{language}": counts[(intent, language)]
         for intent in CONTRACT
@@ -53,3 +59,13 @@ def test_never_trained_on() -> None:
     training = {_key(e.text) for e in load_examples([TRAINING])}
     leaked = [e.text for e in load_examples([EVAL]) if _key(e.text) in training]
     assert leaked == []
+
+
+def test_customer_sets_are_labelled_with_contract_intents() -> None:
+    """Each customer-like set exists, is big enough in both languages, and uses only contract intents."""
+    for name in CUSTOMER_SETS:
+        examples = load_examples([EVAL / name])
+        languages = Counter(e.language for e in examples)
+        assert min(languages["zh"], languages["en"]) >= 50, name
+        assert {e.intent for e in examples} <= CONTRACT | {GENERAL_COMPLAINT}, name
+    assert {e.intent for e in load_examples([EVAL / "offtopic"])} == {"out_of_scope"}

@@ -115,7 +115,8 @@ def test_nlu_help_texts_say_what_the_commands_read_and_write(runner: CliRunner) 
     parse = ok(runner, "nlu", "parse", "--help")
     assert "Read utterances (one per line) on stdin" in parse and "--model" in parse
     evaluate = ok(runner, "nlu", "evaluate", "--help")
-    assert "--pipeline" in evaluate and "parceldesk, parceldesk-sparse, rasa-stock" in evaluate
+    assert "--pipeline" in evaluate and "parceldesk, parceldesk-before, parceldesk-sparse, rasa-stock" in evaluate
+    assert "--set" in evaluate and "heldout (the clean set), noisy, loose, offtopic" in evaluate
     assert "nlu/results/heldout" in evaluate
     assert "--force" in ok(runner, "nlu", "train", "--help")
 
@@ -125,7 +126,14 @@ def test_nlu_evaluate_rejects_an_unknown_pipeline_before_any_training(runner: Cl
     result = invoke(runner, "nlu", "evaluate", "-p", "no-such-pipeline")
     assert result.exit_code == 1
     assert "unknown pipeline 'no-such-pipeline'" in result.stderr
-    assert "parceldesk, parceldesk-sparse, rasa-stock" in result.stderr
+    assert "parceldesk, parceldesk-before, parceldesk-sparse, rasa-stock" in result.stderr
+
+
+def test_nlu_evaluate_rejects_an_unknown_eval_set_before_any_training(runner: CliRunner) -> None:
+    """An unknown --set name fails at once with the sets that exist (no engine is built)."""
+    result = invoke(runner, "nlu", "evaluate", "-p", "parceldesk", "--set", "no-such-set")
+    assert result.exit_code == 1
+    assert "unknown eval set(s) no-such-set: use heldout, noisy, loose, offtopic" in result.stderr
 
 
 def test_python_dash_m_parceldesk_is_the_same_cli() -> None:

@@ -1,0 +1,116 @@
+"""Our Rasa components, run inside the real engine environment: e5 encoder, typo augmentation, FAQ selector."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import textwrap
+
+import pytest
+
+from core.settings import PROJECT_ROOT, load_settings
+from nlu.toolchain import Engine, ensure_engine
+
+# Runs in the engine's Python 3.10 and prints what the tests check. It builds a small FAQ training set, augments
+# it, featurizes it (Jieba, char n-grams, e5), trains the linear FAQ selector twice in two model storages and
+# reports both runs' predictions on unseen questions.
+PROBE = textwrap.dedent(
+    """
+    import json, tempfile
+    from pathlib import Path
+    import numpy as np
+    from rasa.engine.graph import ExecutionContext, GraphSchema
+    from rasa.engine.storage.local_model_storage import LocalModelStorage
+    from rasa.engine.storage.resource import Resource
+    from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
+    from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+    from nlu.components.augmenter import TypoAugmenter
+    from nlu.components.e5_encoder import E5SentenceEncoder
+    from nlu.components.faq_selector import LinearResponseSelector
+
+    context = ExecutionContext(GraphSchema({}), "probe")
+    questions = {
+        "faq/shipping_fee": ["寄一公斤多少钱", "运费怎么算", "how much to send a box", "what does shipping cost"],
+        "faq/delivery_time": ["寄到北京要几天", "多久能到上海", "how long to beijing", "how many days to deliver"],
+        "faq/insurance": ["贵重物品怎么保价", "保价费多少", "can I insure my parcel", "how does insurance work"],
+    }
+    examples = [
+        Message(data={"text": t, "intent": "faq", "intent_response_key": k}) for k, ts in questions.items() for t in ts
+    ]
+    responses = {f"utter_{k}": [{"text": k}] for k in questions}
+
+    def featurized(storage):
+        data = TrainingData(training_examples=[Message(data=dict(m.data)) for m in examples], responses=responses)
+        augmenter = TypoAugmenter.create({"copies": 2, "seed": 14}, storage, Resource("aug"), context)
+        data = augmenter.process_training_data(data)
+        tokenizer = JiebaTokenizer.create(JiebaTokenizer.get_default_config(), storage, Resource("tok"), context)
+        tokenizer.process_training_data(data)
+        config = {**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4}
+        counts = CountVectorsFeaturizer.create(config, storage, Resource("cv"), context)
+        counts.train(data)
+        counts.process_training_data(data)
+        encoder = E5SentenceEncoder.create(E5SentenceEncoder.get_default_config(), storage, Resource("e5"), context)
+        encoder.process_training_data(data)
+        return data, (tokenizer, counts, encoder)
+
+    unseen = ["寄到广州多少钱啊", "how long does it take to reach shanghai", "丢了能赔吗 保价的话"]
+    runs = []
+    for _ in range(2):
+        storage = LocalModelStorage(Path(tempfile.mkdtemp()))
+        data, featurizers = featurized(storage)
+        config = LinearResponseSelector.get_default_config()
+        selector = LinearResponseSelector.create(config, storage, Resource("faq"), context)
+        selector.train(data)
+        loaded = LinearResponseSelector.load(config, storage, Resource("faq"), context)
+        messages = [Message(data={"text": t}) for t in unseen]
+        for component in featurizers:
+            component.process(messages)
+        loaded.process(messages)
+        selected = [m.get("response_selector") for m in messages]
+        runs.append({
+            "keys": [s["faq"]["response"]["intent_response_key"] for s in selected],
+            "actions": [s["faq"]["response"]["utter_action"] for s in selected],
+            "confidences": [s["faq"]["response"]["confidence"] for s in selected],
+            "retrieval_intents": selected[0]["all_retrieval_intents"],
+        })
+    print(json.dumps({
+        "training_examples": len(examples),
+        "augmented_examples": len(data.training_examples),
+        "e5_shape": list(data.training_examples[0].get_dense_features("text")[1].features.shape),
+        "runs": runs,
+    }))
+    """
+)
+
+
+@pytest.fixture(scope="module")
+def probe() -> dict[str, object]:
+    """The probe's findings, from the real engine environment (built once, cached by content hash)."""
+    engine: Engine = ensure_engine(load_settings())
+    result = subprocess.run(
+        [str(engine.python), "-c", PROBE],
+        capture_output=True,
+        text=True,
+        env=engine.env(),
+        cwd=PROJECT_ROOT,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_augmenter_adds_seeded_copies_and_e5_gives_384_dims(probe: dict[str, object]) -> None:
+    """Up to two noisy copies per example are added (a copy equal to an existing text is not); e5 gives 384 dims."""
+    assert 2 * probe["training_examples"] < probe["augmented_examples"] <= 3 * probe["training_examples"]  # type: ignore[operator]
+    assert probe["e5_shape"] == [1, 384]
+
+
+def test_faq_selector_answers_in_rasa_format_and_retrains_identically(probe: dict[str, object]) -> None:
+    """The selector picks the right sub-intent in Rasa's response_selector format, identically on a retraining."""
+    first, second = probe["runs"]  # type: ignore[misc]
+    assert first["keys"] == ["faq/shipping_fee", "faq/delivery_time", "faq/insurance"]
+    assert first["actions"] == ["utter_faq/shipping_fee", "utter_faq/delivery_time", "utter_faq/insurance"]
+    assert first["retrieval_intents"] == ["faq"]
+    assert first == second
