@@ -22,6 +22,8 @@ from core.clock import local
 from crm import chatlog, escalations
 from crm.chats import fix_language, reply_language, sender_id
 from crm.escalations import QueuePolicy, Reason
+from crm.models import StaffRole
+from crm.staff import staff_member
 
 logger = logging.getLogger(__name__)
 
@@ -35,9 +37,19 @@ async def start(update: Update, context: BotContext) -> None:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    """Explain how to use the chat."""
+    """Explain how to use the chat; staff also get their commands (admins the learning loop's too)."""
     chat_id = update.effective_chat.id
     await say(context, chat_id, "help", await chat_language(context, chat_id, None, update))
+    user = update.effective_user
+    if user is None or update.effective_chat.type != "private":
+        return
+    role = await context.services.db(lambda s: (found.role if (found := staff_member(s, user.id)) else None))
+    if role is None:
+        return
+    language = context.services.settings.staff_language
+    await say(context, chat_id, "staff_help", language)
+    if role == StaffRole.ADMIN:
+        await say(context, chat_id, "staff_help_admin", language)
 
 
 async def language_command(update: Update, context: BotContext) -> None:

@@ -10,6 +10,7 @@ a free lock therefore belongs to a run that died, and the next start can tell it
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -19,9 +20,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from core.settings import Settings
+from sqlalchemy import make_url
 
-LOCK_NAME = "retrain.lock"
+from core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,15 @@ class RetrainBusy(RuntimeError):
 
 
 def lock_path(settings: Settings) -> Path:
-    """The lock file, among the model cache's other locks (every process of one deployment shares the cache)."""
-    return settings.cache_dir / "locks" / LOCK_NAME
+    """The lock file of this deployment, among the model cache's other locks.
+
+    The cache is shared by every clone on the machine, the registry is not: the lock is named after the database
+    (its URL without the password, and the schema), so the command line and the bot of one deployment share it
+    and two deployments (or two test databases) never wait for each other.
+    """
+    url = make_url(settings.effective_database_url.get_secret_value()).set(password=None)
+    where = f"{url.render_as_string(hide_password=False)}|{settings.database_schema or ''}"
+    return settings.cache_dir / "locks" / f"retrain-{hashlib.sha256(where.encode()).hexdigest()[:16]}.lock"
 
 
 def _record(handle: IO[str]) -> Holder | None:
