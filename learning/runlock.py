@@ -65,8 +65,8 @@ def lock_path(settings: Settings) -> Path:
     (its URL without the password, and the schema), so the command line and the bot of one deployment share it
     and two deployments (or two test databases) never wait for each other.
     """
-    url = make_url(settings.effective_database_url.get_secret_value()).set(password=None)
-    where = f"{url.render_as_string(hide_password=False)}|{settings.database_schema or ''}"
+    url = make_url(settings.effective_database_url.get_secret_value()).render_as_string(hide_password=True)
+    where = f"{url}|{settings.database_schema or ''}"
     return settings.cache_dir / "locks" / f"retrain-{hashlib.sha256(where.encode()).hexdigest()[:16]}.lock"
 
 
