@@ -13,7 +13,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import threading
+from collections.abc import Callable
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
@@ -49,6 +52,7 @@ from learning.retrain import (
 from nlu.toolchain import EngineError, ensure_engine
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 PREFIX = "md"
 STAGES = (Stage.EXPORT, Stage.TRAIN, Stage.SCORE, Stage.GATE)
@@ -146,8 +150,10 @@ async def retrain_command(update: Update, context: BotContext) -> None:
     holder = runlock.Holder(holder.actor, holder.started_at, holder.pid, chat_id, sent.message_id)
     logger.info("staff %s started a retrain", member.id)
     # Not awaited: the handler returns at once, the chat's next updates (and every other chat) go on meanwhile.
-    context.application.create_task(run_retrain(context.application, svc, actor_of(member), holder),
-                                    name=f"retrain-{sent.message_id}")
+    # Not Application.create_task either: stopping the bot would wait minutes for the training to end.
+    task = asyncio.get_running_loop().create_task(run_retrain(context.application, svc, actor_of(member), holder))
+    svc.background.add(task)
+    task.add_done_callback(svc.background.discard)
 
 
 async def run_retrain(application: Application, svc: BotServices, actor: Actor, holder: runlock.Holder) -> None:
@@ -175,13 +181,43 @@ async def run_retrain(application: Application, svc: BotServices, actor: Actor, 
                        promote=False, export=True, stages=stage, holder=holder)
 
     try:
-        outcome = await asyncio.to_thread(work)
+        outcome = await in_daemon_thread(work)
     except (LearningError, runlock.RetrainBusy, RegistryError, EngineError, OSError, ValueError) as exc:
         logger.warning("retrain by %s stopped: %s", actor.name, str(exc).splitlines()[0] if str(exc) else exc)
         await edit(application, chat_id, message_id, refusal(svc, exc))
         return
     body, keyboard = outcome_message(svc, outcome)
     await edit(application, chat_id, message_id, body, keyboard)
+
+
+async def in_daemon_thread(work: Callable[[], T]) -> T:
+    """Run blocking work in a thread of its own that does not keep a stopping bot alive (unlike asyncio.to_thread).
+
+    A bot stopped mid-retrain exits; the lock dies with it and the next start marks the progress message.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+
+    def settle(result: T | None, error: BaseException | None) -> None:
+        """Hand the thread's result to the event loop (unless the waiting task was cancelled)."""
+        if done.cancelled():
+            return
+        if error is not None:
+            done.set_exception(error)
+        else:
+            done.set_result(result)  # type: ignore[arg-type]
+
+    def run() -> None:
+        """The thread: run the work, report back."""
+        try:
+            result = work()
+        except BaseException as exc:  # noqa: BLE001 - handed to the awaiting task, which decides
+            loop.call_soon_threadsafe(settle, None, exc)
+        else:
+            loop.call_soon_threadsafe(settle, result, None)
+
+    threading.Thread(target=run, name="retrain", daemon=True).start()
+    return await done
 
 
 def gate_lines(svc: BotServices, gate: GateResult, limit: int) -> list[str]:
