@@ -93,8 +93,7 @@ def busy_text(services: BotServices, holder: runlock.Holder | None) -> str:
 
 
 async def admin_or_refuse(update: Update, context: BotContext) -> Member | None:
-    """The sender if an admin in a private chat; other staff are told (both languages), customers get the
-    unknown-command reply."""
+    """The sender if an admin in a private chat; other staff are told (both languages), customers are not."""
     member = await staff_or_refuse(update, context)
     if member is None:
         return None
@@ -184,6 +183,11 @@ async def run_retrain(application: Application, svc: BotServices, actor: Actor, 
         outcome = await in_daemon_thread(work)
     except (LearningError, runlock.RetrainBusy, RegistryError, EngineError, OSError, ValueError) as exc:
         logger.warning("retrain by %s stopped: %s", actor.name, str(exc).splitlines()[0] if str(exc) else exc)
+        await edit(application, chat_id, message_id, refusal(svc, exc))
+        return
+    except Exception as exc:
+        # A background task has no error handler: say it here, or the progress message would wait forever.
+        logger.exception("retrain by %s failed", actor.name)
         await edit(application, chat_id, message_id, refusal(svc, exc))
         return
     body, keyboard = outcome_message(svc, outcome)

@@ -39,6 +39,10 @@ from tests.databases import BACKENDS, TestDatabase, create_database
 from tests.e2e.harness import Stack, free_port, stack_settings, start_stack
 from tests.e2e.test_learning_loop import COPIED, VARIANTS
 
+# Up to two cold trainings of the fast pipeline (the fixture's first model, then the labelled one) and five scorings
+# on two cores shared with other work: more than the suite's default per-test limit, which counts fixtures too.
+pytestmark = pytest.mark.timeout(1800)
+
 STAFF = "zh"  # the staff language (settings default)
 # Cold training of the fast pipeline on two busy cores, plus scoring both models: minutes, not seconds.
 RUN_TIMEOUT = 900.0
