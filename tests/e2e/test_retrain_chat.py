@@ -10,8 +10,10 @@ modules leave in the session's database would change what the gate sees.
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import shutil
+import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -192,7 +194,7 @@ async def retrain(sandbox: SandboxClient, admin: int) -> tuple[dict[str, Any], d
 async def test_admins_retrain_promote_keep_and_roll_back_in_the_chat(
     desk: tuple[Stack, People], chat_rasa: Settings, project: Path
 ) -> None:
-    """Refusals, one retrain at a time, one edited progress message, Promote / Keep current, /rollback."""
+    """Refusals, a run killed with its bot, one run at a time, an edited progress message, Promote, Keep, /rollback."""
     stack, people = desk
     sessions = make_sessionmaker(stack.database.engine)
     token = stack.settings.sandbox_control_token.get_secret_value()
@@ -205,6 +207,17 @@ async def test_admins_retrain_promote_keep_and_roll_back_in_the_chat(
         assert "/retrain" in helped[2]["text"] and "/rollback" in helped[2]["text"]
         nothing = await reply(sandbox, people.ada, "/rollback")
         assert nothing[0]["text"] == text("model_refused_nothing_live", STAFF)
+
+        # 0. The bot dies mid-retrain: the restarted bot finds the lock free and marks the run interrupted.
+        doomed = (await reply(sandbox, people.ada, "/retrain"))[0]
+        await watch(sandbox, people.ada, doomed["message_id"], lambda m: stage_line("⏳", "score") in m["text"])
+        bot = stack.service("bot")
+        assert bot.process is not None
+        os.killpg(bot.process.pid, signal.SIGKILL)  # the bot and its engine subprocess, as a crash or `kill -9`
+        stack.supervisor.restart(bot)
+        await watch(sandbox, people.ada, doomed["message_id"],
+                    lambda m: m["text"].endswith(text("model_interrupted", STAFF)), timeout=REPLY_TIMEOUT)
+        assert live(sessions) is None
 
         # 1. Ada's first retrain: no live model, the gate passes; Bob's /retrain meanwhile is refused, and
         #    customers are answered while the engine trains and scores.
@@ -223,7 +236,7 @@ async def test_admins_retrain_promote_keep_and_roll_back_in_the_chat(
             first = registry.history(session, limit=1)[0].version
         accuracy = candidate_accuracy(sessions, first)
         assert f"{text('model_gate_accuracy', STAFF)}: – → {accuracy * 100:.1f} (–)" in first_run["text"]
-        # Bob's refusal made no second run: one progress message in Ada's chat, none but the refusal in Bob's.
+        # Bob's refusal made no second run: no other message in Ada's chat.
         ada_after = await sandbox.bot_messages(people.ada, after_message_id=started["message_id"])
         assert ada_after == []
         # The agent's press is refused; Ada's promotes the candidate and switches the running Rasa.
