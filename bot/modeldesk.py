@@ -182,12 +182,14 @@ async def run_retrain(application: Application, svc: BotServices, actor: Actor, 
     try:
         outcome = await in_daemon_thread(work)
     except (LearningError, runlock.RetrainBusy, RegistryError, EngineError, OSError, ValueError) as exc:
-        logger.warning("retrain by %s stopped: %s", actor.name, str(exc).splitlines()[0] if str(exc) else exc)
+        # Staff by Telegram id, never by name, in the logs.
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        logger.warning("retrain by %s stopped: %s", actor.telegram_user_id, first_line)
         await edit(application, chat_id, message_id, refusal(svc, exc))
         return
     except Exception as exc:
         # A background task has no error handler: say it here, or the progress message would wait forever.
-        logger.exception("retrain by %s failed", actor.name)
+        logger.exception("retrain by %s failed", actor.telegram_user_id)
         await edit(application, chat_id, message_id, refusal(svc, exc))
         return
     body, keyboard = outcome_message(svc, outcome)
@@ -400,6 +402,6 @@ async def report_interrupted(application: Application) -> None:
     holder = await asyncio.to_thread(runlock.take_interrupted, runlock.lock_path(svc.settings))
     if holder is None or holder.chat_id is None or holder.message_id is None:
         return
-    logger.info("a retrain started by %s at %s was interrupted", holder.actor, holder.started_at.isoformat())
+    logger.info("a retrain started at %s was interrupted; told chat %s", holder.started_at.isoformat(), holder.chat_id)
     await edit(application, holder.chat_id, holder.message_id,
                progress_text(svc, holder, None) + "\n\n" + desk_text(svc, "model_interrupted"))
