@@ -24,6 +24,7 @@ import httpx
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.clock import utcnow
+from core.db import transaction
 from core.settings import PROJECT_ROOT, Settings
 from core.tokens import rasa_token
 from crm import audit
@@ -274,7 +275,7 @@ def _retrain(
         live_scores = score_model(engine, live_path, examples)
     stages(Stage.GATE)
     gate = decide(live_scores, candidate_scores, margin=margin)
-    with sessions() as session, session.begin():
+    with transaction(sessions) as session:
         registered = registry.register_candidate(
             session,
             version=version,
@@ -301,7 +302,7 @@ def _make_live(
 ) -> bool:
     """Switch the running Rasa to a model, then make it live in the registry (audited); True if Rasa switched."""
     switched = switch_model(settings, path)
-    with sessions() as session, session.begin():
+    with transaction(sessions) as session:
         done = registry.promote(session, version, actor=actor.name)
         _audit(session, actor, version, change, replaced=done.replaced.version if done.replaced else None,
                rasa_switched=switched, **details)
@@ -396,7 +397,7 @@ def rollback(
             key="model_file_gone", version=plan.target.version,
         )
     switched = switch_model(settings, plan.target_path)
-    with sessions() as session, session.begin():
+    with transaction(sessions) as session:
         done = registry.rollback(session, actor=who.name)
         live_version = done.live.version
         replaced = done.replaced.version if done.replaced else ""
