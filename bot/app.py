@@ -26,6 +26,7 @@ from bot import (
     identity,
     inbound,
     jobs,
+    modeldesk,
     notices,
     privacy,
     redelivery,
@@ -70,6 +71,8 @@ async def post_init(application: Application) -> None:
         [BotCommand(name, desc["zh"]) for name, desc in COMMAND_DESCRIPTIONS.items()], language_code="zh"
     )
     await publish_name(application, svc.settings)
+    # A retrain the previous bot process did not live to finish: its admin is told on its progress message.
+    await modeldesk.report_interrupted(application)
     if svc.settings.staff_chat_id is None:
         logger.warning("PARCELDESK_STAFF_CHAT_ID is not set: escalations are queued but not announced to staff")
     if application.job_queue is not None:
@@ -172,6 +175,8 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
     application.add_handler(CommandHandler("staff", staffadmin.staff_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("tag", review.tag_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("review", review.review_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("retrain", modeldesk.retrain_command), group=MAIN_GROUP)
+    application.add_handler(CommandHandler("rollback", modeldesk.rollback_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("complaints", complaintdesk.complaints_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("cancel", complaintdesk.cancel_command), group=MAIN_GROUP)
     application.add_handler(CommandHandler("report", reports.report_command), group=MAIN_GROUP)
@@ -187,6 +192,7 @@ def build_application(settings: Settings, sessions: sessionmaker[Session]) -> Ap
         CallbackQueryHandler(waiting.leave_pressed, pattern=rf"^{waiting.LEAVE}$"), group=MAIN_GROUP
     )
     application.add_handler(CallbackQueryHandler(review.review_pressed, pattern=r"^rv:"), group=MAIN_GROUP)
+    application.add_handler(CallbackQueryHandler(modeldesk.desk_pressed, pattern=r"^md:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(complaintdesk.desk_pressed, pattern=r"^cd:"), group=MAIN_GROUP)
     application.add_handler(CallbackQueryHandler(complaintdesk.answer_pressed, pattern=r"^cf:"), group=MAIN_GROUP)
     # "Notify me" and the notices' unsubscribe button are the bot's own: caught before Rasa's buttons.

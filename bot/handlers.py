@@ -34,7 +34,7 @@ PHOTO_SLOT = "complaint_photo"
 STAFF_COMMAND_ROLES: dict[str, tuple[StaffRole, ...] | None] = {
     "queue": None, "profile": None, "note": None, "transfer": None, "resolve": None, "tag": None,
     "complaints": None, "cancel": None, "report": REPORT_ROLES, "review": (StaffRole.ADMIN,),
-    "staff": (StaffRole.ADMIN,),
+    "staff": (StaffRole.ADMIN,), "retrain": (StaffRole.ADMIN,), "rollback": (StaffRole.ADMIN,),
 }
 
 
@@ -58,9 +58,19 @@ def staff_commands(role: StaffRole, language: str) -> str:
 
 
 async def help_command(update: Update, context: BotContext) -> None:
-    """Explain how to use the chat."""
+    """Explain how to use the chat; staff also get their commands (admins the learning loop's too)."""
     chat_id = update.effective_chat.id
     await say(context, chat_id, "help", await chat_language(context, chat_id, None, update))
+    user = update.effective_user
+    if user is None or update.effective_chat.type != "private":
+        return
+    role = await context.services.db(lambda s: (found.role if (found := staff_member(s, user.id)) else None))
+    if role is None:
+        return
+    language = context.services.settings.staff_language
+    await say(context, chat_id, "staff_help", language)
+    if role == StaffRole.ADMIN:
+        await say(context, chat_id, "staff_help_admin", language)
 
 
 # What `/language <choice>` accepts, lower-cased: the button choices and the words people type for them.

@@ -36,6 +36,8 @@ class BotServices:
     outbox_pass_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # One pass of the complaint-desk jobs at a time (outcomes to tell, due times, the weekly summary).
     complaint_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # Running background work (a /retrain): asyncio keeps only weak references to tasks.
+    background: set[asyncio.Task[None]] = field(default_factory=set)
 
     async def db(self, work: Callable[[Session], T]) -> T:
         """Run synchronous crm service calls in one transaction, off the event loop."""

@@ -538,6 +538,147 @@ TEXTS: dict[str, dict[str, str]] = {
     "review_skip_button": {"zh": "⏭ 跳过", "en": "⏭ Skip"},
     "review_all_button": {"zh": "☰ 全部意图", "en": "☰ All intents"},
     "review_stop_button": {"zh": "⏹ 结束", "en": "⏹ Stop"},
+    # ---------------------------------------------------------------- the model desk (/retrain, /rollback)
+    # Like review_admin_only: both languages at once, whatever the staff language.
+    "model_admin_only": {
+        "zh": "抱歉，只有管理员可以重新训练、上线或回滚模型。\nSorry, only admins can retrain, promote or roll back "
+        "the model.",
+        "en": "抱歉，只有管理员可以重新训练、上线或回滚模型。\nSorry, only admins can retrain, promote or roll back "
+        "the model.",
+    },
+    "model_progress": {
+        "zh": "🔄 重新训练（{actor}，{started} 开始）\n{stages}",
+        "en": "🔄 Retraining (started by {actor} at {started})\n{stages}",
+    },
+    "model_stage_export": {"zh": "导出标注数据", "en": "Exporting the labelled data"},
+    "model_stage_train": {
+        "zh": "训练候选模型（首次需几分钟）", "en": "Training the candidate (minutes the first time)",
+    },
+    "model_stage_score": {"zh": "在评估集上给两个模型打分", "en": "Scoring both models on the held-out set"},
+    "model_stage_gate": {"zh": "上线门槛", "en": "The gate"},
+    "model_busy": {
+        "zh": "⏳ 已经有一次重新训练在进行（{actor}，{started} 开始）。一次只能训练一个，请等它完成。",
+        "en": "⏳ A retrain is already running (started by {actor} at {started}). One at a time: please wait for it.",
+    },
+    "model_failed": {"zh": "✗ 重新训练失败：{reason}", "en": "✗ The retrain failed: {reason}"},
+    "model_already_live": {
+        "zh": "✓ 训练数据没有变化：{version} 已经在线上，无需操作。",
+        "en": "✓ The training data has not changed: {version} is already live, nothing to do.",
+    },
+    "model_exported": {
+        "zh": "已导出 {written} 条例句（{conflicts} 条冲突未写入）。",
+        "en": "Exported {written} examples ({conflicts} conflicts left out).",
+    },
+    "model_gate_passed": {
+        "zh": "✓ 门槛通过：候选模型不比线上模型差。要上线吗？",
+        "en": "✓ Gate passed: the candidate is no worse than the live model. Promote it?",
+    },
+    "model_gate_failed": {
+        "zh": "✗ 门槛未通过：候选模型已被拒绝，线上模型不变。",
+        "en": "✗ Gate failed: the candidate is rejected; the live model stays.",
+    },
+    "model_gate_header": {
+        "zh": "候选 {candidate} 对比线上 {live}（任何意图的 F1 最多可降 {margin} 分）\n指标：线上 → 候选（Δ）",
+        "en": "Candidate {candidate} against live {live} (no intent may lose more than {margin} F1 points)\n"
+        "measure: live → candidate (Δ)",
+    },
+    "model_gate_accuracy": {"zh": "准确率", "en": "accuracy"},
+    "model_gate_unchanged": {
+        "zh": "（另有 {count} 个意图的 F1 没有变化，未列出）",
+        "en": "({count} more intents with unchanged F1 not listed)",
+    },
+    "model_promote_button": {"zh": "🚀 上线", "en": "🚀 Promote"},
+    "model_keep_button": {"zh": "✋ 保留当前模型", "en": "✋ Keep current"},
+    "model_switching": {"zh": "⏳ 正在切换模型……", "en": "⏳ Switching the model…"},
+    "model_promoted": {
+        "zh": "✓ {actor} 已上线 {version}（替换 {replaced}）。{where}",
+        "en": "✓ {actor} promoted {version} (replacing {replaced}). {where}",
+    },
+    "model_switched": {"zh": "正在运行的 Rasa 已切换到它。", "en": "The running Rasa now serves it."},
+    "model_not_switched": {
+        "zh": "Rasa 没有在运行：下次启动时使用它。",
+        "en": "Rasa is not running: it serves this model when it next starts.",
+    },
+    "model_kept": {
+        "zh": "✓ {actor} 保留了当前模型 {live}。候选 {version} 仍留在登记册中（parceldesk learn promote 可上线）。",
+        "en": "✓ {actor} kept the current model {live}. Candidate {version} stays registered "
+        "(parceldesk learn promote can still make it live).",
+    },
+    "model_rollback_offer": {
+        "zh": "↩️ 回滚模型？\n当前：{live}（准确率 {live_accuracy}，{live_promoted} 由 {live_by} 上线）\n"
+        "回滚到：{target}（准确率 {target_accuracy}，上次由 {target_by} 于 {target_promoted} 上线）",
+        "en": "↩️ Roll the model back?\nNow live: {live} (accuracy {live_accuracy}, promoted {live_promoted} by "
+        "{live_by})\nBack to: {target} (accuracy {target_accuracy}, last promoted {target_promoted} by {target_by})",
+    },
+    "model_rollback_button": {"zh": "↩️ 确认回滚", "en": "↩️ Roll back"},
+    "model_cancel_button": {"zh": "取消", "en": "Cancel"},
+    "model_rolled_back": {
+        "zh": "✓ {actor} 已回滚：{live} 重新上线，{replaced} 已下线。{where}",
+        "en": "✓ {actor} rolled back: {live} is live again, {replaced} is retired. {where}",
+    },
+    "model_rollback_cancelled": {"zh": "好的，不回滚。", "en": "OK, no rollback."},
+    "model_interrupted": {
+        "zh": "⚠️ 这次重新训练被机器人重启打断了，没有任何改变。请重新发送 /retrain。",
+        "en": "⚠️ This retrain was interrupted by a restart of the bot; nothing changed. Send /retrain again.",
+    },
+    # Refusals of learning.retrain (LearningError.key), in the staff language.
+    "model_refused_nothing_live": {
+        "zh": "还没有上线的模型，无法回滚。", "en": "No model is live yet, so there is nothing to roll back.",
+    },
+    "model_refused_no_previous": {
+        "zh": "{version} 是唯一上线过的模型，没有可回滚的版本。",
+        "en": "{version} is the only model ever promoted: there is nothing to roll back to.",
+    },
+    "model_refused_live_changed": {
+        "zh": "门槛运行之后线上模型已经变了（现在是 {live}），这个结果已过时。请重新 /retrain。",
+        "en": "The live model changed since this gate ran (now {live}): the result is stale. Send /retrain again.",
+    },
+    "model_refused_rejected": {
+        "zh": "{version} 未通过门槛，不能上线。", "en": "{version} failed the gate and cannot go live.",
+    },
+    "model_refused_not_candidate": {
+        "zh": "{version} 已经不是候选模型了（现在：{status}）。",
+        "en": "{version} is no longer a candidate (now: {status}).",
+    },
+    "model_refused_rollback_changed": {
+        "zh": "模型在此期间已经变了（现在线上：{live}）。请重新发送 /rollback。",
+        "en": "The models changed meanwhile (live now: {live}). Send /rollback again.",
+    },
+    "model_refused_model_file_gone": {
+        "zh": "{version} 的模型文件不见了（缓存被清理？），请重新训练。",
+        "en": "The model file of {version} is gone (cache cleared?); retrain it.",
+    },
+    "model_refused_live_file_gone": {
+        "zh": "线上模型 {version} 的文件不见了（缓存被清理？）：请先 /rollback 或重新训练它。",
+        "en": "The live model {version}'s file is gone (cache cleared?): /rollback or retrain it first.",
+    },
+    "model_refused_no_heldout": {
+        "zh": "没有评估集（nlu/eval），无法把关。", "en": "No held-out set (nlu/eval) to gate on.",
+    },
+    "model_refused_unknown_model": {"zh": "登记册里没有这个模型。", "en": "That model is not in the registry."},
+    # /help for staff: what their role may use (sent after the customer help).
+    "staff_help": {
+        "zh": (
+            "👥 员工命令：/queue 排队中的会话 · /profile 客户资料 · /note 备注 · /transfer 转交 · /resolve 结束会话"
+            " · /tag 标注客户的意思 · /complaints 投诉工单 · /report 投诉报表"
+        ),
+        "en": (
+            "👥 Staff commands: /queue waiting conversations · /profile customer profile · /note add a note · "
+            "/transfer hand over · /resolve close the conversation · /tag say what the customer meant · "
+            "/complaints complaint tickets · /report complaint report"
+        ),
+    },
+    "staff_help_admin": {
+        "zh": (
+            "🛠 管理员：/staff 员工与角色 · /review 标注训练数据 · /retrain 导出标注并在后台训练候选模型，"
+            "门槛通过后可一键上线 · /rollback 回滚到上一个模型"
+        ),
+        "en": (
+            "🛠 Admins: /staff staff and roles · /review label training data · /retrain export the labels and train "
+            "a candidate in the background, promote it with one button if it passes the gate · /rollback go back "
+            "to the previous model"
+        ),
+    },
     "staff_no_such_escalation": {"zh": "找不到这个会话。", "en": "There is no such conversation."},
     "staff_already_resolved": {"zh": "这个会话已经结束了。", "en": "That conversation is already resolved."},
     "staff_next_conversation": {
@@ -945,6 +1086,8 @@ STAFF_COMMAND_DESCRIPTIONS: dict[str, dict[str, str]] = {
     "report": {"zh": "投诉报告", "en": "the complaint report"},
     "review": {"zh": "标注训练数据", "en": "label training data"},
     "staff": {"zh": "管理员工和角色", "en": "manage staff and roles"},
+    "retrain": {"zh": "用新标注训练候选模型并过门槛", "en": "train a candidate model on new labels and gate it"},
+    "rollback": {"zh": "回到上一个模型", "en": "go back to the previous model"},
 }
 
 # What staff read for each intent (the names come from nlu/intents.py; tests check every one has a label here).

@@ -185,6 +185,11 @@ class Settings(BaseSettings):
     learn_similarity: float = Field(
         default=0.88, gt=0, le=1, description="Review queue: texts at least this alike (difflib ratio) share a label."
     )
+    learn_project_root: Path = Field(
+        default=PROJECT_ROOT,
+        description="/retrain in the chat exports labels into, and trains from, this project's files (its "
+        "config.yml, domain.yml, nlu/data, held-out nlu/eval); the checkout by default.",
+    )
 
     # Shipment data in (ingest/): the HTTP ingestion API runs only when a token is configured.
     ingest_token: SecretStr | None = Field(

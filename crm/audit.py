@@ -18,6 +18,8 @@ ROLE_CHANGE = "role_change"
 # rejected one (crm/complaintdesk.py).
 COMPLAINT_VIEW = "complaint_view"
 COMPLAINT_CHANGE = "complaint_change"
+# The intent model: a candidate promoted or rejected by the gate, or the live model rolled back (learning/retrain.py).
+MODEL_CHANGE = "model_change"
 CLI_ACTOR = "command line"
 
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from sqlalchemy.orm import Session
 
-from learning.review import SOURCES, LabelledText
+from learning.review import SOURCES, LabelledText, labelled_texts
 from nlu.examples import load_examples
 
 LEARNED = Path("nlu") / "data" / "learned"
@@ -180,3 +181,24 @@ def export_paths(project_root: Path) -> tuple[list[Path], list[Path], Path, Path
     learned = project_root / LEARNED
     hand_written = [p for p in sorted(data.rglob("*.yml")) if learned not in p.parents]
     return hand_written, [project_root / "nlu" / "eval"], learned, data / "regex.yml"
+
+
+@dataclass(frozen=True)
+class ExportOutcome:
+    """An export: its plan, and the files written and removed (both empty for a dry run)."""
+
+    plan: ExportPlan
+    written: list[Path]
+    removed: list[Path]
+
+
+def export_labels(session: Session, project_root: Path, *, output: Path | None = None,
+                  dry_run: bool = False) -> ExportOutcome:
+    """Plan the export of every active label against the project's data and write it (the CLI's and the bot's)."""
+    hand_written, held_out, learned, regex = export_paths(project_root)
+    plan = plan_export(labelled_texts(session), hand_written=hand_written, held_out=held_out,
+                       patterns=entity_patterns(regex))
+    if dry_run:
+        return ExportOutcome(plan, [], [])
+    written, removed = write_export(plan, output or learned)
+    return ExportOutcome(plan, written, removed)

@@ -35,6 +35,18 @@ class IntentChange:
 
 
 @dataclass(frozen=True)
+class GateRow:
+    """One line of the side-by-side comparison, as printed: figures in points, Δ signed, '–' when missing."""
+
+    measure: str
+    live: str
+    candidate: str
+    delta: str
+    dropped: bool  # an intent that lost more than the margin (what rejects a candidate)
+    intent: str | None = None  # the intent of an F1 row (None for accuracy and macro-F1)
+
+
+@dataclass(frozen=True)
 class GateResult:
     """The gate's decision with its reasons and the side-by-side numbers."""
 
@@ -52,25 +64,34 @@ class GateResult:
         """One bilingual line: promote or reject."""
         return "✓ 上线候选模型 / promote the candidate" if self.promote else "✗ 拒绝候选模型 / reject the candidate"
 
+    def rows(self) -> list[GateRow]:
+        """The side-by-side figures, one row per measure: accuracy, macro-F1, then each intent's F1."""
+        rows = [
+            GateRow(measure, _points(old, 100), _points(new, 100), _delta(old, new, 100), dropped=False)
+            for measure, old, new in (
+                ("accuracy", self.live_accuracy, self.candidate_accuracy),
+                ("macro-F1", self.live_macro_f1, self.candidate_macro_f1),
+            )
+        ]
+        for change in self.intents:
+            rows.append(GateRow(
+                f"F1 {change.intent} ({change.support})",
+                "–" if change.live_f1 is None else f"{change.live_f1:.1f}",
+                f"{change.candidate_f1:.1f}",
+                "–" if change.delta is None else f"{change.delta:+.1f}",
+                dropped=change.delta is not None and change.delta < -self.margin - EPSILON,
+                intent=change.intent,
+            ))
+        return rows
+
     def table(self) -> Table:
         """A rich table: overall and per-intent figures of both models, drops beyond the margin marked."""
         table = Table(title=f"{self.verdict} (F1 margin {self.margin:g} points)")
         for column in ("measure / 指标", "live / 线上", "candidate / 候选", "Δ"):
             table.add_column(column, justify="left" if column.startswith("measure") else "right")
-        for label, old, new, scale in (
-            ("accuracy / 准确率", self.live_accuracy, self.candidate_accuracy, 100),
-            ("macro-F1", self.live_macro_f1, self.candidate_macro_f1, 100),
-        ):
-            table.add_row(label, _points(old, scale), _points(new, scale), _delta(old, new, scale))
-        for change in self.intents:
-            style = "red" if change.delta is not None and change.delta < -self.margin - EPSILON else None
-            table.add_row(
-                f"F1 {change.intent} ({change.support})",
-                "–" if change.live_f1 is None else f"{change.live_f1:.1f}",
-                f"{change.candidate_f1:.1f}",
-                "–" if change.delta is None else f"{change.delta:+.1f}",
-                style=style,
-            )
+        for row in self.rows():
+            label = "accuracy / 准确率" if row.measure == "accuracy" else row.measure
+            table.add_row(label, row.live, row.candidate, row.delta, style="red" if row.dropped else None)
         return table
 
     def __rich__(self) -> Table:
@@ -80,18 +101,7 @@ class GateResult:
     def markdown(self) -> str:
         """The same comparison as a markdown table, followed by the verdict and its reasons."""
         lines = ["| measure | live | candidate | Δ |", "|---|---|---|---|"]
-        lines.append(
-            f"| accuracy | {_points(self.live_accuracy, 100)} | {_points(self.candidate_accuracy, 100)} | "
-            f"{_delta(self.live_accuracy, self.candidate_accuracy, 100)} |"
-        )
-        lines.append(
-            f"| macro-F1 | {_points(self.live_macro_f1, 100)} | {_points(self.candidate_macro_f1, 100)} | "
-            f"{_delta(self.live_macro_f1, self.candidate_macro_f1, 100)} |"
-        )
-        for change in self.intents:
-            live_f1 = "–" if change.live_f1 is None else f"{change.live_f1:.1f}"
-            delta = "–" if change.delta is None else f"{change.delta:+.1f}"
-            lines.append(f"| F1 {change.intent} ({change.support}) | {live_f1} | {change.candidate_f1:.1f} | {delta} |")
+        lines += [f"| {row.measure} | {row.live} | {row.candidate} | {row.delta} |" for row in self.rows()]
         lines += ["", f"**{self.verdict}**"] + [f"- {reason}" for reason in self.reasons]
         return "\n".join(lines) + "\n"
 

@@ -272,14 +272,12 @@ def learn_export(
 ) -> None:
     """Write labelled messages to nlu/data/learned/<source>.yml (masked, deduplicated, held-out texts skipped)."""
     from core.settings import PROJECT_ROOT
-    from learning.export import entity_patterns, export_paths, plan_export, write_export
-    from learning.review import labelled_texts
+    from learning.export import export_labels
 
     _settings, sessions = _sessions()
     with sessions() as session:
-        labelled = labelled_texts(session)
-    hand_written, held_out, learned, regex = export_paths(PROJECT_ROOT)
-    plan = plan_export(labelled, hand_written=hand_written, held_out=held_out, patterns=entity_patterns(regex))
+        outcome = export_labels(session, PROJECT_ROOT, output=output, dry_run=dry_run)
+    plan = outcome.plan
     table = Table("来源 source", "意图 intents", "例句 examples", title="导出 / export")
     for source, intents in sorted(plan.files.items()):
         table.add_row(f"{source}.yml", str(len(intents)), str(sum(len(t) for t in intents.values())))
@@ -299,12 +297,10 @@ def learn_export(
         console.print(conflicts)
     if dry_run:
         console.print("演练，未写入 / dry run: nothing written")
-    else:
-        written, removed = write_export(plan, output or learned)
-        for path in written:
-            console.print(f"[green]✓[/] {path}")
-        for path in removed:
-            console.print(f"[yellow]–[/] {path} 已删除 / removed (nothing labelled now)")
+    for path in outcome.written:
+        console.print(f"[green]✓[/] {path}")
+    for path in outcome.removed:
+        console.print(f"[yellow]–[/] {path} 已删除 / removed (nothing labelled now)")
     if strict and plan.conflicts:
         raise typer.Exit(1)
 
@@ -346,9 +342,14 @@ def learn_retrain(
         bool, typer.Option(help="通过即上线 / promote when the gate passes (--no-promote: only gate and register)")
     ] = True,
     by: Annotated[str | None, typer.Option("--by", help="操作人 / who promotes (default: login name)")] = None,
+    export: Annotated[
+        bool, typer.Option("--export", help="先导出标注数据 / run `learn export` first (as /retrain in the chat does)")
+    ] = False,
 ) -> None:
     """Train a candidate on nlu/data, score it and the live model on the held-out set, promote only if no worse."""
+    from learning.registry import RegistryError
     from learning.retrain import LearningError, retrain
+    from learning.runlock import RetrainBusy
     from nlu.toolchain import EngineError
 
     settings, sessions = _sessions()
@@ -356,12 +357,15 @@ def learn_retrain(
     try:
         with console.status("…") as status:
             outcome = retrain(
-                settings, engine, sessions, actor=_labeller(by).name, margin=margin, promote=promote,
+                settings, engine, sessions, actor=_labeller(by).name, margin=margin, promote=promote, export=export,
                 progress=lambda line: status.update(line[:120]),
             )
-    except (LearningError, EngineError, ValueError) as exc:
+    except (LearningError, RetrainBusy, RegistryError, EngineError, ValueError) as exc:
         err.print(f"[red]✗[/] {escape(str(exc))}")
         raise typer.Exit(1) from exc
+    if outcome.exported is not None:
+        console.print(f"导出 / exported: {outcome.exported.plan.written} 条例句 examples, "
+                      f"{len(outcome.exported.plan.conflicts)} 冲突未写入 / conflicts left out")
     if outcome.gate is None:
         console.print(f"[green]✓[/] {outcome.version} 已在线上 / is already live: nothing to do")
         return

@@ -113,6 +113,8 @@ def child_env(settings: Settings, *, database: bool = True, **extra: str) -> dic
         env["PARCELDESK_DATABASE_URL"] = settings.effective_database_url.get_secret_value()
         if settings.database_schema:
             env["PARCELDESK_DATABASE_SCHEMA"] = settings.database_schema
+    # The bot's /retrain trains where `parceldesk learn` would.
+    env["PARCELDESK_LEARN_PROJECT_ROOT"] = str(settings.learn_project_root)
     # The human queue's knobs: the bot runs the jobs, the action server answers with positions and hours.
     for name in (*HANDOFF_SETTINGS, *NOTICE_SETTINGS, *LOAD_SETTINGS):
         value = getattr(settings, name)

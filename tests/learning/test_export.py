@@ -12,7 +12,16 @@ from sqlalchemy.orm import Session
 from core.settings import PROJECT_ROOT
 from crm import chatlog
 from learning import review
-from learning.export import ExportPlan, annotate, entity_patterns, example_key, export_paths, plan_export, write_export
+from learning.export import (
+    ExportPlan,
+    annotate,
+    entity_patterns,
+    example_key,
+    export_labels,
+    export_paths,
+    plan_export,
+    write_export,
+)
 from learning.review import LabelledText, Labeller
 from nlu.examples import load_examples
 from nlu.intents import labelling_intents
@@ -107,3 +116,20 @@ def test_export_from_the_database_writes_valid_masked_rasa_yaml(session: Session
     # The held-out overlap rule of tests/nlu/test_eval_set.py holds for the export.
     held = {example_key(e.text) for e in load_examples(HELD_OUT)}
     assert not [e.text for e in examples if example_key(e.text) in held]
+
+
+def test_export_labels_is_the_one_export_of_the_command_line_and_the_chat(session: Session, tmp_path: Path) -> None:
+    """export_labels plans against the project's data and writes where told; a dry run writes nothing."""
+    tag = random.randint(0, 10**6)
+    body = f"zindle {tag} are you a robot"
+    record = chatlog.record_inbound(session, bot_id=78, update_id=next(_updates), chat_id=tag + 7,
+                                    telegram_user_id=tag + 7, kind="text", text=body)
+    review.label_messages(session, [record.message_id], "bot_challenge", source="fallbacks", labeller=Labeller("Ada"),
+                          valid=labelling_intents(PROJECT_ROOT))
+    learned = tmp_path / "learned"
+    dry = export_labels(session, PROJECT_ROOT, output=learned, dry_run=True)
+    assert body in dry.plan.files["fallbacks"]["bot_challenge"]
+    assert (dry.written, dry.removed, learned.exists()) == ([], [], False)
+    done = export_labels(session, PROJECT_ROOT, output=learned)
+    assert done.written == [learned / "fallbacks.yml"] and done.plan.written == dry.plan.written
+    assert f"    - {body}\n" in (learned / "fallbacks.yml").read_text(encoding="utf-8")

@@ -1,4 +1,4 @@
-"""learning.retrain without a running Rasa: promotion and rollback still move the registry, refusals say why."""
+"""learning.retrain without a running Rasa: promotion and rollback move the registry (audited), refusals say why."""
 
 from __future__ import annotations
 
@@ -11,9 +11,20 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import make_sessionmaker, transaction
 from core.settings import Settings
-from crm.models import ModelStatus, ModelVersion
+from crm import audit
+from crm.models import AuditEntry, ModelStatus, ModelVersion
 from learning import registry as model_registry
-from learning.retrain import LearningError, promote_version, rollback, serving_model, switch_model, version_of
+from learning.retrain import (
+    Actor,
+    LearningError,
+    promote_candidate,
+    promote_version,
+    rollback,
+    rollback_plan,
+    serving_model,
+    switch_model,
+    version_of,
+)
 from tests.databases import TestDatabase
 from tests.e2e.harness import free_port
 
@@ -91,3 +102,96 @@ def test_promoting_a_model_whose_file_is_gone_is_refused(
         promote_version(no_rasa, sessions, version, actor="t")
     with sessions() as session:
         assert model_registry.live(session) is None
+
+
+def model_id(sessions: sessionmaker[Session], version: str) -> int:
+    """A version's registry id (what the chat's buttons carry)."""
+    with sessions() as session:
+        return model_registry.get(session, version).id
+
+
+def model_audit(sessions: sessionmaker[Session]) -> list[tuple[str, str, int | None, str]]:
+    """The model-change audit entries, oldest first: (version, change, Telegram id, actor)."""
+    with sessions() as session:
+        found = audit.entries(session, action=audit.MODEL_CHANGE, subject_kind="model")
+        return [(e.subject_id, (e.details or {})["change"], e.actor_telegram_user_id, e.actor) for e in reversed(found)]
+
+
+@pytest.fixture()
+def no_audit(database: TestDatabase) -> Iterator[None]:
+    """No model audit entries before and after the test (they commit)."""
+    clear = delete(AuditEntry).where(AuditEntry.action == audit.MODEL_CHANGE)
+    with transaction(make_sessionmaker(database.engine)) as session:
+        session.execute(clear)
+    yield
+    with transaction(make_sessionmaker(database.engine)) as session:
+        session.execute(clear)
+
+
+@pytest.mark.usefixtures("no_audit")
+def test_a_gated_candidate_goes_live_only_against_the_model_it_was_gated_against(
+    sessions: sessionmaker[Session], no_rasa: Settings, tmp_path: Path
+) -> None:
+    """Promote goes live only for a candidate gated against today's live model (audited with the admin's id)."""
+    ada = Actor("Ada", 4242)
+    first = register(sessions, tmp_path / "parceldesk-aaaa.tar.gz")
+    done = promote_candidate(no_rasa, sessions, model_id(sessions, first), gated_against=None, actor=ada)
+    assert (done.version, done.replaced, done.switched) == (first, None, False)
+    with pytest.raises(LearningError) as again:
+        promote_candidate(no_rasa, sessions, model_id(sessions, first), gated_against=None, actor=ada)
+    assert again.value.key == "not_candidate"
+
+    second = register(sessions, tmp_path / "parceldesk-bbbb.tar.gz")
+    with pytest.raises(LearningError) as stale:  # gated when nothing was live; now `first` is
+        promote_candidate(no_rasa, sessions, model_id(sessions, second), gated_against=None, actor=ada)
+    assert (stale.value.key, stale.value.values["live"]) == ("live_changed", first)
+    third = register(sessions, tmp_path / "parceldesk-cccc.tar.gz")
+    with transaction(sessions) as session:
+        model_registry.reject(session, third, reasons=["worse"], actor="Ada")
+    with pytest.raises(LearningError) as rejected:
+        promote_candidate(no_rasa, sessions, model_id(sessions, third), gated_against=model_id(sessions, first),
+                          actor=ada)
+    assert rejected.value.key == "rejected"
+
+    done = promote_candidate(no_rasa, sessions, model_id(sessions, second), gated_against=model_id(sessions, first),
+                             actor=ada)
+    assert (done.version, done.replaced) == (second, first)
+    with sessions() as session:
+        assert model_registry.live(session).version == second
+        assert model_registry.get(session, second).promoted_by == "Ada"
+    assert model_audit(sessions) == [(first, "promoted", 4242, "Ada"), (second, "promoted", 4242, "Ada")]
+
+
+@pytest.mark.usefixtures("no_audit")
+def test_a_confirmed_rollback_is_refused_when_the_models_changed_meanwhile(
+    sessions: sessionmaker[Session], no_rasa: Settings, tmp_path: Path
+) -> None:
+    """The chat's Roll back names the two models it showed: if either changed since, nothing happens."""
+    with pytest.raises(LearningError) as nothing:
+        rollback_plan(sessions)
+    assert nothing.value.key == "nothing_live"
+    first = register(sessions, tmp_path / "parceldesk-aaaa.tar.gz")
+    promote_version(no_rasa, sessions, first, actor="command line (tester)")
+    with pytest.raises(LearningError) as alone:
+        rollback_plan(sessions)
+    assert (alone.value.key, alone.value.values) == ("no_previous", {"version": first})
+    second = register(sessions, tmp_path / "parceldesk-bbbb.tar.gz")
+    promote_version(no_rasa, sessions, second, actor="command line (tester)")
+    plan = rollback_plan(sessions)
+    assert (plan.live.version, plan.target.version) == (second, first)
+    assert plan.live.promoted_by == "command line (tester)"
+
+    third = register(sessions, tmp_path / "parceldesk-cccc.tar.gz")
+    promote_version(no_rasa, sessions, third, actor="command line (tester)")  # someone promoted meanwhile
+    with pytest.raises(LearningError) as changed:
+        rollback(no_rasa, sessions, actor=Actor("Ada", 4242), expect=(plan.live.id, plan.target.id))
+    assert (changed.value.key, changed.value.values["live"]) == ("rollback_changed", third)
+    fresh = rollback_plan(sessions)
+    outcome = rollback(no_rasa, sessions, actor=Actor("Ada", 4242), expect=(fresh.live.id, fresh.target.id))
+    assert (outcome.live, outcome.replaced) == (second, third)
+    assert model_audit(sessions) == [
+        (first, "promoted", None, "command line (tester)"),
+        (second, "promoted", None, "command line (tester)"),
+        (third, "promoted", None, "command line (tester)"),
+        (second, "rolled_back", 4242, "Ada"),
+    ]
