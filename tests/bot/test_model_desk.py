@@ -10,7 +10,7 @@ import random
 from datetime import UTC, datetime
 
 from bot.modeldesk import when
-from bot.texts import text
+from bot.texts import command_menu, text
 from core.settings import Settings
 from learning.runlock import Holder, exclusive, lock_path
 from tests.bot.test_review_desk import STAFF, Desk, desk, desk_db, reply
@@ -24,7 +24,7 @@ async def test_only_admins_may_retrain_or_roll_back(desk: Desk) -> None:
     for command in ("/retrain", "/rollback"):
         refused = await reply(desk, desk.alice, command)
         assert "只有管理员" in refused["text"] and "only admins" in refused["text"]
-        assert (await reply(desk, outsider, command))["text"] == text("unknown_command", "zh")
+        assert (await reply(desk, outsider, command))["text"] == text("unknown_command", "zh", commands=command_menu("zh"))
     sent = await desk.sandbox.send_text(desk.ada, "/help")
     helped = await desk.sandbox.wait_for_bot_messages(desk.ada, after_message_id=sent["message_id"], count=3,
                                                       timeout=20)
