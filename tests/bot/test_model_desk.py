@@ -24,7 +24,8 @@ async def test_only_admins_may_retrain_or_roll_back(desk: Desk) -> None:
     for command in ("/retrain", "/rollback"):
         refused = await reply(desk, desk.alice, command)
         assert "只有管理员" in refused["text"] and "only admins" in refused["text"]
-        assert (await reply(desk, outsider, command))["text"] == text("unknown_command", "zh", commands=command_menu("zh"))
+        unknown = text("unknown_command", "zh", commands=command_menu("zh"))
+        assert (await reply(desk, outsider, command))["text"] == unknown
     sent = await desk.sandbox.send_text(desk.ada, "/help")
     helped = await desk.sandbox.wait_for_bot_messages(desk.ada, after_message_id=sent["message_id"], count=3,
                                                       timeout=20)
