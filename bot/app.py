@@ -28,6 +28,7 @@ from bot import (
     jobs,
     modeldesk,
     notices,
+    outbox,
     privacy,
     redelivery,
     relay,
@@ -71,6 +72,7 @@ async def post_init(application: Application) -> None:
         [BotCommand(name, desc["zh"]) for name, desc in COMMAND_DESCRIPTIONS.items()], language_code="zh"
     )
     await publish_name(application, svc.settings)
+    await outbox.load_waiting_chats(svc)
     # A retrain the previous bot process did not live to finish: its admin is told on its progress message.
     await modeldesk.report_interrupted(application)
     if svc.settings.staff_chat_id is None:

@@ -18,6 +18,7 @@ from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError
 
 from bot.context import BotContext
 from bot.rendering import OutgoingMessage, ReplyMarkup
+from bot.services import BotServices
 from crm import outbox
 from crm.outbox import OutboxPolicy
 
@@ -59,6 +60,19 @@ def markup_from_json(data: dict[str, Any] | None) -> ReplyMarkup | None:
     if not data:
         return None
     return MARKUPS[data["kind"]].de_json(data["markup"], None)
+
+
+async def load_waiting_chats(svc: BotServices) -> None:
+    """Read which chats have messages waiting, once at start-up (no database work on a customer's first message)."""
+    if svc.outbox_chats is not None:
+        return
+    try:
+        chats = await svc.db(outbox.pending_chats)
+    except SQLAlchemyError as exc:
+        logger.warning("the outbox could not be read at start-up (%s): read on the first send", type(exc).__name__)
+        return
+    if svc.outbox_chats is None:
+        svc.outbox_chats = chats
 
 
 async def holds(context: BotContext, chat_id: int) -> bool:

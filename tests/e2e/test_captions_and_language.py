@@ -16,7 +16,7 @@ from crm.segments import customer_segment
 from sandbox.client import SandboxClient
 from tests.e2e.harness import Stack, new_user_id
 from tests.e2e.replies import brand, domain_text, has_chinese, tracking_reply
-from tests.e2e.test_conversations import TIMEOUT, matches, say
+from tests.e2e.test_conversations import TIMEOUT, matches, press, say
 from tests.e2e.test_handoff import body_of, last_id
 
 CAPTIONS = {
@@ -65,7 +65,10 @@ async def test_a_captioned_photo_files_a_damage_complaint_with_that_photo(
     """Photo + "my parcel … arrived broken" is the natural report: the caption starts the form, the photo is its."""
     number = fresh_parcel(stack)
     user = new_user_id()
-    (filed,) = await send_photo(sandbox, user, CAPTIONS[language].format(number=number))
+    (summary,) = await send_photo(sandbox, user, CAPTIONS[language].format(number=number))
+    # The photo is already in the summary shown before anything is filed.
+    assert matches(summary, "utter_complaint_summary", language), body_of(summary)
+    (filed,) = await press(sandbox, user, summary, "/affirm")
     assert matches(filed, "utter_complaint_created", language), body_of(filed)
     complaint = only_complaint(stack, user)
     assert complaint.category is ComplaintCategory.DAMAGE and complaint.photo_file_id
@@ -80,7 +83,9 @@ async def test_a_photo_the_form_asked_for_is_the_photo_even_with_a_caption(
     user = new_user_id()
     (ask,) = await say(sandbox, user, CAPTIONS["en"].format(number=number))
     assert matches(ask, "utter_ask_complaint_photo", "en")
-    (filed,) = await send_photo(sandbox, user, "here it is")
+    (summary,) = await send_photo(sandbox, user, "here it is")
+    assert matches(summary, "utter_complaint_summary", "en"), body_of(summary)
+    (filed,) = await press(sandbox, user, summary, "/affirm")
     assert matches(filed, "utter_complaint_created", "en"), body_of(filed)
     assert only_complaint(stack, user).photo_file_id
 
