@@ -63,6 +63,9 @@ async def post_init(application: Application) -> None:
     svc: BotServices = application.bot_data["services"]
     # Bot API URLs contain the token: never let httpx log them.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # The job queue logs every one-off job's random hex id ("Removed job e1c3…"): noise, and digit runs in it read
+    # like phone numbers to the personal-data scan of the logs.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     svc.rasa = RasaClient(
         svc.settings.effective_rasa_url, timeout=svc.settings.rasa_timeout_seconds, token=rasa_token(svc.settings)
     )

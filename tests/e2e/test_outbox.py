@@ -35,7 +35,9 @@ SETTLE = 2.0
 
 @pytest.fixture()
 async def faults_cleared(sandbox: SandboxClient) -> AsyncIterator[SandboxClient]:
-    """The sandbox, with every injected fault cleared after the test (a failing test must not break the next)."""
+    """The sandbox without injected faults before and after the test (spent faults of other modules are listed
+    too, and a failing test must not break the next)."""
+    await sandbox.clear_faults()
     try:
         yield sandbox
     finally:
