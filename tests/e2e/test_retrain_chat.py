@@ -23,7 +23,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.texts import text
+from bot.texts import command_menu, text
 from core.db import make_sessionmaker, transaction
 from core.settings import PROJECT_ROOT, Settings, load_settings
 from crm import audit
@@ -202,7 +202,8 @@ async def test_admins_retrain_promote_keep_and_roll_back_in_the_chat(
         # Only admins: an agent is told (both languages), a customer gets the unknown-command answer.
         for command in ("/retrain", "/rollback"):
             assert (await reply(sandbox, people.alice, command))[0]["text"] == text("model_admin_only", STAFF)
-            assert (await reply(sandbox, people.customer, command))[0]["text"] == text("unknown_command", "zh")
+            assert (await reply(sandbox, people.customer, command))[0]["text"] == text(
+                "unknown_command", "zh", commands=command_menu("zh"))
         helped = await reply(sandbox, people.ada, "/help", count=3)
         assert "/retrain" in helped[2]["text"] and "/rollback" in helped[2]["text"]
         nothing = await reply(sandbox, people.ada, "/rollback")
