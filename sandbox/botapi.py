@@ -105,10 +105,10 @@ async def bot_api(request: Request) -> Response:
         handler = METHODS.get(request.path_params["method"].lower())
         if handler is None:
             raise ApiError(404, "Not Found: method not found")
-        fault = world.take_fault(request.path_params["method"])
+        params = await read_params(request)
+        fault = world.take_fault(request.path_params["method"], chat_id=params.text("chat_id"))
         if fault is not None:
             raise injected(fault)
-        params = await read_params(request)
         return ok(await handler(Call(world=world, params=params)))
     except ApiError as error:
         return failure(error)

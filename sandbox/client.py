@@ -201,10 +201,13 @@ class SandboxClient:
 
     async def inject_fault(
         self, method: str, *, status: int = 429, count: int = 1, retry_after: int | None = None,
-        description: str | None = None,
+        description: str | None = None, chat_id: int | None = None,
     ) -> None:
-        """Make the next `count` calls of a Bot API method fail (429 carries retry_after), for fault tests."""
+        """Make the next `count` calls of a Bot API method fail (429 carries retry_after), for fault tests;
+        with chat_id only calls for that chat fail."""
         body: dict[str, Any] = {"method": method, "status": status, "count": count}
+        if chat_id is not None:
+            body["chat_id"] = chat_id
         if retry_after is not None:
             body["retry_after"] = retry_after
         if description is not None:

@@ -376,6 +376,7 @@ async def post_fault(request: Request) -> dict[str, Any]:
         remaining=int_value(body.get("count", 1), "count"),
         retry_after=int_value(retry_after, "retry_after") if retry_after is not None else None,
         description=str(body.get("description") or ""),
+        chat_id=int_value(body["chat_id"], "chat_id") if body.get("chat_id") is not None else None,
     )
     world_of(request).faults.append(fault)
     return {"ok": True}

@@ -147,6 +147,8 @@ class Fault:
     retry_after: int | None = None
     description: str = ""
     served: int = 0
+    # Only calls for this chat fail (None: any chat), so a fault test is not hit by another chat's message.
+    chat_id: int | None = None
 
 
 class World:
@@ -591,9 +593,11 @@ class World:
             "files": len(self.files),
         }
 
-    def take_fault(self, method: str) -> Fault | None:
-        """The injected failure the next call of `method` must answer with, if any (consumes one)."""
+    def take_fault(self, method: str, *, chat_id: str | None = None) -> Fault | None:
+        """The injected failure the next call of `method` (for this chat) must answer with, if any (consumes one)."""
         for fault in self.faults:
+            if fault.chat_id is not None and str(fault.chat_id) != chat_id:
+                continue
             if fault.method == method.lower() and fault.remaining > 0:
                 fault.remaining -= 1
                 fault.served += 1

@@ -63,7 +63,7 @@ async def test_replies_failing_for_a_while_arrive_later_in_order_exactly_once(
     and each answer is logged once (when it was delivered)."""
     sandbox = faults_cleared
     user = new_user_id()
-    await sandbox.inject_fault("sendMessage", status=502, count=3)
+    await sandbox.inject_fault("sendMessage", status=502, count=3, chat_id=user)
     for number in NUMBERS:
         await sandbox.send_text(user, f"where is {number}")
     replies = await sandbox.wait_for_bot_messages(user, count=len(NUMBERS), timeout=TIMEOUT)
@@ -89,7 +89,7 @@ async def test_a_reply_pending_across_a_bot_restart_is_delivered(faults_cleared:
     delivers it (with its language keyboard), once."""
     sandbox = faults_cleared
     user = new_user_id()
-    await sandbox.inject_fault("sendMessage", status=500, count=100_000)
+    await sandbox.inject_fault("sendMessage", status=500, count=100_000, chat_id=user)
     await sandbox.send_text(user, "/language")
     pending = eventually(lambda: pending_row(stack, user), timeout=TIMEOUT)
     assert pending.reply_markup is not None
@@ -118,7 +118,8 @@ async def test_a_blocked_chat_is_not_retried(faults_cleared: SandboxClient, stac
     """403 "bot was blocked by the user": nothing is kept, nothing is sent later; the next reply goes out normally."""
     sandbox = faults_cleared
     user = new_user_id()
-    await sandbox.inject_fault("sendMessage", status=403, count=1, description="Forbidden: bot was blocked by the user")
+    await sandbox.inject_fault("sendMessage", status=403, count=1, description="Forbidden: bot was blocked by the user",
+                               chat_id=user)
     await sandbox.send_text(user, "/help")
     eventually(lambda: assert_served(stack, user), timeout=TIMEOUT)
     await asyncio.sleep(SETTLE)
@@ -140,7 +141,7 @@ async def test_a_reply_failing_past_the_give_up_time_is_given_up(faults_cleared:
     """Telegram fails longer than the give-up time: the reply is marked gave_up and never sent late."""
     sandbox = faults_cleared
     user = new_user_id()
-    await sandbox.inject_fault("sendMessage", status=500, count=100_000)
+    await sandbox.inject_fault("sendMessage", status=500, count=100_000, chat_id=user)
     await sandbox.send_text(user, "/help")
     eventually(lambda: pending_row(stack, user), timeout=TIMEOUT)
     advance_clock(stack.settings.outbox_give_up_minutes + 1)
@@ -171,7 +172,7 @@ async def test_an_agent_relay_that_fails_is_retried_and_the_agent_told(
     joined = await wait_for(sandbox, customer, lambda m: "Alice" in body_of(m))
     agent_seen = (await sandbox.bot_messages(desk.alice))[-1]["message_id"]
 
-    await sandbox.inject_fault("copyMessage", status=502, count=2)
+    await sandbox.inject_fault("copyMessage", status=502, count=2, chat_id=customer)
     await sandbox.send_text(desk.alice, "Your parcel left Shanghai this morning.")
     await wait_for(sandbox, desk.alice, lambda m: body_of(m) == text("staff_relay_pending", STAFF, id=escalation.id),
                    after=agent_seen, timeout=TIMEOUT)
