@@ -33,11 +33,13 @@ Dynamic imports (importlib, strings in YAML) are invisible here; the import test
 from __future__ import annotations
 
 import ast
+import fnmatch
 import json
 import random
 import subprocess
 import sys
 import textwrap
+import tomllib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -355,6 +357,15 @@ def test_every_package_is_known() -> None:
     packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests"}
     assert packages <= set(ALLOWED), f"no layering rule for: {sorted(packages - set(ALLOWED))}"
     assert set(ALLOWED) - {"engine"} <= packages
+
+
+def test_every_package_is_installed() -> None:
+    """pyproject.toml installs every top-level package, so `import privacy` works outside the checkout too."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = project["tool"]["setuptools"]["packages"]["find"]["include"]
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests"}
+    missing = {name for name in packages if not any(fnmatch.fnmatch(name, pattern) for pattern in patterns)}
+    assert not missing, f"pyproject.toml [tool.setuptools.packages.find] include misses {sorted(missing)}"
 
 
 def test_no_layering_violations() -> None:
