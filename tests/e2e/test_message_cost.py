@@ -22,9 +22,10 @@ from telegram.ext import Application
 
 from bot.app import build_application
 from core.db import open_database
-from crm.models import ChatMessage, Direction
+from crm.models import ChatMessage, Direction, Escalation, EscalationEventKind
 from sandbox.client import SandboxClient
 from tests.e2e.harness import Stack, eventually, new_user_id
+from tests.e2e.test_handoff import Desk, body_of, desk, desk_staff, last_id, request_and_claim, wait_for  # noqa: F401 - fixtures
 
 RASA_CALL_BUDGET = 1
 TRANSACTION_BUDGET = 2
@@ -183,3 +184,45 @@ async def test_a_pressed_bot_button_costs_the_same(
     await asyncio.to_thread(eventually, lambda: latest_inbound_handled(stack, user))
     assert meter.rasa == ["POST /webhooks/parceldesk/webhook"], meter.rasa
     assert meter.transactions <= TRANSACTION_BUDGET, meter.transactions
+
+
+# A live conversation with a person costs no Rasa call at all; the relay's own budget (log the message, find the
+# escalation and its agent, record the relayed message) measured when this test was written — staff flows must
+# not get slower than that.
+RELAY_TRANSACTION_BUDGET = 2
+
+
+async def test_a_live_handoff_costs_no_rasa_call_either_way(
+    stack: Stack, sandbox: SandboxClient, desk: Desk, metered_bot: MeteredBot
+) -> None:
+    """Customer → agent and agent → customer while a person holds the chat: no Rasa call, at most two transactions."""
+    customer = new_user_id()
+    meter = metered_bot.meter
+    await request_and_claim(sandbox, stack, desk, customer, "转人工", "zh")
+    agent_seen = await last_id(sandbox, desk.alice)
+    customer_seen = await last_id(sandbox, customer)
+
+    meter.reset()
+    await sandbox.send_text(customer, "我的快递还没到")
+    await wait_for(sandbox, desk.alice, lambda m: body_of(m).endswith("我的快递还没到"), after=agent_seen)
+    await asyncio.to_thread(eventually, lambda: latest_inbound_handled(stack, customer))
+    assert meter.rasa == [], meter.rasa
+    assert meter.transactions <= RELAY_TRANSACTION_BUDGET, meter.transactions
+
+    meter.reset()
+    await sandbox.send_text(desk.alice, "您好，马上为您查询。")
+    await wait_for(sandbox, customer, lambda m: m.get("text") == "您好，马上为您查询。", after=customer_seen)
+    await asyncio.to_thread(eventually, lambda: relayed_by_agent(stack, customer, "您好，马上为您查询。"))
+    assert meter.rasa == [], meter.rasa
+    assert meter.transactions <= RELAY_TRANSACTION_BUDGET, meter.transactions
+
+
+def relayed_by_agent(stack: Stack, chat_id: int, line: str) -> None:
+    """The agent's line is recorded on the customer's escalation (the relay's last transaction committed)."""
+    with Session(stack.database.engine) as session:
+        escalation = session.scalars(
+            select(Escalation).where(Escalation.chat_id == chat_id).order_by(Escalation.id.desc()).limit(1)
+        ).one()
+        assert any(
+            event.kind == EscalationEventKind.AGENT_MESSAGE and event.body == line for event in escalation.events
+        )
