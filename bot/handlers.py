@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -16,7 +15,7 @@ from bot.context import BotContext
 from bot.jobs import kick_handoff_jobs
 from bot.rasa import RasaUnavailable, Turn
 from bot.rendering import OutgoingMessage, render
-from bot.speech import chat_language, client_language, deliver, refuse_command, say, send
+from bot.speech import answer, chat_language, client_language, deliver, refuse_command, say, send
 from bot.texts import STAFF_COMMAND_DESCRIPTIONS, label, text
 from bot.waiting import notify
 from core.clock import local
@@ -29,7 +28,6 @@ from crm.staff import staff_member
 
 logger = logging.getLogger(__name__)
 
-PHOTO_SLOT = "complaint_photo"
 # Who may use each staff command (None: every staff member), as the commands' handlers check it.
 STAFF_COMMAND_ROLES: dict[str, tuple[StaffRole, ...] | None] = {
     "queue": None, "profile": None, "note": None, "transfer": None, "resolve": None, "tag": None,
@@ -154,11 +152,6 @@ async def refused_text(context: BotContext, chat_id: int, body: str, language: s
     return False
 
 
-def photo_payload(file_id: str) -> str:
-    """The message that gives the damage complaint form a photo: its Telegram file id as an entity."""
-    return "/complain_damage" + json.dumps({"photo_file_id": file_id})
-
-
 async def button_pressed(update: Update, context: BotContext) -> None:
     """Treat a pressed Rasa button as the customer sending its payload (not while a human has the chat)."""
     query = update.callback_query
@@ -230,12 +223,14 @@ async def resume_if_pending(context: BotContext, chat_id: int) -> None:
 
 
 async def converse(
-    update: Update, context: BotContext, chat_id: int, body: str, language: str, *, photo_file_id: str | None = None
+    update: Update, context: BotContext, chat_id: int, body: str, language: str, *, photo_file_id: str | None = None,
+    unasked: tuple[str, dict[str, object]] = ("photo_without_caption", {}),
 ) -> None:
     """One exchange with Rasa (one HTTP call); a holding reply whenever Rasa or the action server fails.
 
-    `photo_file_id` is the photo a caption came with: when the caption starts a damage complaint and the form
-    then asks for a photo, the photo answers that question at once instead of the customer being asked for it.
+    `photo_file_id` is the photo the message came with (`body` is its caption, maybe empty): the channel gives it to
+    the damage form when the form asks for one, also when the caption itself starts the complaint, in the same
+    call. A photo nothing asked for and without a usable caption gets the bot's text `unasked` (key, fields).
     """
     svc = context.services
     # The typing indicator goes out while Rasa thinks, not before: it is one Telegram round trip off the path.
@@ -246,24 +241,25 @@ async def converse(
                 "brand": svc.settings.brand_name(language)}
     await resume_if_pending(context, chat_id)
     try:
-        turn = await svc.rasa_client.converse(sender_id(chat_id), body, language=language, metadata=metadata)
+        turn = await svc.rasa_client.converse(
+            sender_id(chat_id), body, language=language, metadata=metadata, photo=photo_file_id
+        )
     except RasaUnavailable as exc:
-        logger.warning("holding reply for chat %s: %s", chat_id, exc)
         await typing
+        if photo_file_id is not None and not body:
+            # Nothing to read: say what to do with the photo rather than queue a bare picture for a person.
+            key, fields = unasked
+            await answer(context, chat_id, key, language, **fields)
+            return
+        logger.warning("holding reply for chat %s: %s", chat_id, exc)
         await queue_after_failure(update, context, chat_id, language)
         return
+    if turn.photo_unasked:
+        await typing
+        key, fields = unasked
+        await answer(context, chat_id, key, language, **fields)
+        return
     replies, paused = turn.replies, turn.paused
-    if photo_file_id is not None and turn.requested_slot == PHOTO_SLOT and not paused:
-        try:
-            follow = await svc.rasa_client.converse(
-                sender_id(chat_id), photo_payload(photo_file_id), language=language, metadata=metadata
-            )
-        except RasaUnavailable as exc:
-            # The form's question for the photo still goes out: sending the photo again answers it.
-            logger.warning("chat %s: the caption's photo could not be given to the form: %s", chat_id, exc)
-        else:
-            # A form's question for its next slot is always its turn's last message: the photo answers it.
-            replies, paused = replies[:-1] + follow.replies, follow.paused
     await typing  # Telegram shows messages in the order they were sent: the indicator must not come last
     sent: list[str | None] = []
     for outgoing in render(replies):
@@ -325,15 +321,14 @@ async def non_text(update: Update, context: BotContext) -> None:
     if message is None or not message.photo:
         await say(context, chat.id, "unsupported_media", language)
         return
-    # The largest size is last; Rasa gets its file id as an entity of the damage complaint.
+    # The largest size is last; Rasa gets its file id as an entity of the damage complaint. Whether a form asks for
+    # the photo is Rasa's to know: the channel decides in the same call (nlu/channel.py), so a photo costs one trip.
     file_id = message.photo[-1].file_id
-    if await context.services.rasa_client.requested_slot(sender_id(chat.id)) == PHOTO_SLOT:
-        await converse(update, context, chat.id, photo_payload(file_id), language)
-        return
-    if not caption:
-        await say(context, chat.id, "photo_without_caption", language)
-        return
-    if await refused_text(context, chat.id, caption, language):
+    limit = context.services.settings.max_message_chars
+    if len(caption) > limit:
+        # An over-long caption is not read, but the photo may still answer a form's question.
+        await converse(update, context, chat.id, "", language, photo_file_id=file_id,
+                       unasked=("too_long", {"limit": limit}))
         return
     await converse(update, context, chat.id, caption, language, photo_file_id=file_id)
 

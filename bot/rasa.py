@@ -9,6 +9,8 @@ from typing import Any
 
 import httpx
 
+from nlu.photos import PHOTO_UNASKED
+
 logger = logging.getLogger(__name__)
 
 
@@ -58,6 +60,8 @@ class Turn:
     # An action (a request for a person, a serious complaint) put the conversation in the human queue.
     paused: bool = False
     requested_slot: str | None = None
+    # A photo without a caption that no form asked for: Rasa handled nothing, the bot says what to do with it.
+    photo_unasked: bool = False
     # A queued customer's message the bot could answer without a person (FAQ, tracking by number).
     answered: bool = False
 
@@ -83,14 +87,20 @@ class RasaClient:
         await self._client.aclose()
 
     async def converse(
-        self, sender: str, message: str, *, language: str, metadata: dict[str, Any], queued: bool = False
+        self, sender: str, message: str, *, language: str, metadata: dict[str, Any], queued: bool = False,
+        photo: str | None = None,
     ) -> Turn:
         """Send a customer's message with its reply language; one HTTP call brings back the whole turn.
 
         `queued`: the customer waits for a person; the channel answers only what needs nobody (FAQ, tracking by
         number) and otherwise just says how it understood the message (no replies then, which is no failure).
+        `photo`: the Telegram file id of a photo the message came with (its caption is `message`, maybe empty):
+        the channel gives it to the damage form when the form asks for it, also right after the caption started
+        the form, all in this one call.
         """
-        extra = {"queued": True} if queued else {}
+        extra: dict[str, Any] = {"queued": True} if queued else {}
+        if photo is not None:
+            extra["photo"] = photo
         try:
             async with asyncio.timeout(self.timeout):
                 body = await self._post(
@@ -100,7 +110,8 @@ class RasaClient:
         except TimeoutError as exc:
             raise RasaUnavailable(f"no answer within {self.timeout:.1f}s") from exc
         messages = body.get("messages") if isinstance(body, dict) else None
-        if not isinstance(messages, list) or (not messages and not queued):
+        photo_unasked = photo is not None and isinstance(body, dict) and body.get("photo") == PHOTO_UNASKED
+        if not isinstance(messages, list) or (not messages and not queued and not photo_unasked):
             # No messages means a custom action failed or timed out (Rasa logs why).
             raise RasaUnavailable("Rasa returned no messages")
         return Turn(
@@ -109,6 +120,7 @@ class RasaClient:
             paused=bool(body.get("paused")),
             requested_slot=body.get("requested_slot") or None,
             answered=queued and bool(body.get("answered")) and bool(messages),
+            photo_unasked=photo_unasked,
         )
 
     async def resume(self, sender: str) -> None:
@@ -133,17 +145,6 @@ class RasaClient:
         except RasaUnavailable:
             return False
         return isinstance(body, dict) and bool(body.get("model_file"))
-
-    async def requested_slot(self, sender: str) -> str | None:
-        """The slot an active form of the conversation is asking for (None when no form waits for an answer)."""
-        try:
-            body = await self._get(f"/conversations/{sender}/tracker", params={"include_events": "NONE"})
-        except RasaUnavailable:
-            return None
-        if not isinstance(body, dict) or not (body.get("active_loop") or {}).get("name"):
-            return None
-        slot = (body.get("slots") or {}).get("requested_slot")
-        return str(slot) if slot else None
 
     async def _post(self, path: str, payload: dict[str, Any], params: dict[str, str] | None = None) -> Any:
         """POST JSON and decode the answer, mapping every failure to RasaUnavailable."""

@@ -62,14 +62,24 @@ async def relay_from_customer(update: Update, context: BotContext, case: Case, m
     """Store a customer's message on their escalation; pass it to the agent, or answer it while they wait."""
     svc = context.services
     kind, body, file_id = content_of(message)
-    logged = context.inbound.message_id if context.inbound is not None else None
-    await svc.db(
-        lambda s: escalations.record_customer_message(
-            s, case.id, content_kind=kind, text=body, file_id=file_id, chat_id=message.chat_id,
+    inbound = context.inbound
+    logged = inbound.message_id if inbound is not None else None
+    # With an agent on the chat nothing else will be recorded about this message: it is handled once stored, in
+    # the same transaction (one transaction fewer per relayed message).
+    live = case.status == EscalationStatus.CLAIMED.value
+
+    def record(session: Session) -> None:
+        escalations.record_customer_message(
+            session, case.id, content_kind=kind, text=body, file_id=file_id, chat_id=message.chat_id,
             message_id=message.message_id, log_message_id=logged,
         )
-    )
-    if case.status == EscalationStatus.CLAIMED.value:
+        if live and logged is not None:
+            chatlog.mark_handled(session, logged)
+
+    await svc.db(record)
+    if live and inbound is not None:
+        inbound.closed = True
+    if live:
         await copy_customer_message(context, case, kind, body, message.chat_id, message.message_id)
         return
     # Waiting: the way out, questions the bot can answer, and an acknowledgement for everything else.

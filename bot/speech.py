@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.orm import Session
 from telegram import Message, Update
 
 from bot.context import BotContext
@@ -75,6 +76,29 @@ async def say(context: BotContext, chat_id: int, key: str, language: str, /, **v
     values = {"brand": context.services.settings.brand_name(language), **values}
     for part in split_text(text(key, language, **values)):
         await send(context, chat_id, OutgoingMessage(part))
+
+
+async def answer(context: BotContext, chat_id: int, key: str, language: str, /, **values: object) -> None:
+    """Say one of the bot's texts as the whole answer to the update: its log entry and the update's "handled" mark
+    are written in one transaction (one fewer than `say` followed by the closing handler)."""
+    inbound = context.inbound
+    values = {"brand": context.services.settings.brand_name(language), **values}
+    parts = split_text(text(key, language, **values))
+    for number, part in enumerate(parts, 1):
+        last = number == len(parts)
+        if not last or inbound is None or inbound.closed:
+            await send(context, chat_id, OutgoingMessage(part))
+            continue
+        sent = await deliver(context, chat_id, OutgoingMessage(part), log_kind="text")
+        logged = part if isinstance(sent, Message) else None
+
+        def close(session: Session, logged: str | None = logged) -> None:
+            if logged is not None:
+                chatlog.record_outbound(session, chat_id=chat_id, text=logged)
+            chatlog.mark_handled(session, inbound.message_id)
+
+        await context.services.db(close)
+        inbound.closed = True
 
 
 async def refuse_command(update: Update, context: BotContext) -> None:

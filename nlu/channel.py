@@ -9,6 +9,9 @@ Answer:   {"messages": [...as the REST channel...],
            "paused": bool, "requested_slot": str | null}
 With "queued": true in the metadata (the customer waits for a person) only FAQ and tracking by number are answered
 (the pause lifted for that turn); anything else is parsed, not answered: "answered": false, no messages.
+With "photo": "<Telegram file id>" (the message is the photo's caption, maybe empty) the photo answers the damage
+form when it asks for one — also right after the caption started the complaint, in the same request; a photo
+nothing asked for and without a caption is not a turn at all: "photo": "unasked", no messages.
 
 Why not the stock REST channel: with it the bot needed four HTTP calls per message (set the language slot,
 send the text, fetch the tracker for the intent, poll /status for the model version) and a database poll to
@@ -43,6 +46,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from core.repair import Repair, declines, repair_of
+from nlu.photos import PHOTO_SLOT, PHOTO_UNASKED, photo_payload
 
 logger = logging.getLogger(__name__)
 
@@ -161,23 +165,58 @@ class ParcelDeskInput(InputChannel):
                         "requested_slot": None,
                     }
                 )
+            photo = metadata.get("photo") if isinstance(metadata.get("photo"), str) else None
+            language, brand = metadata.get("language"), metadata.get("brand")
             try:
-                tracker = await handle(agent, message, metadata.get("language"), metadata.get("brand"))
+                if photo and await asks_for_photo(agent, sender):
+                    # The form waits for the photo: it is the answer, whatever the caption says.
+                    message.text = photo_payload(photo)
+                elif photo and not text.strip():
+                    return response.json({"messages": [], "understanding": None, "paused": False,
+                                          "requested_slot": None, "photo": PHOTO_UNASKED})
+                tracker = await handle(agent, message, language, brand)
+                first = understanding(tracker, agent.processor.model_filename)
+                messages = collector.messages
+                if photo and not message.text.startswith("/") and not tracker.is_paused() and (
+                    requested_slot(tracker) == PHOTO_SLOT
+                ):
+                    # The caption started a damage complaint and the form now asks for a photo: the photo it came
+                    # with answers at once; the form's question (always the turn's last message) is dropped.
+                    follow = CollectingOutputChannel()
+                    tracker = await handle(
+                        agent,
+                        UserMessage(photo_payload(photo), follow, sender, input_channel=self.name(), metadata=metadata),
+                        language,
+                        brand,
+                    )
+                    messages = messages[:-1] + follow.messages
             except Exception:  # noqa: BLE001 - like the REST channel: log, answer with what was collected
                 logger.exception("parceldesk channel: handling a message failed")
                 return response.json({"messages": collector.messages, "understanding": None, "paused": False,
                                       "requested_slot": None})
-            requested = tracker.get_slot("requested_slot") if tracker.active_loop_name else None
             return response.json(
                 {
-                    "messages": collector.messages,
-                    "understanding": understanding(tracker, agent.processor.model_filename),
+                    "messages": messages,
+                    # The caption's reading is the one the chat log keeps: how the customer's own words were read.
+                    "understanding": first,
                     "paused": tracker.is_paused(),
-                    "requested_slot": requested,
+                    "requested_slot": requested_slot(tracker),
                 }
             )
 
         return webhook
+
+
+def requested_slot(tracker: DialogueStateTracker) -> str | None:
+    """The slot an active form asks for (None when no form waits for an answer)."""
+    slot = tracker.get_slot("requested_slot") if tracker.active_loop_name else None
+    return str(slot) if slot else None
+
+
+async def asks_for_photo(agent: Any, sender: str) -> bool:
+    """Whether the conversation's form is waiting for the damage photo (read from the tracker store, no turn)."""
+    tracker = await agent.tracker_store.retrieve(sender)
+    return tracker is not None and requested_slot(tracker) == PHOTO_SLOT
 
 
 def repaired(parse: dict[str, Any], tracker: DialogueStateTracker) -> dict[str, Any]:
