@@ -260,9 +260,10 @@ def hung_verdict(result: HungResult) -> str:
     others = rows.get("/help, other customers, one chat hung", {})
     p95 = others.get("p95_ms")
     state = "not measured" if p95 is None else ("met" if float(p95) < result.help_target_ms else "NOT met")
+    measured = "" if p95 is None else f" ({p95} ms)"
     return (f"other customers' p95 with one chat hung vs without: {change} "
             f"({result.hung_chats} chats hung in turn, {result.stalled_action_calls} action calls stalled)\n"
-            f"/help of other customers while a chat is hung, p95 < {result.help_target_ms:g} ms: {state} ({p95} ms)\n"
+            f"/help of other customers while a chat is hung, p95 < {result.help_target_ms:g} ms: {state}{measured}\n"
             "/help of the hung customer waits behind its hung question (one chat's updates stay in order): "
             "about what is left of the Rasa timeout")
 

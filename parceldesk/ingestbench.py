@@ -93,7 +93,8 @@ def sample_number(index: int) -> str:
 
 def write_files(workdir: Path, *, events: int, per_parcel: int) -> tuple[Path, Path, int]:
     """Generate shipments (JSON Lines) and events (CSV) files; their paths and the number of parcels."""
-    parcels = max(1, events // per_parcel)
+    # Rounded up: with events not a multiple of per_parcel the last parcel gets the rest (all `events` are written).
+    parcels = max(1, -(-events // per_parcel))
     start = datetime.now(UTC) - timedelta(days=30)  # old events: nobody is notified about history
     shipments = workdir / "shipments.jsonl"
     with shipments.open("w", encoding="utf-8") as stream:

@@ -58,13 +58,15 @@ def waiting_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 
 
 @contextlib.asynccontextmanager
-async def running_bot(database: TestDatabase, data: Path, **overrides: object) -> AsyncIterator[Bot]:
-    """Sandbox + bot (polling) against a Rasa that never answers, on a test clock; Alice is a registered agent."""
+async def running_bot(database: TestDatabase, data: Path, *, clock_offset_seconds: float = 0.0,
+                      **overrides: object) -> AsyncIterator[Bot]:
+    """Sandbox + bot (polling) against a Rasa that never answers, on a test clock (set before the bot starts, so its
+    first job pass already sees it); Alice is a registered agent."""
     alice = random.randrange(10**7, 9 * 10**7)
     with transaction(make_sessionmaker(database.engine)) as session:
         register_staff(session, alice, "Alice", StaffRole.AGENT)
     clock = data / "clock"
-    set_clock_offset(clock, 0)
+    set_clock_offset(clock, clock_offset_seconds)
     port = free_port()
     with silent_server() as rasa_url, pytest.MonkeyPatch.context() as patch:
         patch.setenv(CLOCK_FILE_ENV, str(clock))

@@ -1,5 +1,6 @@
-"""The complaint desk's rules on both databases: urgency order, filters, the atomic take, who may act, the outcome
-told once, the customer's yes / no (reopen with words), the due watch, the command line's assign, and the audit."""
+"""The complaint desk's rules on both databases: urgency order, filters, the atomic take, who may act, messages to
+the customer (their chat and language, logged), the outcome told once, the customer's yes / no (reopen with words),
+the due watch, the command line's assign, and the audit."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from core.clock import as_utc
 from core.db import make_sessionmaker, transaction
 from crm import audit, complaintdesk, deskinput
+from crm.chats import fix_language
 from crm.complaintdesk import DeskError, DeskFilter
 from crm.complaints import open_complaint
 from crm.models import (
@@ -154,6 +156,54 @@ def test_who_may_act(session: Session) -> None:
     no_chat = file(session, ComplaintCategory.BILLING, chat_id=None)
     with pytest.raises(DeskError, match="complaint_no_chat"):
         complaintdesk.outreach(session, no_chat.id, None)
+
+
+def test_message_customer_reaches_their_chat_in_their_language_and_is_logged(session: Session) -> None:
+    """Message customer: the customer's chat and language (pinned over the ticket's); only the holder or a supervisor
+    may send, and each message sent is logged on the ticket with who wrote it."""
+    alice, bob, sam = staff(session)
+    ticket = file(session, ComplaintCategory.DELAY, chat_id=9401, language="en")
+    with pytest.raises(DeskError, match="complaint_take_first"):
+        complaintdesk.outreach(session, ticket.id, alice)  # nobody holds it yet: an agent takes it first
+    complaintdesk.take(session, ticket.id, alice.telegram_user_id, now=NOW)
+    # Filed in English: the message is in English; once the customer picks Chinese (/language), in Chinese.
+    assert complaintdesk.outreach(session, ticket.id, alice).language == "en"
+    fix_language(session, 9401, "zh")
+    reach = complaintdesk.outreach(session, ticket.id, alice)
+    assert (reach.complaint_id, reach.code, reach.chat_id, reach.language) == (ticket.id, ticket.code, 9401, "zh")
+
+    # Another agent can neither message the customer nor log a message on Alice's ticket.
+    for refused in (lambda: complaintdesk.outreach(session, ticket.id, bob),
+                    lambda: complaintdesk.record_message(session, ticket.id, bob, "hello", now=NOW)):
+        with pytest.raises(DeskError, match="complaint_not_yours"):
+            refused()
+    complaintdesk.record_message(session, ticket.id, alice, "The courier calls you before six.", now=NOW)
+    complaintdesk.record_message(session, ticket.id, sam, "Sorry for the wait.", now=NOW + timedelta(minutes=1))
+    messages = [(e.kind, e.staff_name, e.body) for e in complaintdesk.ticket(session, ticket.id, now=NOW).history
+                if e.kind is ComplaintEventKind.MESSAGE]
+    assert messages == [(ComplaintEventKind.MESSAGE, "Alice", "The courier calls you before six."),
+                        (ComplaintEventKind.MESSAGE, "Sam", "Sorry for the wait.")]
+    with pytest.raises(DeskError, match="complaint_unknown"):
+        complaintdesk.outreach(session, 10**9, sam)
+
+
+def test_message_customer_uses_the_linked_account_or_says_there_is_no_chat(session: Session) -> None:
+    """A ticket without a chat reaches the linked customer's Telegram account (in the ticket's language while that
+    chat has not said otherwise); with neither there is nobody to write to: complaint_no_chat, nothing logged."""
+    _alice, _bob, sam = staff(session)
+    customer = make_customer(session, "T700002", "+8613900007002", telegram_user_id=9402)
+    linked = file(session, ComplaintCategory.BILLING, chat_id=None, language="en")
+    linked.customer_id = customer.id
+    session.flush()
+    reach = complaintdesk.outreach(session, linked.id, sam)
+    assert (reach.chat_id, reach.language) == (9402, "en")
+
+    nowhere = file(session, ComplaintCategory.BILLING, chat_id=None)
+    for member in (sam, None):  # a supervisor and the command line alike
+        with pytest.raises(DeskError, match="complaint_no_chat"):
+            complaintdesk.outreach(session, nowhere.id, member)
+    kinds = [entry.kind for entry in complaintdesk.ticket(session, nowhere.id, now=NOW).history]
+    assert ComplaintEventKind.MESSAGE not in kinds
 
 
 def test_resolve_tells_the_customer_once_and_yes_closes(session: Session) -> None:

@@ -1,11 +1,12 @@
 """End to end: a complaint handled to the end through the sandbox, real bot, Rasa, action server and database.
 
 A customer files a damage complaint with a photo; staff list it with /complaints; two agents press Take at once
-and one wins; the winner resolves it with a result and compensation; the customer is told the outcome in their
-language, sees it in the complaint status, answers No, and their next words reach the handler; as the new due
-time nears the handler is reminded, when it passes the supervisor is alerted (the shared test clock moves instead
-of sleeping); a manager gets the report chart with /report. Most rules are tested at service level
-(tests/crm/test_complaintdesk.py); this is the one long scenario through every process.
+and one wins; the winner messages the customer through the bot (in their language, logged on the ticket), then
+resolves it with a result and compensation; the customer is told the outcome in their language, sees it in the
+complaint status, answers No, and their next words reach the handler; as the new due time nears the handler is
+reminded, when it passes the supervisor is alerted (the shared test clock moves instead of sleeping); a manager gets
+the report chart with /report. Most rules are tested at service level (tests/crm/test_complaintdesk.py); this is
+the one long scenario through every process.
 """
 
 from __future__ import annotations
@@ -109,7 +110,7 @@ def stored(stack: Stack, code: str) -> Complaint:
 
 
 async def test_complaint_from_filing_to_supervisor_alert(sandbox: SandboxClient, stack: Stack, people: People) -> None:
-    """Filed → listed → taken by one of two → resolved → customer told → status → No + words → due → alerts."""
+    """Filed → listed → taken by one of two → message → resolved → told → status → No + words → due → alerts."""
     # --- the customer (linked to their account) files a damage complaint with a photo
     number, phone = plain_customer_shipment(stack, ShipmentStatus.DELIVERED)
     customer = new_user_id()
@@ -154,8 +155,19 @@ async def test_complaint_from_filing_to_supervisor_alert(sandbox: SandboxClient,
         text("desk_take_won", STAFF, code=code), text("desk_take_taken", STAFF, code=code, agent=winner_name)])
     assert loser_answer is not None and winner_name in loser_answer["text"]
 
-    # --- the winner resolves it: the result, then a compensation amount
+    # --- the holder messages the customer: relayed in the customer's language, logged on the ticket
     card = await card_of(sandbox, winner, code)
+    await press(sandbox, winner, card, f"cd:m:{complaint.id}")
+    await wait_for(sandbox, winner, lambda m: is_text(body_of(m), "desk_prompt_message", STAFF),
+                   after=card["message_id"], timeout=TIMEOUT)
+    customer_seen = await last_id(sandbox, customer)
+    await reply_to_prompt(sandbox, winner, "A courier collects the broken lamp tomorrow.", "desk_message_sent")
+    relayed = await wait_for(sandbox, customer, lambda m: is_text(body_of(m), "complaint_staff_message", "en"),
+                             after=customer_seen, timeout=TIMEOUT)
+    assert body_of(relayed) == text("complaint_staff_message", "en", code=code,
+                                    text="A courier collects the broken lamp tomorrow.")
+
+    # --- the winner resolves it: the result, then a compensation amount
     await press(sandbox, winner, card, f"cd:r:{complaint.id}")
     await wait_for(sandbox, winner, lambda m: is_text(body_of(m), "desk_prompt_resolve", STAFF),
                    after=card["message_id"], timeout=TIMEOUT)
@@ -190,8 +202,8 @@ async def test_complaint_from_filing_to_supervisor_alert(sandbox: SandboxClient,
     with Session(stack.database.engine) as session:
         kinds = [e.kind for e in session.scalars(select(ComplaintEvent).where(
             ComplaintEvent.complaint_id == complaint.id).order_by(ComplaintEvent.id))]
-    assert kinds == [ComplaintEventKind.TAKEN, ComplaintEventKind.RESOLVED, ComplaintEventKind.OUTCOME_SENT,
-                     ComplaintEventKind.REOPENED, ComplaintEventKind.CUSTOMER_WORDS]
+    assert kinds == [ComplaintEventKind.TAKEN, ComplaintEventKind.MESSAGE, ComplaintEventKind.RESOLVED,
+                     ComplaintEventKind.OUTCOME_SENT, ComplaintEventKind.REOPENED, ComplaintEventKind.CUSTOMER_WORDS]
 
     # --- the new due time nears: the handler is reminded; it passes: the supervisor is alerted
     assert ticket.due_at is not None

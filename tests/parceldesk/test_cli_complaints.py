@@ -1,5 +1,5 @@
-"""`parceldesk complaints …` and `parceldesk report complaints` in-process, on a temporary SQLite file: the same
-rules and audit as the bot's desk, and the report's table, CSV and PNG."""
+"""`parceldesk complaints …` and `parceldesk report complaints` in-process, on a fresh SQLite file and PostgreSQL
+schema: the same rules and audit as the bot's desk, and the report's table, CSV and PNG."""
 
 from __future__ import annotations
 
@@ -14,13 +14,14 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from core.clock import utcnow
-from core.db import make_engine, make_sessionmaker, transaction
+from core.db import make_sessionmaker, transaction
 from crm import audit
 from crm.complaints import open_complaint
 from crm.models import AuditEntry, Complaint, ComplaintCategory, ComplaintStatus, StaffRole
 from crm.staff import register_staff
 from demo.company import generate_demo
 from parceldesk.cli import app
+from tests.databases import create_database
 
 
 def ok(runner: CliRunner, *args: str) -> str:
@@ -31,12 +32,14 @@ def ok(runner: CliRunner, *args: str) -> str:
 
 
 @pytest.fixture()
-def engine(runner: CliRunner, sqlite_url: str) -> Iterator[Engine]:
-    """The CLI's SQLite file, migrated by `parceldesk db upgrade`."""
-    ok(runner, "db", "upgrade")
-    engine = make_engine(sqlite_url)
-    yield engine
-    engine.dispose()
+def engine(runner: CliRunner, database_backend: str, tmp_path: Path,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
+    """A fresh migrated database per backend, the CLI pointed at it by environment (as in production)."""
+    for database in create_database(database_backend, tmp_path):
+        monkeypatch.setenv("PARCELDESK_DATABASE_URL", database.url)
+        if database.schema:
+            monkeypatch.setenv("PARCELDESK_DATABASE_SCHEMA", database.schema)
+        yield database.engine
 
 
 def test_list_show_assign_resolve_reject(runner: CliRunner, engine: Engine) -> None:
