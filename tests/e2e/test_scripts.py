@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import re
+import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -145,6 +147,12 @@ class Conversation:
     replies: list[dict[str, Any]] = field(default_factory=list)
 
 
+# Parcels (and their owners) handed to a script of this session: scripts run at the same time, and two of them
+# complaining about one parcel would make the second a serious repeat.
+_taken_parcels: set[int] = set()
+_taken_owners: set[int] = set()
+
+
 def fresh_parcel(stack: Stack, status: ShipmentStatus) -> tuple[str, str]:
     """(number, owner's phone) of a parcel in this status whose complaint would not be serious: low value, owner
     not top tier, never complained about, owner not linked to any chat."""
@@ -165,7 +173,11 @@ def fresh_parcel(stack: Stack, status: ShipmentStatus) -> tuple[str, str]:
             .order_by(Shipment.id)
         ).all()
         for shipment in candidates:
+            if shipment.id in _taken_parcels or shipment.customer_id in _taken_owners:
+                continue  # another script running at the same time has it
             if customer_segment(session, shipment.customer_id).tier != "A":
+                _taken_parcels.add(shipment.id)
+                _taken_owners.add(shipment.customer_id)
                 return shipment.tracking_number, shipment.customer.phone
     raise AssertionError(f"the demo has no unused plain {status.value} parcel left")
 
@@ -294,11 +306,49 @@ def test_the_suite_is_large_and_half_repair() -> None:
     assert len(repair) * 2 >= len(scripts), f"{len(repair)} of {len(scripts)} scripts are about repair"
 
 
-@pytest.mark.parametrize("path", script_files(), ids=lambda p: p.stem)
-async def test_script(path: Path, sandbox: SandboxClient, stack: Stack) -> None:
+async def run_script(stack: Stack, sandbox: SandboxClient, path: Path) -> None:
     """One scripted conversation: every reply as expected, then the database effects."""
     script = load(path)
     conversation = await set_up(stack, sandbox, script)
     for number, step in enumerate(script["steps"], 1):
         await run_step(sandbox, conversation, step, f"{path.name} step {number}")
     check_effects(stack, conversation, script.get("effects") or {}, path.name)
+
+
+# Conversations run this many at a time: each one is mostly waiting (for Rasa, for the settle pause after replies),
+# and customers of a real bot write at the same time too. Every script has its own Telegram user and parcel.
+AT_ONCE = 4
+
+
+async def run_all(stack: Stack) -> dict[str, str | None]:
+    """Run every script against the stack, AT_ONCE at a time; each script's failure report, or None."""
+    token = stack.settings.sandbox_control_token.get_secret_value()
+    outcomes: dict[str, str | None] = {}
+    gate = asyncio.Semaphore(AT_ONCE)
+    async with SandboxClient(stack.sandbox_url, token=token) as sandbox:
+
+        async def one(path: Path) -> None:
+            async with gate:
+                try:
+                    await run_script(stack, sandbox, path)
+                except Exception:  # noqa: BLE001 - reported by the script's own test below
+                    outcomes[path.name] = traceback.format_exc()
+                else:
+                    outcomes[path.name] = None
+
+        await asyncio.gather(*(one(path) for path in script_files()))
+    return outcomes
+
+
+@pytest.fixture(scope="session")
+def script_outcomes(stack: Stack) -> dict[str, str | None]:
+    """Every script's outcome against this stack, run concurrently once (in a thread with its own event loop)."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run_all(stack)).result()
+
+
+@pytest.mark.parametrize("path", script_files(), ids=lambda p: p.stem)
+def test_script(path: Path, script_outcomes: dict[str, str | None]) -> None:
+    """One scripted conversation passed: every reply as expected, then the database effects."""
+    failure = script_outcomes[path.name]
+    assert failure is None, failure
