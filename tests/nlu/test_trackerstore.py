@@ -11,6 +11,7 @@ from pathlib import Path
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
+from core.redaction import unescape_json
 from core.settings import PROJECT_ROOT, Settings
 from crm.schema import RASA_EVENTS, schema_differences
 from nlu.toolchain import Engine, rasa_endpoint_env, write_endpoints
@@ -55,3 +56,57 @@ def test_rasa_opens_the_application_database(engine_model: tuple[Engine, Path], 
         assert opened["password"] == ("s3cret-pw" if database.backend == "postgresql" else None)
         assert inspect(database.engine).has_table(RASA_EVENTS)  # in our database, where our engine looks
         assert schema_differences(database.engine) == []
+
+
+# engine/serve.py's protection, as `rasa run` gets it: the tracker store (opened from our endpoints file) hides SQL
+# parameters, and records written through a plain handler without any filter of ours come out redacted.
+PROTECTED_PROBE = """
+import io, json, logging, sys
+sys.path.insert(0, "engine")
+import serve
+serve.protect_logs()
+from sqlalchemy import text
+from rasa.core.tracker_store import TrackerStore
+from rasa.core.utils import AvailableEndpoints
+store = TrackerStore.create(AvailableEndpoints.read_endpoints(sys.argv[1]).tracker_store)
+store = getattr(store, "_tracker_store", store)
+said = sys.argv[2]
+buffer = io.StringIO()
+handler = logging.StreamHandler(buffer)
+for name in ("sqlalchemy.engine", "rasa.probe"):
+    logging.getLogger(name).addHandler(handler)
+    logging.getLogger(name).setLevel(logging.INFO)
+error = ""
+with store.engine.connect() as connection:
+    connection.execute(text("SELECT :said AS echo"), {"said": said})
+    try:
+        connection.execute(text("INSERT INTO no_such_table VALUES (:said)"), {"said": said})
+    except Exception as exc:
+        error = str(exc)
+        logging.getLogger("rasa.probe").exception("could not save the tracker")
+logging.getLogger("rasa.probe").info("tracker %s", json.dumps({"event": "user", "text": said}))
+print(json.dumps({"hidden": store.engine.hide_parameters, "error": error, "log": buffer.getvalue()}))
+"""
+SAID = "我住上海市徐汇区幸福路88弄3号，电话13800138000"
+
+
+def test_rasa_process_hides_sql_parameters_and_redacts_its_log(engine_model: tuple[Engine, Path],
+                                                               database_backend: str, tmp_path: Path) -> None:
+    """In the engine environment, engine/serve.py's protect_logs makes Rasa's tracker-store engine hide parameters
+    (statement log and exception) and scrubs every record, JSON-escaped Chinese included."""
+    engine, _ = engine_model
+    for database in create_database(database_backend, tmp_path):
+        settings = Settings(database_url=database.url, database_schema=database.schema, cache_dir=tmp_path / "cache")
+        result = subprocess.run(
+            [str(engine.python), "-c", PROTECTED_PROBE, str(write_endpoints(settings)), SAID],
+            env={**engine.env(), **rasa_endpoint_env(settings), "PARCELDESK_ACTION_TOKEN": "not-used-here"},
+            capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=300,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        seen = json.loads(result.stdout.strip().splitlines()[-1])
+        assert seen["hidden"] is True
+        assert "SELECT" in seen["log"] and "no_such_table" in seen["log"] and "parameters hidden" in seen["error"]
+        assert "\\u" in seen["log"]  # the JSON line is still written the way Rasa writes it: escaped
+        for text in (seen["error"], seen["log"], unescape_json(seen["log"])):
+            assert "13800138000" not in text and "幸福路88弄3号" not in text, text
+        assert "<address>" in unescape_json(seen["log"]) and "<phone>" in unescape_json(seen["log"])
