@@ -25,6 +25,9 @@ What happens, table by table (privacy/inventory.py lists every table, the README
   it is the customer's own wish not to be written to.
 - Rasa's conversations of the chats: their events deleted from Rasa's table in our database (privacy/trackers.py),
   in the same transaction.
+- audit entries about the chats (a profile or complaint card viewed while the chat was linked to no customer is
+  recorded with the chat id, a Telegram account id, as its subject): the id is replaced by "-"; who looked, when
+  and at which escalation or ticket stays.
 - one audit entry saying who asked and how many rows of each kind were erased, without personal data.
 """
 
@@ -43,6 +46,7 @@ from crm import audit
 from crm.chats import sender_id
 from crm.identity import shipments_addressed_to
 from crm.models import (
+    AuditEntry,
     Chat,
     ChatMessage,
     Complaint,
@@ -67,6 +71,8 @@ from privacy.trackers import TrackerOutcome, erase_conversations
 
 # What an erased text field (one that may not be empty in the schema) holds from now on.
 ERASED = "[erased 已删除]"
+# What an audit entry names instead of an erased chat (and what an erasure of a chat without customer names).
+ERASED_SUBJECT = "-"
 ERASURE = "privacy_erasure"
 # Parcels whose journey is over: their delivery data is no longer needed to deliver them.
 FINISHED = frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED, ShipmentStatus.LOST})
@@ -311,6 +317,18 @@ def _erase_chats(session: Session, subject: Subject) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _erase_audit_subjects(session: Session, subject: Subject) -> int:
+    """Replace the chats' ids in audit entries that name a chat as their subject; the entries themselves stay."""
+    ids = sorted(str(chat_id) for chat_id in subject.chat_ids | subject.telegram_user_ids)
+    result = session.execute(
+        update(AuditEntry)
+        .where(AuditEntry.subject_kind == "chat", AuditEntry.subject_id.in_(ids))
+        .values(subject_id=ERASED_SUBJECT)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def overwrite_freed_space(session: Session) -> None:
     """On SQLite, zero deleted and overwritten content in the file instead of leaving it in free pages."""
     if session.get_bind().dialect.name == "sqlite":
@@ -351,6 +369,7 @@ def erase(
     if customer is not None:
         report.counts["shipments"] = _erase_customer(session, customer, now)
     report.counts["chats"] = _erase_chats(session, subject)
+    report.counts["audit_subjects"] = _erase_audit_subjects(session, subject)
     session.flush()
     report.tracker = erase_conversations(session, subject.senders)
     details: dict[str, Any] = {"requested_by": requested_by, "forced": bool(blocking), **report.counts}
@@ -360,7 +379,7 @@ def erase(
         action=ERASURE,
         subject_kind="customer" if subject.customer_id is not None else "chat",
         # A chat's id is a Telegram account id, i.e. personal: only customer ids (our own numbers) are kept.
-        subject_id=subject.customer_id if subject.customer_id is not None else "-",
+        subject_id=subject.customer_id if subject.customer_id is not None else ERASED_SUBJECT,
         actor=actor,
         details=details,
     )
