@@ -24,7 +24,10 @@ What happens, table by table (privacy/inventory.py lists every table, the README
 - chats, parcel notices and "Notify me" subscriptions of the chats: deleted. A `/notify off` opt-out stays:
   it is the customer's own wish not to be written to.
 - Rasa's conversations of the chats: their events deleted from Rasa's table in our database (privacy/trackers.py),
-  in the same transaction.
+  in the same transaction. A Rasa turn still running at that moment writes the whole conversation back when it
+  ends: Rasa 3.6's SQLTrackerStore.save stores the tracker's events beyond the number it finds stored
+  (`_additional_events`), and after the erasure that number is 0. So the callers delete the chats' events once
+  more after second_pass_delay (erase_conversations_again): the bot schedules it on its job queue, the CLI waits.
 - audit entries about the chats (a profile or complaint card viewed while the chat was linked to no customer is
   recorded with the chat id, a Telegram account id, as its subject): the id is replaced by "-"; who looked, when
   and at which escalation or ticket stays.
@@ -33,6 +36,7 @@ What happens, table by table (privacy/inventory.py lists every table, the README
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -116,9 +120,11 @@ class Subject:
 
 @dataclass
 class ErasureReport:
-    """What an erasure did: rows per kind, Rasa events, and the staff-group messages a bot may now delete."""
+    """What an erasure did: rows per kind, Rasa events, the staff-group messages a bot may now delete, and the Rasa
+    conversations (senders) whose events the second pass deletes again."""
 
     customer_id: int | None
+    senders: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     tracker: TrackerOutcome | None = None
     announcements: list[tuple[int, int]] = field(default_factory=list)
@@ -356,7 +362,7 @@ def erase(
     blocking = blocking_parcels(session, subject, now=now)
     if blocking and not force:
         raise ErasureBlocked(blocking)
-    report = ErasureReport(subject.customer_id)
+    report = ErasureReport(subject.customer_id, subject.senders)
     overwrite_freed_space(session)
     # Complaints and escalations first: they are found through the chats and the customer, which go next.
     report.counts["complaints"] = _erase_complaints(session, subject)
@@ -385,6 +391,23 @@ def erase(
     )
     report.audit_id = entry.id
     return report
+
+
+def second_pass_delay(rasa_timeout_seconds: float) -> float:
+    """How long after an erasure a Rasa turn already running may still write its conversation back: the bot's
+    Rasa timeout twice (a turn the bot stopped waiting for gets as long again to finish)."""
+    return 2 * rasa_timeout_seconds
+
+
+def erase_conversations_again(sessions: sessionmaker[Session], senders: Collection[str]) -> TrackerOutcome:
+    """The second pass: delete the erased chats' Rasa events once more, in a transaction of its own.
+
+    Everything of these senders goes, also a new conversation the customer started in the meantime: it is a few
+    seconds old at most, and Rasa simply starts it again.
+    """
+    with transaction(sessions) as session:
+        overwrite_freed_space(session)
+        return erase_conversations(session, senders)
 
 
 def forget(
