@@ -1,6 +1,7 @@
 """nlu/trackerstore.py read by Rasa's own code: the endpoints we write make Rasa's SQLTrackerStore open the
 application's database (the SQLite file, or the PostgreSQL database, login and schema) and create its table there,
-which our schema check then ignores."""
+which our schema check then ignores. The Rasa process (engine/serve.py) hides the store's SQL parameters and
+redacts its log."""
 
 from __future__ import annotations
 
@@ -8,14 +9,21 @@ import json
 import subprocess
 from pathlib import Path
 
+import httpx
 from sqlalchemy import inspect
 from sqlalchemy.engine import make_url
 
+from bot.rasa import CHANNEL_WEBHOOK
 from core.redaction import unescape_json
 from core.settings import PROJECT_ROOT, Settings
+from core.tokens import rasa_token
 from crm.schema import RASA_EVENTS, schema_differences
 from nlu.toolchain import Engine, rasa_endpoint_env, write_endpoints
+from parceldesk.processes import Supervisor, rasa_service
 from tests.databases import create_database
+from tests.e2e.harness import free_port
+from tests.e2e.logscan import scan as scan_logs
+from tests.privacy.search import search_rasa_events
 
 # Rasa's own reading of an endpoints file (rasa run does the same at start), printing what it connected to.
 PROBE = """
@@ -110,3 +118,34 @@ def test_rasa_process_hides_sql_parameters_and_redacts_its_log(engine_model: tup
         for text in (seen["error"], seen["log"], unescape_json(seen["log"])):
             assert "13800138000" not in text and "幸福路88弄3号" not in text, text
         assert "<address>" in unescape_json(seen["log"]) and "<phone>" in unescape_json(seen["log"])
+
+
+def test_rasa_run_in_debug_logs_no_personal_data(engine_model: tuple[Engine, Path], database_backend: str,
+                                                 tmp_path: Path) -> None:
+    """The real server as the supervisor starts it (engine/serve.py), with Rasa's debug logging on: a customer's
+    message with a phone number and an address goes through the channel and the tracker store, and Rasa's log
+    (its own records, SQLAlchemy's statements and any escaped JSON) holds neither."""
+    engine, model = engine_model
+    for database in create_database(database_backend, tmp_path):
+        settings = Settings(
+            rasa_port=free_port(), action_port=free_port(), cache_dir=engine.settings.cache_dir,
+            database_url=database.url, database_schema=database.schema,
+        )
+        logs = tmp_path / f"logs-{database.backend}"
+        service = rasa_service(settings, engine, model, logs)
+        service.command.append("--debug")
+        supervisor = Supervisor()
+        try:
+            supervisor.start(service)
+            response = httpx.post(
+                f"{settings.effective_rasa_url}{CHANNEL_WEBHOOK}", params={"token": rasa_token(settings)},
+                json={"sender": "tg-770001", "message": SAID, "metadata": {"language": "zh"}}, timeout=60,
+            )
+            assert response.status_code == 200, response.text
+        finally:
+            supervisor.stop_all()
+        with database.engine.connect() as connection:
+            assert search_rasa_events(connection, ["幸福路88弄3号"], ["13800138000"])  # it did go through the store
+        log = (logs / "rasa.log").read_text(encoding="utf-8")
+        assert "DEBUG" in log and "<phone>" in log and "<address>" in log  # debug records named them, redacted
+        assert scan_logs(logs) == []
