@@ -32,7 +32,7 @@ from bot.texts import COMPLAINT_EVENT_LABELS, LANGUAGE_NAMES, text
 from bot.texts import label as text_label
 from core.clock import local, utcnow
 from crm import chatlog, complaintdesk, deskinput
-from crm.complaintdesk import ACTIVE, MESSAGE_LIMIT, DeskError, DeskFilter, Ticket, TicketLine
+from crm.complaintdesk import ACTIVE, MESSAGE_LIMIT, DeskError, DeskFilter, Ticket, TicketLine, TicketRefused
 from crm.complaints import normalize_code
 from crm.labels import COMPLAINT_CATEGORY_LABELS, COMPLAINT_STATUS_LABELS, EVENT_LABELS, STATUS_LABELS, label
 from crm.models import ComplaintCategory, Staff
@@ -140,15 +140,23 @@ def filter_rows(context: BotContext) -> list[list[InlineKeyboardButton]]:
 
 
 async def show_card(context: BotContext, chat_id: int, member: Member, complaint_id: int) -> None:
-    """Send a ticket's photos and its card with the action buttons (the view is audited)."""
+    """Send a ticket's photos and its card with the action buttons; an agent gets only their own tickets and open
+    unassigned ones (the view, and a refusal, are audited)."""
 
-    def read(session: Session) -> Ticket:
-        return complaintdesk.view_ticket(session, complaint_id, session.get(Staff, member.id))
+    def read(session: Session) -> Ticket | TicketRefused:
+        staff = session.get(Staff, member.id)
+        if staff is None:  # never None here: the desk checked the member; None would mean the command line's rights
+            raise DeskError("complaint_unknown")
+        return complaintdesk.view_ticket(session, complaint_id, staff)
 
     try:
         card = await context.services.db(read)
     except DeskError as exc:
         await tell_staff(context, chat_id, exc.key)
+        return
+    if isinstance(card, TicketRefused):
+        logger.info("complaint card %s refused to staff %s", card.code, member.id)
+        await tell_staff(context, chat_id, card.key, code=card.code)
         return
     for file_id in card.photos:
         try:

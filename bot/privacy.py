@@ -1,5 +1,10 @@
 """A customer's personal data in chat: /forget (or "删除我的数据" / "delete my data") with a confirmation button,
 and the daily retention job. The work itself is privacy/'s; this module asks, confirms and answers.
+
+After an erasure a one-off job deletes the chat's Rasa events once more (privacy.erasure.second_pass_delay after
+it): a Rasa turn still running during the erasure writes the whole conversation back when it ends. The job lives
+in the bot's memory: a restart within those seconds loses it (the retention job removes what is left once it is
+older than the chat retention period).
 """
 
 from __future__ import annotations
@@ -23,6 +28,8 @@ from privacy.erasure import (
     ErasureReport,
     blocking_parcels,
     erase,
+    erase_conversations_again,
+    second_pass_delay,
     subject_for_chat,
 )
 from privacy.retention import RetentionReport, run_retention
@@ -30,6 +37,7 @@ from privacy.retention import RetentionReport, run_retention
 logger = logging.getLogger(__name__)
 
 JOB_NAME = "retention"
+SECOND_PASS_JOB = "erasure-second-pass"
 # The first retention run after a start: soon, but not while the bot is still catching up on updates.
 RETENTION_FIRST_SECONDS = 60.0
 # A confirmation button older than this asks again: an erasure is never triggered by a forgotten old message.
@@ -106,9 +114,31 @@ async def forget_pressed(update: Update, context: BotContext) -> None:
         await say(context, chat.id, "forget_blocked", language, parcels=", ".join(exc.parcels))
         return
     logger.info("erasure on request in chat (audit entry %s)", report.audit_id)
+    schedule_second_pass(context, report.senders)
     await _delete_announcements(context, report)
     # Sent without logging it: the chat log of this chat starts empty again.
     await deliver(context, chat.id, OutgoingMessage(text("forget_done", language)))
+
+
+def schedule_second_pass(context: BotContext, senders: list[str]) -> None:
+    """Delete these Rasa conversations once more when a turn running during the erasure must have ended."""
+    queue = context.job_queue
+    if queue is None:
+        logger.warning("no job queue: the second deletion of an erased Rasa conversation is not scheduled")
+        return
+    delay = second_pass_delay(context.services.settings.rasa_timeout_seconds)
+    queue.run_once(erase_again, delay, data=list(senders), name=SECOND_PASS_JOB)
+
+
+async def erase_again(context: BotContext) -> None:
+    """The second pass of a chat erasure: the Rasa events a turn that was still running wrote back are deleted."""
+    job = context.job
+    senders = list(job.data) if job is not None and isinstance(job.data, list) else []
+    if not senders:
+        return
+    outcome = await asyncio.to_thread(erase_conversations_again, context.services.sessions, senders)
+    if outcome.found and outcome.events:
+        logger.info("erasure second pass: %s Rasa events written back by a running turn deleted", outcome.events)
 
 
 async def _drop_buttons(update: Update) -> None:

@@ -920,6 +920,12 @@ TEXTS: dict[str, dict[str, str]] = {
         "handler: {assignee}.",
     },
     "complaint_unknown": {"zh": "找不到这个投诉。", "en": "There is no such complaint."},
+    "desk_card_not_yours": {
+        "zh": "🔒 投诉 {code}：只有负责人（或主管、经理、管理员）可以查看；无人负责的未结投诉任何客服都可以查看并接手。"
+        "此次查看请求已记录。",
+        "en": "🔒 Complaint {code}: only its handler (or a supervisor, manager or admin) may open it; open complaints "
+        "nobody has taken are open to every agent, to take. This request was recorded.",
+    },
     "complaint_not_yours": {"zh": "这个投诉由别人负责。", "en": "Someone else handles that complaint."},
     "complaint_take_first": {"zh": "请先接手这个投诉。", "en": "Please take the complaint first."},
     "complaint_not_open": {"zh": "这个投诉已经结束了。", "en": "That complaint is already closed."},

@@ -15,7 +15,7 @@ from collections.abc import Mapping
 
 from pydantic import AliasChoices, SecretStr
 
-from core.settings import Settings
+from core.settings import NO_ENV_FILE_ENV, Settings
 
 ENV_PREFIX = "PARCELDESK_"
 # Names every program may need: where things are, language and time zone, temp dirs, TLS roots, proxies.
@@ -25,6 +25,8 @@ SYSTEM_NAMES = frozenset(
         "TMPDIR", "TEMP", "TMP", "SSL_CERT_FILE", "SSL_CERT_DIR", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
         "HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "no_proxy", "all_proxy",
         "VIRTUAL_ENV", "CI", "NO_COLOR", "FORCE_COLOR",
+        # A supervised child's own children do not read .env either (core/settings.py).
+        NO_ENV_FILE_ENV,
     }
 )
 # Families of tuning variables: locale, XDG dirs, the interpreter, coverage of subprocesses in tests, the servers'

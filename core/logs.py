@@ -4,6 +4,8 @@ Redaction happens when a record is made (a log record factory), not only in our 
 third-party code writes through its own handlers (rasa-sdk's, Sanic's) are scrubbed too. The formatted
 message, the traceback (exc_info) and the stack are redacted; SQL parameters never reach a log in the first
 place (core.db creates engines with hide_parameters=True), and if they did they would be scrubbed like any text.
+This module and core/redaction.py use the standard library only: the Rasa process (engine/serve.py, in the
+engine's own environment) installs the same redaction.
 """
 
 from __future__ import annotations

@@ -3,6 +3,11 @@
 The patterns are shared: log redaction (core.logs) replaces matches with markers like `<phone>`, the learning
 loop's masking (learning.masking) with well-formed fake values. Limits are listed in learning/masking.py:
 numbers, e-mails and addresses with a house number are found; names of people and companies are not.
+
+Log lines may carry JSON written with `ensure_ascii` (Rasa logs events and trackers that way): a Chinese address is
+then `\\u5357\\u4eac\\u897f\\u8def1266\\u53f7`, and a phone number right after an escaped character
+(`\\u8bdd13912345678`) follows a hex digit, which the number patterns take for part of a longer token. `redact`
+decodes such escapes before matching, and writes the line back escaped when it was plain ASCII before.
 """
 
 from __future__ import annotations
@@ -78,8 +83,45 @@ _LOG_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
-def redact(text: str) -> str:
-    """A log line with secrets, phone numbers, e-mails and street addresses replaced by <markers>."""
+# A JSON string escape of one UTF-16 code unit; `\\u5357` (an escaped backslash, then text) is decoded too, which
+# can only make redaction find more.
+JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def unescape_json(text: str) -> str:
+    """The text with JSON \\uXXXX escapes (surrogate pairs included) turned back into their characters."""
+    decoded = JSON_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), text)
+    # Characters outside the BMP are escaped as surrogate pairs: join them (a lone surrogate becomes U+FFFD).
+    return decoded.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def escape_non_ascii(text: str) -> str:
+    """Every non-ASCII character as a JSON \\uXXXX escape (a surrogate pair beyond the BMP), as ensure_ascii does."""
+    return "".join(char if char.isascii() else _escaped(char) for char in text)
+
+
+def _escaped(char: str) -> str:
+    """One character as JSON escapes of its UTF-16 code units."""
+    units = char.encode("utf-16-be")
+    return "".join(f"\\u{int.from_bytes(units[at : at + 2], 'big'):04x}" for at in range(0, len(units), 2))
+
+
+def _redact_plain(text: str) -> str:
+    """Apply the log rules to text as it is."""
     for pattern, replacement in _LOG_RULES:
         text = pattern.sub(replacement, text)
     return text
+
+
+def redact(text: str) -> str:
+    """A log line with secrets, phone numbers, e-mails and street addresses replaced by <markers>.
+
+    JSON escapes are read as the characters they stand for; a line that was pure ASCII stays pure ASCII.
+    """
+    if "\\u" in text:
+        decoded = unescape_json(text)
+        if decoded != text:
+            cleaned = _redact_plain(decoded)
+            if cleaned != decoded:
+                return escape_non_ascii(cleaned) if text.isascii() else cleaned
+    return _redact_plain(text)

@@ -1,7 +1,14 @@
-"""Settings from the environment (and an optional .env file), validated once at start."""
+"""Settings from the environment (and an optional .env file), validated once at start.
+
+Only the process a person starts reads `.env` (`parceldesk run`, the CLI, a bot started by hand). The supervisor's
+children (parceldesk/processes.py child_env) get their settings resolved in their environment, with
+PARCELDESK_NO_ENV_FILE=1: they run in the project root, and reading `.env` again would hand every child (the action
+server, the sandbox) every secret written there, the bot token included.
+"""
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from functools import cached_property
@@ -9,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SANDBOX_TOKEN = "123456789:sandbox-token-not-secret"
@@ -17,6 +24,8 @@ SANDBOX_TOKEN = "123456789:sandbox-token-not-secret"
 WEBHOOK_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 # Addresses that mean "every interface": clients connect to loopback instead.
 ANY_ADDRESS = ("0.0.0.0", "", "::")
+# Set (to "1") for the supervisor's children: their Settings ignore `.env` and read the environment only.
+NO_ENV_FILE_ENV = "PARCELDESK_NO_ENV_FILE"
 
 
 def _new_secret() -> SecretStr:
@@ -64,7 +73,7 @@ class Settings(BaseSettings):
     )
     sandbox: bool | None = Field(
         default=None,
-        description="Use the local Telegram sandbox; unset = only in development when no bot token is configured.",
+        description="Use the local Telegram sandbox; unset = in development with neither bot token nor webhook URL.",
     )
     sandbox_control_token: SecretStr = Field(
         default_factory=_new_secret,
@@ -215,6 +224,20 @@ class Settings(BaseSettings):
         default=48.0, gt=0, description="Events older than this (a historical import) notify nobody."
     )
 
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Arguments, then the environment, then `.env` — which a supervised child (NO_ENV_FILE_ENV) never reads."""
+        if os.environ.get(NO_ENV_FILE_ENV) == "1":
+            return init_settings, env_settings, file_secret_settings
+        return init_settings, env_settings, dotenv_settings, file_secret_settings
+
     @field_validator("staffed_hours")
     @classmethod
     def _hours(cls, value: str) -> str:
@@ -307,6 +330,11 @@ class Settings(BaseSettings):
             return None
         if self.env == "production":
             return "PARCELDESK_ENV=production needs TELEGRAM_BOT_TOKEN (the sandbox is for development only)"
+        if self.webhook_url:
+            return (
+                "webhook mode (PARCELDESK_WEBHOOK_URL) needs TELEGRAM_BOT_TOKEN; a webhook deployment never falls "
+                "back to the sandbox (to try webhook mode against the local sandbox, set PARCELDESK_SANDBOX=true)"
+            )
         return "PARCELDESK_SANDBOX=false needs TELEGRAM_BOT_TOKEN"
 
     def bind_host(self, service: str) -> str:
@@ -341,11 +369,13 @@ class Settings(BaseSettings):
 
     @property
     def uses_sandbox(self) -> bool:
-        """Sandbox mode: chosen explicitly (PARCELDESK_SANDBOX / --sandbox), else in development without a token."""
+        """Sandbox mode: chosen explicitly (PARCELDESK_SANDBOX / --sandbox), else in development without a token
+        and without a webhook URL."""
         if self.sandbox is not None:
             return self.sandbox
-        # Out of the box (development) a new user has no token and gets the sandbox; production never guesses.
-        return self.env == "development" and not self._has_bot_token
+        # Out of the box (development) a new user has no token and gets the sandbox; production never guesses,
+        # and neither does a webhook deployment (Telegram posts to it): a missing token there is an error.
+        return self.env == "development" and not self._has_bot_token and not self.webhook_url
 
     @property
     def bot_token(self) -> str:

@@ -311,12 +311,56 @@ def ticket(session: Session, complaint_id: int, *, now: datetime | None = None) 
     )
 
 
-def view_ticket(session: Session, complaint_id: int, member: Staff | None, *, now: datetime | None = None) -> Ticket:
-    """The card of a ticket for a staff member (None: the command line); the view is audited (customer data)."""
+@dataclass(frozen=True)
+class TicketRefused:
+    """A staff member may not open this ticket's card (the attempt is audited); `key` names the text."""
+
+    complaint_id: int
+    code: str
+    key: str = "desk_card_not_yours"
+
+
+def may_view_ticket(complaint: Complaint, member: Staff | None) -> bool:
+    """Least privilege on cards: supervisors, managers and admins (and the command line, None) open any; an agent
+    only a ticket assigned to them, or an open one nobody holds (to Take it)."""
+    if member is None:
+        return True
+    if not member.active:
+        return False
+    if member.role in ACTING_ROLES or complaint.assigned_to_id == member.id:
+        return True
+    return complaint.assigned_to_id is None and complaint.status in ACTIVE
+
+
+def ticket_subject(complaint: Complaint) -> tuple[str, object]:
+    """Whom a card is about, for the audit trail: the customer record, else the reporting chat, else the ticket."""
+    if complaint.customer_id is not None:
+        return "customer", complaint.customer_id
+    if complaint.chat_id is not None:
+        return "chat", complaint.chat_id
+    return "complaint", complaint.code
+
+
+def view_ticket(
+    session: Session, complaint_id: int, member: Staff | None, *, now: datetime | None = None
+) -> Ticket | TicketRefused:
+    """The card of a ticket for a staff member (None: the command line), or a refusal; either way an audit entry
+    with the customer as its subject (`parceldesk desk audit --customer` finds it)."""
+    complaint = session.get(Complaint, complaint_id)
+    if complaint is None:
+        raise DeskError("complaint_unknown")
+    subject_kind, subject_id = ticket_subject(complaint)
+    if not may_view_ticket(complaint, member):
+        # Returned, not raised: the caller's transaction must commit so the refusal stays on record.
+        audit.record(
+            session, action=audit.COMPLAINT_DENIED, subject_kind=subject_kind, subject_id=subject_id,
+            details={"complaint": complaint.code, "reason": "not_holder"}, **_actor(member),
+        )
+        return TicketRefused(complaint.id, complaint.code)
     card = ticket(session, complaint_id, now=now)
     audit.record(
-        session, action=audit.COMPLAINT_VIEW, subject_kind="complaint", subject_id=card.code,
-        details={"customer": card.customer_code}, **_actor(member),
+        session, action=audit.COMPLAINT_VIEW, subject_kind=subject_kind, subject_id=subject_id,
+        details={"complaint": card.code, "customer": card.customer_code}, **_actor(member),
     )
     return card
 

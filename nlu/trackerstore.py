@@ -12,6 +12,10 @@ delete its events with the application's own engine, in the same transaction as 
 - PostgreSQL: the same server, database, login and schema (the search_path core/db.py sets), our driver's URL
   translated into Rasa's terms (dialect `postgresql` = psycopg2). The password is not written into the
   endpoints file: Rasa expands `${PARCELDESK_TRACKER_STORE_PASSWORD}` from its environment.
+
+Rasa's events carry the customer's texts and slots as SQL parameters. Rasa builds its engine itself, in its own
+process, so the `hide_parameters=True` our engines get (core/db.py) is added there by engine/serve.py (it wraps
+Rasa's `create_engine_kwargs`): no statement log or exception message of Rasa's shows them.
 """
 
 from __future__ import annotations

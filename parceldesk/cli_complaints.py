@@ -88,12 +88,13 @@ def complaints_show(code: Annotated[str, typer.Argument(help="Ticket code, e.g. 
     """One ticket: customer, parcel timeline, outcome and history (audited as a view from the command line)."""
     from core.clock import local
     from core.db import transaction
-    from crm.complaintdesk import view_ticket
+    from crm.complaintdesk import Ticket, view_ticket
 
     _settings, database = database_or_exit()
     with transaction(database.sessions) as session:
         card = view_ticket(session, _ticket_id(session, code), None)
     database.dispose()
+    assert isinstance(card, Ticket)  # the command line (no staff member) may open every card
     console.print(f"[bold]{card.code}[/] · {card.category.value}{' · serious' if card.serious else ''} · "
                   f"{card.status.value}{' (rejected)' if card.rejected else ''}")
     console.print(f"filed {local(card.created_at):%Y-%m-%d %H:%M} · due "

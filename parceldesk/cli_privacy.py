@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
     from privacy.erasure import Subject
 
 privacy_app = typer.Typer(help="Personal data: erasure, export, retention.", no_args_is_help=True)
+
+# How `privacy erase` waits for a Rasa turn that may still write the conversation back (tests replace it).
+pause = time.sleep
 
 CustomerOption = Annotated[str | None, typer.Option("--customer", help="Customer id or code (e.g. 42 or C000042)")]
 ChatOption = Annotated[int | None, typer.Option("--chat", help="Telegram chat id (a private chat's id is its user's)")]
@@ -56,11 +60,28 @@ def erase(
     chat: ChatOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
     force: Annotated[bool, typer.Option(help="Erase even while parcels are on their way (their address goes)")] = False,
+    wait: Annotated[
+        bool,
+        typer.Option(
+            "--wait/--no-wait",
+            help="Delete the Rasa conversation once more after twice the Rasa timeout, in case a turn was running "
+            "(--no-wait: only when Rasa is not running)",
+        ),
+    ] = True,
 ) -> None:
     """Erase a customer's (or a chat's) personal data everywhere, Rasa's conversations included (audited)."""
-    from privacy.erasure import ADMIN_REQUEST, ErasureBlocked, blocking_parcels, forget
+    from privacy.erasure import (
+        ADMIN_REQUEST,
+        ErasureBlocked,
+        blocking_parcels,
+        erase_conversations_again,
+        forget,
+        second_pass_delay,
+    )
+    from privacy.trackers import TrackerOutcome
 
-    _settings, database = database_or_exit()
+    settings, database = database_or_exit()
+    again: TrackerOutcome | None = None
     try:
         with database.sessions() as session:
             subject = _subject(session, customer, chat)
@@ -83,6 +104,14 @@ def erase(
         except ErasureBlocked as exc:  # a parcel was added since the check above
             fail(f"parcels or pickups are still under way: {', '.join(exc.parcels)}")
             return
+        if wait and report.tracker is not None and report.tracker.found:
+            # A Rasa turn running during the erasure writes the whole conversation back when it ends
+            # (privacy/erasure.py): delete it once more after such a turn must have ended.
+            delay = second_pass_delay(settings.rasa_timeout_seconds)
+            console.print(f"Erased. Waiting {delay:.0f} s for a Rasa turn that may still be running, then deleting "
+                          "the Rasa conversation once more (--no-wait skips this)…")
+            pause(delay)
+            again = erase_conversations_again(database.sessions, report.senders)
     finally:
         database.dispose()
     table = Table("kind", "rows", title="erased")
@@ -92,8 +121,13 @@ def erase(
     if tracker is not None:
         # No table: Rasa has never run against this database, so it holds no conversation either.
         table.add_row("rasa events", str(tracker.events) if tracker.found else "none (Rasa never used this database)")
+    if again is not None:
+        table.add_row("rasa events (second pass)", str(again.events))
     console.print(table)
     console.print(f"[green]✓[/] erased (audit entry {report.audit_id})")
+    if not wait:
+        console.print("[yellow]--no-wait:[/] a Rasa turn running right now could still write this conversation back; "
+                      "use it only while Rasa is stopped.")
 
 
 @privacy_app.command("export")

@@ -48,15 +48,17 @@ def desk_queue() -> None:
 @desk_app.command("audit")
 def desk_audit(
     action: Annotated[
-        str | None, typer.Option(help="profile_view, profile_denied, role_change, complaint_view, …")
+        str | None,
+        typer.Option(help="profile_view, profile_denied, role_change, complaint_view, complaint_denied, …"),
     ] = None,
     staff: Annotated[int | None, typer.Option(help="Only what this staff member (Telegram user id) did")] = None,
     customer: Annotated[
-        str | None, typer.Option(help="Only entries about this customer (database id or customer code)")
+        str | None,
+        typer.Option(help="Only entries about this customer (database id or code): their record, chats, tickets"),
     ] = None,
     limit: Annotated[int, typer.Option(help="How many entries")] = 50,
 ) -> None:
-    """Show the latest audit entries (profile views and refusals, role changes), newest first."""
+    """Show the latest audit entries (profile and complaint-card views and refusals, changes), newest first."""
     from sqlalchemy import select
 
     from crm.audit import entries

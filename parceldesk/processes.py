@@ -13,8 +13,8 @@ from pathlib import Path
 
 import httpx
 
-from core.environment import inherited_environment
-from core.settings import PROJECT_ROOT, Settings
+from core.environment import ENV_PREFIX, inherited_environment, secret_names
+from core.settings import NO_ENV_FILE_ENV, PROJECT_ROOT, Settings
 from core.tokens import ACTION_TOKEN_ENV, RASA_TOKEN_ENV, action_token, rasa_token
 from nlu.toolchain import Engine, rasa_endpoint_env, write_endpoints
 
@@ -83,15 +83,46 @@ LOAD_SETTINGS = (
 )
 
 
+# Webhook mode is the bot's alone (bot_service adds these): another child given the URL without the secret would
+# fail the settings' webhook check.
+WEBHOOK_NAMES = frozenset({"PARCELDESK_WEBHOOK_URL", "PARCELDESK_WEBHOOK_LISTEN", "PARCELDESK_WEBHOOK_PORT"})
+
+
+def _env_value(value: object) -> str:
+    """A setting's value as the child's settings read it back from the environment."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def given_settings(settings: Settings) -> dict[str, str]:
+    """Every non-secret setting this process was given (environment, `.env`, arguments), as environment variables.
+
+    Children do not read `.env` (NO_ENV_FILE_ENV): what was configured there reaches them this way, resolved,
+    secrets excepted.
+    """
+    secrets = secret_names()
+    given: dict[str, str] = {}
+    for name in sorted(settings.model_fields_set):
+        key, value = f"{ENV_PREFIX}{name.upper()}", getattr(settings, name)
+        if key not in secrets and key not in WEBHOOK_NAMES and value is not None:
+            given[key] = _env_value(value)
+    return given
+
+
 def child_env(settings: Settings, *, database: bool = True, **extra: str) -> dict[str, str]:
     """Environment for our own processes: resolved settings so every process agrees on them.
 
-    Only system variables and non-secret settings are inherited (core/environment.py); secrets are added by
+    Only system variables and non-secret settings are inherited (core/environment.py), plus the non-secret settings
+    this process read from `.env`; children never read `.env` themselves (NO_ENV_FILE_ENV). Secrets are added by
     name for the processes that need them: the database URL here unless database=False, the rest by the caller.
     """
-    env = inherited_environment()
+    env = {key: value for key, value in inherited_environment().items() if key not in WEBHOOK_NAMES}
+    env.update(given_settings(settings))
     env.update(
         {
+            # The settings are all here: the project's .env (with every secret in it) stays unread.
+            NO_ENV_FILE_ENV: "1",
             "PARCELDESK_HOST": settings.host,
             "PARCELDESK_RASA_HOST": settings.bind_host("rasa"),
             "PARCELDESK_ACTION_HOST": settings.bind_host("action"),

@@ -24,12 +24,19 @@ What happens, table by table (privacy/inventory.py lists every table, the README
 - chats, parcel notices and "Notify me" subscriptions of the chats: deleted. A `/notify off` opt-out stays:
   it is the customer's own wish not to be written to.
 - Rasa's conversations of the chats: their events deleted from Rasa's table in our database (privacy/trackers.py),
-  in the same transaction.
+  in the same transaction. A Rasa turn still running at that moment writes the whole conversation back when it
+  ends: Rasa 3.6's SQLTrackerStore.save stores the tracker's events beyond the number it finds stored
+  (`_additional_events`), and after the erasure that number is 0. So the callers delete the chats' events once
+  more after second_pass_delay (erase_conversations_again): the bot schedules it on its job queue, the CLI waits.
+- audit entries about the chats (a profile or complaint card viewed while the chat was linked to no customer is
+  recorded with the chat id, a Telegram account id, as its subject): the id is replaced by "-"; who looked, when
+  and at which escalation or ticket stays.
 - one audit entry saying who asked and how many rows of each kind were erased, without personal data.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +50,7 @@ from crm import audit
 from crm.chats import sender_id
 from crm.identity import shipments_addressed_to
 from crm.models import (
+    AuditEntry,
     Chat,
     ChatMessage,
     Complaint,
@@ -67,6 +75,8 @@ from privacy.trackers import TrackerOutcome, erase_conversations
 
 # What an erased text field (one that may not be empty in the schema) holds from now on.
 ERASED = "[erased 已删除]"
+# What an audit entry names instead of an erased chat (and what an erasure of a chat without customer names).
+ERASED_SUBJECT = "-"
 ERASURE = "privacy_erasure"
 # Parcels whose journey is over: their delivery data is no longer needed to deliver them.
 FINISHED = frozenset({ShipmentStatus.DELIVERED, ShipmentStatus.RETURNED, ShipmentStatus.LOST})
@@ -110,9 +120,11 @@ class Subject:
 
 @dataclass
 class ErasureReport:
-    """What an erasure did: rows per kind, Rasa events, and the staff-group messages a bot may now delete."""
+    """What an erasure did: rows per kind, Rasa events, the staff-group messages a bot may now delete, and the Rasa
+    conversations (senders) whose events the second pass deletes again."""
 
     customer_id: int | None
+    senders: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     tracker: TrackerOutcome | None = None
     announcements: list[tuple[int, int]] = field(default_factory=list)
@@ -311,6 +323,18 @@ def _erase_chats(session: Session, subject: Subject) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _erase_audit_subjects(session: Session, subject: Subject) -> int:
+    """Replace the chats' ids in audit entries that name a chat as their subject; the entries themselves stay."""
+    ids = sorted(str(chat_id) for chat_id in subject.chat_ids | subject.telegram_user_ids)
+    result = session.execute(
+        update(AuditEntry)
+        .where(AuditEntry.subject_kind == "chat", AuditEntry.subject_id.in_(ids))
+        .values(subject_id=ERASED_SUBJECT)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 def overwrite_freed_space(session: Session) -> None:
     """On SQLite, zero deleted and overwritten content in the file instead of leaving it in free pages."""
     if session.get_bind().dialect.name == "sqlite":
@@ -338,7 +362,7 @@ def erase(
     blocking = blocking_parcels(session, subject, now=now)
     if blocking and not force:
         raise ErasureBlocked(blocking)
-    report = ErasureReport(subject.customer_id)
+    report = ErasureReport(subject.customer_id, subject.senders)
     overwrite_freed_space(session)
     # Complaints and escalations first: they are found through the chats and the customer, which go next.
     report.counts["complaints"] = _erase_complaints(session, subject)
@@ -351,6 +375,7 @@ def erase(
     if customer is not None:
         report.counts["shipments"] = _erase_customer(session, customer, now)
     report.counts["chats"] = _erase_chats(session, subject)
+    report.counts["audit_subjects"] = _erase_audit_subjects(session, subject)
     session.flush()
     report.tracker = erase_conversations(session, subject.senders)
     details: dict[str, Any] = {"requested_by": requested_by, "forced": bool(blocking), **report.counts}
@@ -360,12 +385,29 @@ def erase(
         action=ERASURE,
         subject_kind="customer" if subject.customer_id is not None else "chat",
         # A chat's id is a Telegram account id, i.e. personal: only customer ids (our own numbers) are kept.
-        subject_id=subject.customer_id if subject.customer_id is not None else "-",
+        subject_id=subject.customer_id if subject.customer_id is not None else ERASED_SUBJECT,
         actor=actor,
         details=details,
     )
     report.audit_id = entry.id
     return report
+
+
+def second_pass_delay(rasa_timeout_seconds: float) -> float:
+    """How long after an erasure a Rasa turn already running may still write its conversation back: the bot's
+    Rasa timeout twice (a turn the bot stopped waiting for gets as long again to finish)."""
+    return 2 * rasa_timeout_seconds
+
+
+def erase_conversations_again(sessions: sessionmaker[Session], senders: Collection[str]) -> TrackerOutcome:
+    """The second pass: delete the erased chats' Rasa events once more, in a transaction of its own.
+
+    Everything of these senders goes, also a new conversation the customer started in the meantime: it is a few
+    seconds old at most, and Rasa simply starts it again.
+    """
+    with transaction(sessions) as session:
+        overwrite_freed_space(session)
+        return erase_conversations(session, senders)
 
 
 def forget(

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from core.clock import as_utc, utcnow
@@ -39,6 +39,8 @@ from privacy.trackers import conversation
 
 EXPORT = "privacy_export"
 FORMAT_VERSION = 1
+# The audit actions that are a staff member looking at the customer's data, and how the export names them.
+VIEWS = {audit.PROFILE_VIEW: "profile", audit.COMPLAINT_VIEW: "complaint"}
 # Why each kind of data is held (the "purposes" a data subject is entitled to know).
 PURPOSES = {
     "customer": "Identify you, greet you by name, show your parcels to you only (after /link).",
@@ -50,7 +52,7 @@ PURPOSES = {
     "chat_messages": "Answer you, keep each conversation in order, and improve the assistant (training data).",
     "undelivered_messages": "Our messages to you that Telegram did not take yet: retried, then given up.",
     "rasa_conversation": "The assistant's memory of the current conversation.",
-    "profile_views": "Accountability: which staff member looked at your customer profile, and when.",
+    "profile_views": "Accountability: which staff member looked at your customer profile or complaint, and when.",
 }
 
 
@@ -156,15 +158,15 @@ def export_subject(
         .where(subject_messages(subject))
         .order_by(ChatMessage.id)
     )
-    views = (
-        session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.subject_kind == "customer", AuditEntry.subject_id == str(customer.id),
-                   AuditEntry.action == audit.PROFILE_VIEW)
-            .order_by(AuditEntry.id)
-        )
-        if customer is not None
-        else []
+    # Views of their profile and of their complaint cards: recorded against the customer record, or against the chat
+    # when it was not linked at the time.
+    viewed = [and_(AuditEntry.subject_kind == "chat", AuditEntry.subject_id.in_(sorted(map(str, subject.chat_ids))))]
+    if customer is not None:
+        viewed.append(and_(AuditEntry.subject_kind == "customer", AuditEntry.subject_id == str(customer.id)))
+    views = session.scalars(
+        select(AuditEntry)
+        .where(or_(*viewed), AuditEntry.action.in_(VIEWS))
+        .order_by(AuditEntry.id)
     )
     document: dict[str, Any] = {
         "format": FORMAT_VERSION,
@@ -198,7 +200,7 @@ def export_subject(
             for sender in subject.senders
             for event in conversation(session, sender)
         ],
-        "profile_views": [{"by": v.actor, "at": _plain(v.created_at)} for v in views],
+        "profile_views": [{"by": v.actor, "at": _plain(v.created_at), "what": VIEWS[v.action]} for v in views],
         "purposes": PURPOSES,
         "retention_days": {
             "chat_messages": policy.chat_days,

@@ -23,7 +23,8 @@ TABLES: dict[str, str] = {
     "period; exported",
     "escalation_events": "relayed messages, notes, photos: deleted on erasure; cleared after the case period; "
     "exported (messages)",
-    "audit_entries": "ids and staff names, no customer data; deleted after the audit period",
+    "audit_entries": "ids and staff names, no customer data (a chat id as subject is replaced on erasure); deleted "
+    "after the audit period",
     "chats": "a Telegram chat and its language: deleted on erasure; exported",
     "chat_messages": "texts, entities, chat and user ids: cleared on erasure; texts deleted (labelled ones "
     "masked) after the chat period; exported",

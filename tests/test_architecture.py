@@ -14,7 +14,8 @@ The rules (also in docs/architecture.md):
     ingest      core, crm (the ingestion API and `parceldesk import`)
     sandbox     nothing of ours
     parceldesk  anything (the roof: CLI and process supervision)
-    engine      nothing of ours (engine/parse.py runs inside the Rasa engine environment)
+    engine      nothing of ours but core.logs and core.redaction (engine/parse.py and engine/serve.py run inside
+                the Rasa engine environment; those two modules use the standard library only, checked below)
 
 and core, crm, learning, privacy, demo, reports and ingest never import `telegram` or `rasa_sdk`. No app module
 imports `tests`.
@@ -66,6 +67,9 @@ ALLOWED: dict[str, frozenset[str]] = {
     ),
     "engine": frozenset(),
 }
+# Modules the engine side may import beyond its package: they run in the engine's own environment too, so they may
+# use the standard library only (test_engine_side_modules_use_the_standard_library_only).
+ENGINE_MAY_IMPORT = frozenset({"core.logs", "core.redaction"})
 # First-party top-level names: the packages above plus the test suite, which no app module may import.
 FIRST_PARTY = frozenset(ALLOWED) | {"tests"}
 # Third-party front ends the lower layers must not know about.
@@ -183,7 +187,7 @@ def layering_violations(imports: Iterable[Import]) -> list[str]:
     problems: list[str] = []
     for found in imports:
         layer, target = found.importer.split(".")[0], found.target.split(".")[0]
-        if target == layer:
+        if target == layer or (layer == "engine" and found.target in ENGINE_MAY_IMPORT):
             continue
         if target in FIRST_PARTY and target not in ALLOWED[layer]:
             allowed = ", ".join(sorted(ALLOWED[layer])) or "nothing of ours"
@@ -372,6 +376,25 @@ def test_no_layering_violations() -> None:
     """No module imports a package above it (or telegram/rasa_sdk below the front ends), lazily or not."""
     problems = layering_violations(scan_all())
     assert not problems, "layering violations (module → import):\n  " + "\n  ".join(problems)
+
+
+def test_engine_side_modules_use_the_standard_library_only() -> None:
+    """What the engine side imports of ours (engine/serve.py: the log redaction) imports only the standard library
+    and each other: the engine environment has Rasa's packages, not ours."""
+    for name in sorted(ENGINE_MAY_IMPORT):
+        path = ROOT / Path(*name.split(".")).with_suffix(".py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                targets = [node.module]
+            else:
+                continue
+            for target in targets:
+                top = target.split(".")[0]
+                assert top in sys.stdlib_module_names or top == "__future__" or target in ENGINE_MAY_IMPORT, (
+                    f"{name} imports {target}: the engine environment cannot import it"
+                )
 
 
 def test_no_import_cycles() -> None:

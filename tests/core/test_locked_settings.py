@@ -81,3 +81,34 @@ def test_generated_tokens_are_private_stable_and_distinct(tmp_path: Path) -> Non
     with pytest.raises(TokenError, match="is empty"):
         rasa_token(settings)
     assert same_token("abc", "abc") and not same_token("abd", "abc") and not same_token(None, "abc")
+
+
+def test_a_webhook_deployment_never_falls_back_to_the_sandbox() -> None:
+    """A webhook URL without a bot token is an error naming both, not a sandbox; explicitly sandboxed it is fine."""
+    hook = {"webhook_url": "https://bot.example.com/hook", "webhook_secret": "s3cret"}
+    without_token = Settings(**hook)  # type: ignore[arg-type]
+    assert not without_token.uses_sandbox
+    assert without_token.bot_api_base_url == "https://api.telegram.org/bot"
+    problem = without_token.bot_mode_error() or ""
+    assert "webhook mode (PARCELDESK_WEBHOOK_URL) needs TELEGRAM_BOT_TOKEN" in problem
+    assert "never falls back to the sandbox" in problem
+    assert Settings(**hook, telegram_bot_token=SecretStr("42:real")).bot_mode_error() is None  # type: ignore[arg-type]
+    assert Settings(**hook, sandbox=True).uses_sandbox  # type: ignore[arg-type]
+
+
+def test_parceldesk_run_in_webhook_mode_without_a_token_fails_before_starting_anything(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`parceldesk run` with a webhook URL and no token exits with the error; no service (sandbox or other) starts."""
+    from typer.testing import CliRunner
+
+    from parceldesk import system
+    from parceldesk.cli import app
+
+    started: list[object] = []
+    monkeypatch.setattr(system, "run_system", lambda *args, **kwargs: started.append(args) or 0)
+    monkeypatch.setenv("PARCELDESK_WEBHOOK_URL", "https://bot.example.com/hook")
+    monkeypatch.setenv("PARCELDESK_WEBHOOK_SECRET", "s3cret")
+    result = CliRunner().invoke(app, ["run"])
+    assert result.exit_code == 1 and started == []
+    assert "needs TELEGRAM_BOT_TOKEN" in result.output and "sandbox" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +14,10 @@ from sqlalchemy.exc import IntegrityError
 
 from core.db import make_engine
 from core.logs import RedactingFilter, configure_logging, install_redaction, redact
+from core.redaction import unescape_json
 from core.settings import SANDBOX_TOKEN
 from demo.company import SHOWCASE_PERSON_PHONE
+from tests.e2e.logscan import scan
 
 DEMO_ADDRESS = "上海市徐汇区幸福路88弄3号1202室"
 REAL_LOOKING_TOKEN = "7123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
@@ -135,3 +138,20 @@ def test_configure_logging_writes_a_scrubbed_file(tmp_path: Path, monkeypatch: p
         root.setLevel(level)
     content = log_file.read_text(encoding="utf-8")
     assert "chat 1 <phone> <address> <token>" in content and leaked(content) == []
+
+
+def test_json_escaped_chinese_and_phones_are_redacted(tmp_path: Path) -> None:
+    """Rasa logs JSON with ensure_ascii: an escaped address, and a phone right after an escaped character, are
+    found; the line stays ASCII and valid JSON. The end-to-end log scan decodes escapes too, so it sees such leaks."""
+    payload = json.dumps({"text": f"电话13800138000，送到{DEMO_ADDRESS}", "sender": "tg-20056585"})
+    assert payload.isascii() and "13800138000" in payload and DEMO_ADDRESS not in payload
+    cleaned = redact(f"Received user message {payload}")
+    assert cleaned.isascii() and leaked(unescape_json(cleaned)) == [] and "13800138000" not in cleaned
+    assert json.loads(cleaned.removeprefix("Received user message ")) == {
+        "text": "电话<phone>，送到<address>", "sender": "tg-20056585"
+    }
+    assert redact("nothing here \\u4f60\\u597d") == "nothing here \\u4f60\\u597d"  # untouched when nothing is found
+    log = tmp_path / "rasa.log"
+    log.write_text(f"raw {payload}\nclean {cleaned}\n", encoding="utf-8")
+    (found,) = scan(log)
+    assert found.startswith("rasa.log:1:") and "phone" in found and "address" in found

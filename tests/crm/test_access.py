@@ -1,5 +1,5 @@
-"""Least privilege on SQLite and PostgreSQL: who may read a customer profile, the audit trail's filters, and the
-last admin who cannot be removed."""
+"""Least privilege on SQLite and PostgreSQL: who may read a customer profile or open a complaint card, the audit
+trail's filters, and the last admin who cannot be removed."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from sqlalchemy.orm import Session
 
 from core.db import make_sessionmaker, transaction
 from core.hours import parse_hours
-from crm import audit, escalations
+from crm import audit, complaintdesk, escalations
+from crm.complaintdesk import Ticket, TicketRefused
 from crm.complaints import open_complaint
 from crm.escalations import QueuePolicy, Reason
-from crm.models import ComplaintCategory, ShipmentStatus, Staff, StaffRole
+from crm.identity import link_contact
+from crm.models import AuditEntry, ComplaintCategory, ShipmentStatus, Staff, StaffRole
 from crm.profiles import CustomerProfile, ProfileRefused, view_profile
 from crm.staff import StaffError, deactivate_staff, register_staff, staff_member
 from tests.crm.factories import make_customer, make_shipment
@@ -93,6 +95,84 @@ def test_audit_filters_by_staff_member_and_customer(session: Session) -> None:
     about_second = audit.entries(session, customer_id=second)
     assert [(e.action, e.actor_telegram_user_id) for e in about_second] == [
         (audit.PROFILE_VIEW, 9322), (audit.PROFILE_DENIED, 9321)
+    ]
+
+
+def test_an_agent_opens_only_complaint_cards_they_hold_or_may_take(session: Session) -> None:
+    """Unassigned and open: every agent may open the card (to Take it); once Bob holds it, Alice is refused and the
+    refusal audited; supervisors and the command line open any card; a closed ticket nobody held is closed to agents.
+    Every view and refusal has the customer as subject, so `desk audit --customer` lists them."""
+    alice = register_staff(session, 9351, "Alice", StaffRole.AGENT)
+    bob = register_staff(session, 9352, "Bob", StaffRole.AGENT)
+    sam = register_staff(session, 9353, "Sam", StaffRole.SUPERVISOR)
+    gone = register_staff(session, 9354, "Gone", StaffRole.AGENT)
+    customer = make_customer(session, code="T000451", phone="+8613900000451")
+    customer.telegram_user_id = 1451
+    ticket = open_complaint(session, category=ComplaintCategory.DAMAGE, description="碎了", chat_id=1451,
+                            telegram_user_id=1451, tracking_number=None).complaint
+    assert ticket.customer_id == customer.id
+    assert isinstance(complaintdesk.view_ticket(session, ticket.id, alice), Ticket)
+    assert complaintdesk.take(session, ticket.id, bob.telegram_user_id).won
+
+    assert complaintdesk.view_ticket(session, ticket.id, alice) == TicketRefused(ticket.id, ticket.code)
+    for viewer in (bob, sam, None):
+        assert isinstance(complaintdesk.view_ticket(session, ticket.id, viewer), Ticket)
+    deactivate_staff(session, gone.telegram_user_id)
+    assert isinstance(complaintdesk.view_ticket(session, ticket.id, gone), TicketRefused)
+
+    closed = open_complaint(session, category=ComplaintCategory.BILLING, description="多收了", chat_id=1451,
+                            telegram_user_id=1451, tracking_number=None).complaint
+    complaintdesk.resolve(session, closed.id, None, "refunded")
+    assert isinstance(complaintdesk.view_ticket(session, closed.id, alice), TicketRefused)
+    assert isinstance(complaintdesk.view_ticket(session, closed.id, sam), Ticket)
+
+    denied = audit.entries(session, action=audit.COMPLAINT_DENIED)
+    assert [(d.actor_telegram_user_id, d.subject_kind, d.subject_id, (d.details or {})["complaint"]) for d in denied] \
+        == [(9351, "customer", str(customer.id), closed.code), (9354, "customer", str(customer.id), ticket.code),
+            (9351, "customer", str(customer.id), ticket.code)]
+    about = audit.entries(session, customer_id=customer.id)
+    views = [(e.action, e.actor) for e in about if e.action in (audit.COMPLAINT_VIEW, audit.COMPLAINT_DENIED)]
+    assert views == [
+        (audit.COMPLAINT_VIEW, "Sam"), (audit.COMPLAINT_DENIED, "Alice"), (audit.COMPLAINT_DENIED, "Gone"),
+        (audit.COMPLAINT_VIEW, audit.CLI_ACTOR), (audit.COMPLAINT_VIEW, "Sam"), (audit.COMPLAINT_VIEW, "Bob"),
+        (audit.COMPLAINT_DENIED, "Alice"), (audit.COMPLAINT_VIEW, "Alice"),
+    ]
+    # The ticket's changes (take, resolve) are about the customer too.
+    assert {(e.action, (e.details or {}).get("change")) for e in about if e.action == audit.COMPLAINT_CHANGE} == {
+        (audit.COMPLAINT_CHANGE, "taken"), (audit.COMPLAINT_CHANGE, "resolved")
+    }
+
+
+def test_audit_about_a_customer_includes_views_of_their_chats(session: Session) -> None:
+    """A profile and a card viewed while the chat was not linked to anyone are recorded against the chat; once the
+    customer links it, `desk audit --customer` finds them. Another chat's entries stay out."""
+    alice = register_staff(session, 9361, "Alice", StaffRole.AGENT)
+    sam = register_staff(session, 9362, "Sam", StaffRole.SUPERVISOR)
+    customer = make_customer(session, code="T000461", phone="+8613900000461")
+    other = make_customer(session, code="T000462", phone="+8613900000462")
+    other.telegram_user_id = 1462
+    for chat in (1461, 1462):
+        placed = escalations.open_escalation(session, chat, Reason.REQUEST_HUMAN, policy=POLICY)
+        assert escalations.claim(session, placed.escalation_id, alice.telegram_user_id, policy=POLICY).won
+        view_profile(session, placed.escalation_id, alice)
+        escalations.resolve(session, placed.escalation_id, alice)
+    filed = open_complaint(session, category=ComplaintCategory.DELAY, description="还没到", chat_id=1461,
+                           telegram_user_id=1461, tracking_number=None).complaint
+    assert filed.customer_id is None
+    complaintdesk.view_ticket(session, filed.id, sam)
+    unlinked = session.scalars(select(AuditEntry).where(AuditEntry.subject_id == "1461")).all()
+    assert {(e.action, e.subject_kind) for e in unlinked} == {(audit.PROFILE_VIEW, "chat"),
+                                                             (audit.COMPLAINT_VIEW, "chat")}
+    assert [e.action for e in audit.entries(session, customer_id=customer.id)] == []
+
+    link_contact(session, telegram_user_id=1461, phone="+8613900000461", chat_id=1461)
+    about = audit.entries(session, customer_id=customer.id)
+    assert [(e.action, e.actor, e.subject_id) for e in about] == [
+        (audit.COMPLAINT_VIEW, "Sam", "1461"), (audit.PROFILE_VIEW, "Alice", "1461")
+    ]
+    # The other chat was linked all along: its view names the customer record, and only it is about them.
+    assert [(e.subject_kind, e.subject_id) for e in audit.entries(session, customer_id=other.id)] == [
+        ("customer", str(other.id))
     ]
 
 

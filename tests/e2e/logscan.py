@@ -2,7 +2,8 @@
 a demo e-mail or the bot token.
 
 The patterns are written here on purpose, not taken from core.redaction: a check that used the redactor's own
-patterns could only find what the redactor already removes.
+patterns could only find what the redactor already removes. Lines are read twice: as written, and with JSON
+`\\uXXXX` escapes decoded (Rasa logs JSON with ensure_ascii, so a Chinese address may stand there escaped).
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ MOBILE = re.compile(r"(?<![\d.])(?:\+?86[ -]?)?1[3-9]\d[ -]?\d{4}[ -]?\d{4}(?![\
 ZH_STREET = re.compile(r"[\u4e00-\u9fff]{1,8}(?:路|街|大道)\d+(?:弄\d+)?号")
 # The demo company's e-mail addresses.
 DEMO_EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.example\.com|[\w.+-]+@example\.com")
+# One UTF-16 code unit of a JSON string escape.
+ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
 def needles() -> list[str]:
@@ -32,16 +35,26 @@ def needles() -> list[str]:
     return values
 
 
+def decoded(line: str) -> str:
+    """The line with JSON \\uXXXX escapes read as characters (surrogate pairs joined)."""
+    text = ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), line)
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
 def scan(logs: Path) -> list[str]:
-    """'file:line: what' for every log line holding personal data or a token."""
+    """'file:line: what' for every log line holding personal data or a token (logs: a folder or one file)."""
     found: list[str] = []
     literal = needles()
-    for path in sorted(p for p in logs.rglob("*") if p.is_file()):
+    paths = [logs] if logs.is_file() else sorted(p for p in logs.rglob("*") if p.is_file())
+    for path in paths:
+        name = path.name if path == logs else str(path.relative_to(logs))
         for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-            what = [value for value in literal if value in line]
-            what += [f"{kind} {match.group(0)!r}" for kind, pattern in
-                     (("phone", MOBILE), ("address", ZH_STREET), ("e-mail", DEMO_EMAIL))
-                     for match in pattern.finditer(line)]
+            what: list[str] = []
+            for variant in dict.fromkeys((line, decoded(line))):
+                what += [value for value in literal if value in variant]
+                what += [f"{kind} {match.group(0)!r}" for kind, pattern in
+                         (("phone", MOBILE), ("address", ZH_STREET), ("e-mail", DEMO_EMAIL))
+                         for match in pattern.finditer(variant)]
             if what:
-                found.append(f"{path.relative_to(logs)}:{number}: {', '.join(what)}")
+                found.append(f"{name}:{number}: {', '.join(dict.fromkeys(what))}")
     return found

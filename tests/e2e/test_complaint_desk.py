@@ -22,7 +22,9 @@ from sqlalchemy.orm import Session
 from bot.texts import text
 from core.clock import as_utc, utcnow
 from core.db import make_sessionmaker, transaction
+from crm import audit
 from crm.models import (
+    AuditEntry,
     Complaint,
     ComplaintCategory,
     ComplaintEvent,
@@ -154,6 +156,16 @@ async def test_complaint_from_filing_to_supervisor_alert(sandbox: SandboxClient,
     assert sorted(a["text"] for a in answers if a) == sorted([
         text("desk_take_won", STAFF, code=code), text("desk_take_taken", STAFF, code=code, agent=winner_name)])
     assert loser_answer is not None and winner_name in loser_answer["text"]
+    # The other agent may no longer open the card (least privilege): told so, and the attempt is audited.
+    loser = people.bob if winner == people.alice else people.alice
+    seen = await last_id(sandbox, loser)
+    await sandbox.send_text(loser, f"/complaints {code}")
+    await wait_for(sandbox, loser, lambda m: is_text(body_of(m), "desk_card_not_yours", STAFF) and code in body_of(m),
+                   after=seen, timeout=TIMEOUT)
+    with Session(stack.database.engine) as session:
+        denied = session.scalars(select(AuditEntry).where(AuditEntry.action == audit.COMPLAINT_DENIED,
+                                                          AuditEntry.actor_telegram_user_id == loser)).all()
+    assert [(d.subject_kind, d.subject_id) for d in denied] == [("customer", str(complaint.customer_id))]
 
     # --- the holder messages the customer: relayed in the customer's language, logged on the ticket
     card = await card_of(sandbox, winner, code)

@@ -1,4 +1,5 @@
-"""The README's run command: `parceldesk run` starts everything, answers a customer, and stops cleanly on Ctrl-C."""
+"""The README's run command: `parceldesk run` starts everything, answers a customer, and stops cleanly on Ctrl-C;
+its processes' logs (and its own output) hold no phone number, address or bot token."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from typing import Any
 import httpx
 
 from core.settings import PROJECT_ROOT
+from demo.company import SHOWCASE_PERSON_PHONE
 from nlu.toolchain import Engine
 from parceldesk.demostaff import DEMO_AGENT_ID, DEMO_STAFF_GROUP
 from sandbox.client import SandboxClient
 from tests.e2e.harness import free_port, new_user_id
+from tests.e2e.logscan import scan as scan_logs
 from tests.e2e.test_handoff import has_button
 
 
@@ -127,12 +130,23 @@ async def test_run_starts_everything_and_ctrl_c_stops_it(engine_model: tuple[Eng
             await sandbox.send_text(user, "yes")
             (filed,) = await sandbox.wait_for_bot_messages(user, after_message_id=summary["message_id"], timeout=60)
             assert "C-1" in filed["text"], filed["text"]  # the ticket
+
+            # Personal data through the bot, Rasa and the action server, for the log check below.
+            talker = new_user_id()
+            said = f"请把快递送到上海市徐汇区幸福路88弄3号，我的电话是{SHOWCASE_PERSON_PHONE[3:]}"
+            await sandbox.send_text(talker, said)
+            await sandbox.wait_for_bot_messages(talker, count=1, timeout=30)
         children = _children(process.pid)
         process.send_signal(signal.SIGINT)
         assert process.wait(timeout=60) == 0
         assert "stopped cleanly" in (tmp_path / "run.log").read_text()
         time.sleep(0.5)
         assert [pid for pid in children if _alive(pid)] == []
+        # The session-wide log check covers the test stacks' logs; this run writes its own, under its data dir.
+        logs = tmp_path / "data" / "logs"
+        assert {"rasa.log", "bot.log", "actions.log", "sandbox.log"} <= {p.name for p in logs.iterdir()}
+        leaks = scan_logs(logs) + scan_logs(tmp_path / "run.log")
+        assert not leaks, "personal data or a token in the run's logs:\n  " + "\n  ".join(leaks[:40])
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGKILL)

@@ -34,6 +34,7 @@ def webhook_stack(e2e_database: TestDatabase, rasa_url: str, action_port: int, l
         action_port=action_port,
         webhook_url=f"http://127.0.0.1:{port}/telegram/hook",
         webhook_secret=SECRET,
+        sandbox=True,  # explicitly: a webhook URL without a bot token is an error, never a sandbox by default
         webhook_listen="127.0.0.1",
         webhook_port=port,
     )

@@ -15,12 +15,13 @@ from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from core.db import make_sessionmaker, transaction
+from crm.chats import sender_id
 from crm.models import AuditEntry, Complaint, Shipment
 from parceldesk import cli_privacy
 from parceldesk.cli import app
 from tests.databases import TestDatabase, create_database
-from tests.privacy.search import search_database, search_rasa_events
-from tests.privacy.story import COMPLAINT, NAME, Story, tell_story
+from tests.privacy.search import add_event, events_of, search_database, search_rasa_events
+from tests.privacy.story import COMPLAINT, NAME, SAID, Story, tell_story
 
 
 @pytest.fixture()
@@ -28,6 +29,8 @@ def desk(database_backend: str, tmp_path: Path, runner: CliRunner,
          monkeypatch: pytest.MonkeyPatch) -> Iterator[TestDatabase]:
     """A migrated database the CLI is pointed at (by environment, as in production); Rasa's table lands in it."""
     monkeypatch.setattr(cli_privacy, "console", Console(width=250, color_system=None))
+    # `privacy erase` waits twice the Rasa timeout before its second pass: a tenth of a second here.
+    monkeypatch.setenv("PARCELDESK_RASA_TIMEOUT_SECONDS", "0.05")
     for database in create_database(database_backend, tmp_path):
         monkeypatch.setenv("PARCELDESK_DATABASE_URL", database.url)
         if database.schema:
@@ -74,6 +77,41 @@ def test_erase_asks_then_leaves_nothing_to_find(runner: CliRunner, desk: TestDat
         assert entry.actor == "command line" and entry.details is not None and entry.details["requested_by"] == "admin"
     with database.engine.connect() as connection:
         assert search_rasa_events(connection, list(story.texts), list(story.phones)) == []
+
+
+def test_erase_deletes_what_a_running_rasa_turn_writes_back(runner: CliRunner, desk: TestDatabase,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A Rasa turn still running during the erasure saves the whole conversation again when it ends (Rasa 3.6 stores
+    the events beyond the number it finds stored, 0 after the erasure): the CLI waits twice the Rasa timeout, then
+    deletes the conversation once more. With --no-wait it does not wait, and says what that risks."""
+    story = story_in(desk)
+    sender = sender_id(story.chat_id)
+    waited: list[float] = []
+
+    def rasa_turn_ends(seconds: float) -> None:
+        """While the CLI waits, the turn ends and Rasa's SQLTrackerStore.save writes the tracker's events back."""
+        waited.append(seconds)
+        with transaction(make_sessionmaker(desk.engine)) as session:
+            add_event(session, sender, "user", {"text": SAID})
+            add_event(session, sender, "bot", {"text": f"好的，{NAME}"})
+
+    monkeypatch.setattr(cli_privacy, "pause", rasa_turn_ends)
+    result = invoke(runner, "privacy", "erase", "--customer", str(story.customer_id), "--yes")
+    assert result.exit_code == 0, result.output
+    assert waited == [pytest.approx(0.1)] and "Waiting 0 s for a Rasa turn" in result.output
+    assert "rasa events (second pass) │ 2" in result.output
+    with desk.engine.connect() as connection:
+        assert events_of(connection, sender) == 0
+        assert search_rasa_events(connection, list(story.texts), list(story.phones)) == []
+
+    second = story_in(desk, chat_id=772345678, code="P000011")
+    waited.clear()
+    hurried = invoke(runner, "privacy", "erase", "--chat", str(second.chat_id), "--yes", "--no-wait")
+    assert hurried.exit_code == 0, hurried.output
+    assert waited == [] and "second pass" not in hurried.output
+    assert "use it only while Rasa is stopped" in hurried.output
+    with desk.engine.connect() as connection:
+        assert events_of(connection, sender_id(second.chat_id)) == 0
 
 
 def test_erase_refuses_while_parcels_are_under_way(runner: CliRunner, desk: TestDatabase) -> None:

@@ -18,7 +18,7 @@ import yaml
 from pydantic import SecretStr
 
 from core.db import CONNECT_TIMEOUT_SECONDS
-from core.settings import PROJECT_ROOT, SANDBOX_TOKEN, Settings
+from core.settings import NO_ENV_FILE_ENV, PROJECT_ROOT, SANDBOX_TOKEN, Settings
 from core.tokens import ACTION_TOKEN_ENV, RASA_TOKEN_ENV, action_token, rasa_token
 from nlu.toolchain import Engine
 from nlu.trackerstore import TRACKER_PASSWORD_ENV, TrackerStoreError
@@ -154,6 +154,49 @@ def test_a_child_reads_child_env_back_as_the_same_settings(settings: Settings) -
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == [settings.effective_database_url.get_secret_value(), "desk", 6000, "http://127.0.0.2:6000",
                                          -100123, "http://127.0.0.2:6002/bot", 2.5]
+
+
+DOTENV_PROBE = (
+    "import json; from core.settings import load_settings; s = load_settings(); "
+    "print(json.dumps([s.telegram_bot_token is not None, s.ingest_token is not None, s.webhook_secret is not None, "
+    "s.webhook_url, s.brand_name_en, s.retention_chat_days, s.weekly_report]))"
+)
+
+
+def test_children_do_not_read_dotenv(clean_env: Path, tmp_path: Path) -> None:
+    """Children run in the folder holding `.env` (the project root): they do not read it, so a secret only there
+    stays with the parent; the non-secret settings written there reach them through child_env, and webhook mode only
+    through bot_service."""
+    (clean_env / ".env").write_text(
+        "TELEGRAM_BOT_TOKEN=42:only-in-dotenv\n"
+        "PARCELDESK_INGEST_TOKEN=ingest-token-only-in-dotenv\n"
+        "PARCELDESK_WEBHOOK_URL=https://bot.example.com/hook\n"
+        "PARCELDESK_WEBHOOK_SECRET=hook-secret-only-in-dotenv\n"
+        "PARCELDESK_BRAND_NAME_EN=Dotenv Express\n"
+        "PARCELDESK_RETENTION_CHAT_DAYS=90\n"
+        "PARCELDESK_WEEKLY_REPORT=false\n"
+        f"PARCELDESK_DATABASE_URL=sqlite:///{tmp_path / 'x.sqlite3'}\n"
+        f"PARCELDESK_CACHE_DIR={tmp_path / 'cache'}\n",
+        encoding="utf-8",
+    )
+    parent = Settings()
+    assert parent.telegram_bot_token is not None and parent.brand_name_en == "Dotenv Express"
+
+    def child_sees(env: dict[str, str]) -> list[object]:
+        result = subprocess.run([sys.executable, "-c", DOTENV_PROBE], env={**env, "PYTHONPATH": str(PROJECT_ROOT)},
+                                cwd=clean_env, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return list(json.loads(result.stdout))
+
+    env = child_env(parent)
+    assert "42:only-in-dotenv" not in env.values() and "PARCELDESK_WEBHOOK_URL" not in env
+    assert child_sees(env) == [False, False, False, None, "Dotenv Express", 90, False]
+    # The bot alone gets its token and webhook mode, by name.
+    bot = bot_service(parent, tmp_path)
+    assert child_sees(bot.env) == [True, False, True, "https://bot.example.com/hook", "Dotenv Express", 90, False]
+    # The probe is sound: the same environment without the flag does read .env.
+    unflagged = {key: value for key, value in env.items() if key != NO_ENV_FILE_ENV}
+    assert child_sees(unflagged)[:3] == [True, True, True]
 
 
 def test_bot_service_passes_secrets_by_environment_only(settings: Settings) -> None:

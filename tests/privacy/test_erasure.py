@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
 
@@ -10,24 +11,34 @@ from sqlalchemy import func, inspect, select
 from sqlalchemy.orm import Session
 
 from core.clock import utcnow
+from core.hours import parse_hours
+from crm import escalations
 from crm.chats import sender_id
+from crm.complaintdesk import view_ticket
+from crm.complaints import open_complaint
+from crm.escalations import QueuePolicy, Reason
 from crm.identity import customers_with_phone, linked_customer
 from crm.models import (
     AuditEntry,
     Chat,
     Complaint,
+    ComplaintCategory,
     CustomerKind,
     Escalation,
     NoticeOptOut,
     PickupOrder,
     PickupStatus,
     Shipment,
+    StaffRole,
     TrainingLabel,
 )
+from crm.profiles import view_profile
+from crm.staff import register_staff
 from privacy.erasure import (
     ADMIN_REQUEST,
     CUSTOMER_REQUEST,
     ERASED,
+    ERASED_SUBJECT,
     ErasureBlocked,
     blocking_parcels,
     erase,
@@ -36,6 +47,9 @@ from privacy.erasure import (
 )
 from tests.privacy.search import events_of, search_database, search_rasa_events
 from tests.privacy.story import NAME, PHONE, customer_of, tell_story
+
+POLICY = QueuePolicy(claim_minutes=10, reply_minutes=5, supervisor_minutes=10, handle_minutes=6,
+                     hours=parse_hours("00:00-24:00"))
 
 
 def complaint_statistics(session: Session) -> Counter[tuple[str, str, bool]]:
@@ -161,3 +175,45 @@ def test_a_pickup_still_to_come_blocks_a_stale_one_does_not(session: Session) ->
     ])
     session.flush()
     assert blocking_parcels(session, subject) == ["P-776001"]
+
+
+def test_audit_entries_naming_an_erased_chat_lose_its_id(session: Session) -> None:
+    """An unlinked customer's profile and complaint card are audited against their chat id (a Telegram account id);
+    after the chat's erasure no audit entry holds that id, while the entries (who looked, when, at what) stay and
+    another chat's entries are untouched."""
+    chat_id, other_chat = 778000001, 778000002
+    alice = register_staff(session, 778101, "Alice", StaffRole.AGENT)
+    bob = register_staff(session, 778102, "Bob", StaffRole.AGENT)
+    sam = register_staff(session, 778103, "Sam", StaffRole.SUPERVISOR)
+    viewed: list[int] = []
+    for chat in (chat_id, other_chat):
+        placed = escalations.open_escalation(session, chat, Reason.REQUEST_HUMAN, policy=POLICY)
+        assert escalations.claim(session, placed.escalation_id, alice.telegram_user_id, policy=POLICY).won
+        view_profile(session, placed.escalation_id, alice)
+        view_profile(session, placed.escalation_id, bob)  # refused, recorded too
+        filed = open_complaint(session, category=ComplaintCategory.DELAY, description="还没到", chat_id=chat,
+                               telegram_user_id=chat, tracking_number=None).complaint
+        view_ticket(session, filed.id, sam)
+        viewed.append(placed.escalation_id)
+    about = select(AuditEntry.action).where(AuditEntry.subject_kind == "chat", AuditEntry.subject_id == str(chat_id))
+    assert sorted(session.scalars(about)) == ["complaint_view", "profile_denied", "profile_view"]
+    total = session.scalar(select(func.count()).select_from(AuditEntry))
+
+    report = erase(session, subject_for_chat(session, chat_id, chat_id), requested_by=CUSTOMER_REQUEST)
+    session.flush()
+    session.expire_all()
+
+    assert report.counts["audit_subjects"] == 3
+    assert session.scalars(select(AuditEntry).where(AuditEntry.subject_id == str(chat_id))).all() == []
+    for entry in session.scalars(select(AuditEntry)):
+        assert str(chat_id) not in json.dumps(entry.details or {}) and str(chat_id) != entry.actor
+    erased = session.scalars(
+        select(AuditEntry).where(AuditEntry.subject_kind == "chat", AuditEntry.subject_id == ERASED_SUBJECT,
+                                 AuditEntry.action != "privacy_erasure").order_by(AuditEntry.id)
+    ).all()
+    assert [(e.action, e.actor) for e in erased] == [
+        ("profile_view", "Alice"), ("profile_denied", "Bob"), ("complaint_view", "Sam")
+    ]
+    assert (erased[0].details or {})["escalation_id"] == viewed[0]
+    assert session.scalar(select(func.count()).select_from(AuditEntry)) == total + 1  # plus the erasure's own
+    assert len(session.scalars(select(AuditEntry).where(AuditEntry.subject_id == str(other_chat))).all()) == 3

@@ -7,7 +7,8 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from crm.models import AuditEntry
+from crm.complaintdesk import view_ticket
+from crm.models import AuditEntry, Complaint
 from privacy.erasure import subject_for_customer
 from privacy.export import PURPOSES, export_subject
 from privacy.retention import RetentionPolicy
@@ -18,6 +19,9 @@ def test_export_holds_what_we_hold_and_is_audited(session: Session) -> None:
     """The customer record, parcels, complaint, feedback, pickup, agent conversation, chat log, Rasa's copy and
     who viewed the profile are in the document; the other party's data of a parcel is not; the export is audited."""
     story = tell_story(session)
+    complaint = session.scalars(select(Complaint).where(Complaint.customer_id == story.customer_id)).first()
+    assert complaint is not None
+    view_ticket(session, complaint.id, None)  # the complaint card opened from the command line
     document = export_subject(session, subject_for_customer(session, story.customer_id), policy=RetentionPolicy())
     body = json.dumps(document, ensure_ascii=False)
     assert document["customer"]["name"] == NAME and document["customer"]["phone"] == PHONE
@@ -36,7 +40,9 @@ def test_export_holds_what_we_hold_and_is_audited(session: Session) -> None:
     rasa = document["rasa_conversation"]
     assert [e["event"] for e in rasa] == ["user", "slot", "bot"] and rasa[0]["text"] == SAID
     assert rasa[1] == {**rasa[1], "name": "pickup_address", "value": PICKUP_ADDRESS}
-    assert document["profile_views"] == [{"by": "agent", "at": document["profile_views"][0]["at"]}]
+    assert [(view["by"], view["what"]) for view in document["profile_views"]] == [
+        ("agent", "profile"), ("command line", "complaint")
+    ]
     assert document["purposes"] == PURPOSES and document["retention_days"]["chat_messages"] == 180
     assert "王大力" not in body  # the other customer, who sent a parcel to this one
     entry = session.scalars(select(AuditEntry).where(AuditEntry.action == "privacy_export")).one()
