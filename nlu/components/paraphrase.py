@@ -51,7 +51,9 @@ def _swap(pattern: str, choices: str, intents: frozenset[str] | None = None, fla
 # 快递费 a fee, 快递公司 a company: only the parcel itself is swapped).
 ZH_SWAPS: tuple[Swap, ...] = (
     _swap(r"(?<!其他)(?<!别的)快递(?![员费柜点站公单小哥服业网])|包裹|快件", "快递|包裹|快件|件|货|东西|单子"),
-    _swap(r"到哪里了|到哪儿了|到哪了|现在在哪里|现在在哪", "到哪了|到哪里了|到哪儿了|在哪|现在在哪|到哪一步了", _TRACKING),
+    _swap(
+        r"到哪里了|到哪儿了|到哪了|现在在哪里|现在在哪", "到哪了|到哪里了|到哪儿了|在哪|现在在哪|到哪一步了", _TRACKING
+    ),
     _swap(r"什么时候|啥时候", "什么时候|啥时候|几时|哪天"),
     _swap(r"怎么(?!样)", "怎么|咋|怎样"),
     _swap(r"多少钱", "多少钱|多少钱啊|啥价|几块钱|要多少钱|收多少"),
@@ -70,29 +72,47 @@ ZH_SWAPS: tuple[Swap, ...] = (
 EN_SWAPS: tuple[Swap, ...] = (
     _swap(r"\b(?:package|parcel|shipment)\b", "package|parcel|shipment|order|item|box", flags=re.I),
     _swap(
-        r"\bwhere(?: is|'s| s)\b", "where is|where's|wheres|what's the status of|any update on|what happened to",
-        _TRACKING, re.I,
+        r"\bwhere(?: is|'s| s)\b",
+        "where is|where's|wheres|what's the status of|any update on|any news on",
+        _TRACKING,
+        re.I,
     ),
-    _swap(r"\bhow long does it take\b", "how long does it take|how long it takes|how many days does it take", flags=re.I),
-    _swap(r"\b(?:i want to|i'd like to|i would like to|i need to)\b", "I want to|I'd like to|I would like to|I need to|i wanna|I wish to", flags=re.I),  # noqa: E501
+    _swap(
+        r"\bhow long does it take\b", "how long does it take|how long it takes|how many days does it take", flags=re.I
+    ),
+    _swap(
+        r"\b(?:i want to|i'd like to|i would like to|i need to)\b",
+        "I want to|I'd like to|I would like to|I need to|i wanna|I wish to",
+        flags=re.I,
+    ),
     _swap(r"\b(?:can you|could you)\b", "can you|could you|can u|would you", flags=re.I),
-    _swap(r"\b(?:courier|driver|delivery guy|delivery man)\b", "courier|driver|delivery guy|delivery person|deliveryman", flags=re.I),  # noqa: E501
+    _swap(
+        r"\b(?:courier|driver|delivery guy|delivery man)\b",
+        "courier|driver|delivery guy|delivery person|deliveryman",
+        flags=re.I,
+    ),
     _swap(
         r"\b(?:a human|a real person|a person|an agent|customer service|customer support)\b",
-        "a human|a real person|a person|an agent|a live agent|customer service|customer support", _HUMAN, re.I,
+        "a human|a real person|a person|an agent|a live agent|customer service|customer support",
+        _HUMAN,
+        re.I,
     ),
-    _swap(r"\b(?:file|make|lodge|raise|submit) a complaint\b", "file a complaint|make a complaint|lodge a complaint|raise a complaint|submit a complaint", flags=re.I),  # noqa: E501
+    _swap(
+        r"\b(?:file|make|lodge|raise|submit) a complaint\b",
+        "file a complaint|make a complaint|lodge a complaint|raise a complaint|submit a complaint",
+        flags=re.I,
+    ),
 )
 
 # Frames: greetings and fillers before, politeness and urgency after, an indirect lead-in, or a sentence or two
 # of story first. None of them says what the customer wants.
 ZH_PREFIXES = (
-    "你好，", "您好，", "你好 请问一下", "亲，", "亲 ", "在吗？", "在吗 ", "喂，", "那个，", "嗯 ", "请问", "麻烦问下，",
-    "客服你好，", "hello ", "你好呀 ", "打扰一下，", "您好 请问",
+    "你好，", "您好，", "你好 请问一下", "亲，", "亲 ", "在吗？", "在吗 ", "喂，", "那个，", "嗯 ", "请问",
+    "麻烦问下，", "客服你好，", "hello ", "你好呀 ", "打扰一下，", "您好 请问",
 )  # fmt: skip
 ZH_SUFFIXES = (
-    "，谢谢", " 谢谢了", "，麻烦了", " 急", "，急急急", " 在线等", "啊", "呢", "。。。", "？？", "，快点", "，麻烦尽快回复",
-    "，谢谢啦", " 拜托了",
+    "，谢谢", " 谢谢了", "，麻烦了", " 急", "，急急急", " 在线等", "啊", "呢", "。。。", "？？", "，快点",
+    "，麻烦尽快回复", "，谢谢啦", " 拜托了",
 )  # fmt: skip
 ZH_LEADINS = ("我想问一下", "想咨询一下，", "我想了解下", "问一下，", "帮我看看", "跟你们说一下，", "我就想知道")
 ZH_STORIES = (
