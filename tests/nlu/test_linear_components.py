@@ -84,7 +84,10 @@ PROBE = textwrap.dedent(
             "confidences": [s["faq"]["response"]["confidence"] for s in selected],
             "retrieval_intents": selected[0]["all_retrieval_intents"],
         })
+    from nlu.components.intent_classifier import class_weights
+    labels = ["greet"] * 2 + ["faq"] * 4 + ["out_of_scope"] * 8
     print(json.dumps({
+        "class_weights": [class_weights(labels, "balanced", 1.5), class_weights(labels, "balanced", 1.0)],
         "training_examples": len(examples),
         "augmented_examples": len(data.training_examples),
         "augmented": augmented,
@@ -140,3 +143,10 @@ def test_faq_selector_answers_in_rasa_format_and_retrains_identically(probe: dic
     assert first["actions"] == ["utter_faq/shipping_fee", "utter_faq/delivery_time", "utter_faq/insurance"]
     assert first["retrieval_intents"] == ["faq"]
     assert first == second
+
+
+def test_out_of_scope_weight_scales_only_the_off_topic_class(probe: dict[str, object]) -> None:
+    """Balanced weights (n / (classes × count)) with out_of_scope's multiplied; 1.0 leaves sklearn's own."""
+    weighted, plain = probe["class_weights"]  # type: ignore[misc]
+    assert weighted == {"faq": 14 / 12, "greet": 14 / 6, "out_of_scope": 14 / 24 * 1.5}
+    assert plain == "balanced"
