@@ -1,10 +1,13 @@
-"""A Rasa 3.6 training-data step: adds seeded, mistyped copies of the intent examples before tokenization.
+"""A Rasa 3.6 training-data step: adds seeded, mistyped and loosely worded copies of the intent examples.
 
 Customers type on phones: pinyin homophones in Chinese, slips and glued words in English (nlu/components/
-noise.py). The training data is written cleanly, so each intent example without entities gets `copies` noisy
-variants, generated at training time from (text, seed): the same data always gives the same augmented set,
-and nothing is pasted into nlu/data/. Examples with entities are left alone (a typo would move the entity's
-offsets). At inference the component does nothing.
+noise.py). They also wrap a request in greetings, politeness and a bit of their story, run sentences together
+and use other words for the same thing (nlu/components/paraphrase.py). The training data is written cleanly and
+directly, so each intent example without entities gets `copies` noisy variants and `paraphrases` loosely worded
+ones, generated at training time from (text, intent, seed): the same data always gives the same augmented set,
+and nothing is pasted into nlu/data/. Both kinds are made from the original example, never from each other.
+Examples with entities are left alone (a change would move the entity's offsets). At inference the component
+does nothing.
 
 Must come first in the pipeline (config.yml), so the copies are tokenized and featurized like the originals.
 """
@@ -23,6 +26,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.components.noise import noisy_variant
+from nlu.components.paraphrase import paraphrase
 
 logger = logging.getLogger(__name__)
 
@@ -31,12 +35,12 @@ logger = logging.getLogger(__name__)
 # see the training data before the real tokenizer does.
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
 class TypoAugmenter(GraphComponent):
-    """Adds `copies` mistyped variants (seeded) of every intent example that has no entities."""
+    """Adds `copies` mistyped and `paraphrases` loosely worded variants (seeded) of every example without entities."""
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """Two copies per example; the seed fixes which typos are made."""
-        return {"copies": 2, "seed": 14}
+        """Two typo copies and no paraphrase per example; the seed fixes which changes are made."""
+        return {"copies": 2, "paraphrases": 0, "seed": 14}
 
     def __init__(self, config: dict[str, Any]) -> None:
         """Keep the config."""
@@ -54,15 +58,18 @@ class TypoAugmenter(GraphComponent):
         return cls(config)
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        """The training data plus the noisy copies (duplicates of existing texts are skipped)."""
+        """The training data plus the noisy and paraphrased copies (duplicates of existing texts are skipped)."""
         seen = {m.get(TEXT) for m in training_data.training_examples}
         extra: list[Message] = []
+        seed = int(self._config["seed"])
         for example in training_data.intent_examples:
             text = example.get(TEXT)
             if not text or example.get(ENTITIES):
                 continue
-            for copy in range(int(self._config["copies"])):
-                variant = noisy_variant(text, int(self._config["seed"]) + copy)
+            intent = str(example.get(INTENT))
+            variants = [noisy_variant(text, seed + copy) for copy in range(int(self._config["copies"]))]
+            variants += [paraphrase(text, intent, seed + copy) for copy in range(int(self._config["paraphrases"]))]
+            for variant in variants:
                 if variant and variant not in seen:
                     seen.add(variant)
                     data = {TEXT: variant, INTENT: example.get(INTENT)}
@@ -70,7 +77,9 @@ class TypoAugmenter(GraphComponent):
                         data[INTENT_RESPONSE_KEY] = example.get(INTENT_RESPONSE_KEY)
                     extra.append(Message(data=data))
         logger.info(
-            "TypoAugmenter: %d noisy copies added to %d examples", len(extra), len(training_data.intent_examples)
+            "TypoAugmenter: %d noisy or paraphrased copies added to %d examples",
+            len(extra),
+            len(training_data.intent_examples),
         )
         return training_data.merge(TrainingData(training_examples=extra))
 

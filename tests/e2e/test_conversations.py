@@ -250,7 +250,7 @@ async def test_two_misses_in_a_row_offer_a_person(sandbox: SandboxClient, stack:
     """First miss: likely intents as buttons; second miss: a person too, which queues the chat."""
     clear_queue(stack)
     user = new_user_id()
-    # Texts the model is unsure about: top confidence 0.24 and 0.32, under the FallbackClassifier's 0.4
+    # Texts the model is unsure about: top confidence 0.24 and 0.32, under the FallbackClassifier's 0.35
     # (`printf 'banana\nblue green\n' | parceldesk nlu parse` shows best_confidence; "foo bar" and "zzz" are
     # off-topic or "ok" to the model trained with broad negatives).
     (first,) = await say(sandbox, user, "banana")

@@ -9,6 +9,8 @@ import textwrap
 import pytest
 
 from core.settings import PROJECT_ROOT, load_settings
+from nlu.components.noise import noisy_variant
+from nlu.components.paraphrase import paraphrase
 from nlu.toolchain import Engine, ensure_engine
 
 # Runs in the engine's Python 3.10 and prints what the tests check. It builds a small FAQ training set, augments
@@ -43,8 +45,14 @@ PROBE = textwrap.dedent(
 
     def featurized(storage):
         data = TrainingData(training_examples=[Message(data=dict(m.data)) for m in examples], responses=responses)
-        augmenter = TypoAugmenter.create({"copies": 2, "seed": 14}, storage, Resource("aug"), context)
+        augmenter = TypoAugmenter.create({"copies": 1, "paraphrases": 1, "seed": 14}, storage, Resource("aug"), context)
         data = augmenter.process_training_data(data)
+        passed = augmenter.process([Message(data={"text": t}) for t in ("你好 我的快递呢", "hi where is it")])
+        augmented.append({
+            "texts": [m.get("text") for m in data.training_examples],
+            "intents": [m.get("intent_response_key") for m in data.training_examples],
+            "inference": [m.data for m in passed],
+        })
         tokenizer = JiebaTokenizer.create(JiebaTokenizer.get_default_config(), storage, Resource("tok"), context)
         tokenizer.process_training_data(data)
         config = {**CountVectorsFeaturizer.get_default_config(), "analyzer": "char_wb", "min_ngram": 1, "max_ngram": 4}
@@ -55,6 +63,7 @@ PROBE = textwrap.dedent(
         encoder.process_training_data(data)
         return data, (tokenizer, counts, encoder)
 
+    augmented = []
     unseen = ["寄到广州多少钱啊", "how long does it take to reach shanghai", "丢了能赔吗 保价的话"]
     runs = []
     for _ in range(2):
@@ -75,9 +84,13 @@ PROBE = textwrap.dedent(
             "confidences": [s["faq"]["response"]["confidence"] for s in selected],
             "retrieval_intents": selected[0]["all_retrieval_intents"],
         })
+    from nlu.components.intent_classifier import class_weights
+    labels = ["greet"] * 2 + ["faq"] * 4 + ["out_of_scope"] * 8
     print(json.dumps({
+        "class_weights": [class_weights(labels, "balanced", 1.5), class_weights(labels, "balanced", 1.0)],
         "training_examples": len(examples),
         "augmented_examples": len(data.training_examples),
+        "augmented": augmented,
         "e5_shape": list(data.training_examples[0].get_dense_features("text")[1].features.shape),
         "runs": runs,
     }))
@@ -102,9 +115,25 @@ def probe() -> dict[str, object]:
 
 
 def test_augmenter_adds_seeded_copies_and_e5_gives_384_dims(probe: dict[str, object]) -> None:
-    """Up to two noisy copies per example are added (a copy equal to an existing text is not); e5 gives 384 dims."""
+    """One noisy and one paraphrased copy per example (none equal to an existing text); e5 gives 384 dims."""
     assert 2 * probe["training_examples"] < probe["augmented_examples"] <= 3 * probe["training_examples"]  # type: ignore[operator]
     assert probe["e5_shape"] == [1, 384]
+
+
+def test_augmenter_copies_are_the_seeded_variants_and_inference_is_untouched(probe: dict[str, object]) -> None:
+    """The copies are exactly noisy_variant(text, seed) and paraphrase(text, intent, seed) of each original, the
+    same in both trainings; at inference messages pass unchanged."""
+    first, second = probe["augmented"]  # type: ignore[misc]
+    assert first == second
+    originals = list(zip(first["texts"], first["intents"], strict=True))[: probe["training_examples"]]  # type: ignore[misc]
+    expected = [text for text, _ in originals]
+    for text, _ in originals:
+        for variant in (noisy_variant(text, 14), paraphrase(text, "faq", 14)):
+            if variant not in expected:
+                expected.append(variant)
+    assert first["texts"] == expected
+    assert set(first["intents"]) == {key for _, key in originals}
+    assert first["inference"] == [{"text": "你好 我的快递呢"}, {"text": "hi where is it"}]
 
 
 def test_faq_selector_answers_in_rasa_format_and_retrains_identically(probe: dict[str, object]) -> None:
@@ -114,3 +143,10 @@ def test_faq_selector_answers_in_rasa_format_and_retrains_identically(probe: dic
     assert first["actions"] == ["utter_faq/shipping_fee", "utter_faq/delivery_time", "utter_faq/insurance"]
     assert first["retrieval_intents"] == ["faq"]
     assert first == second
+
+
+def test_out_of_scope_weight_scales_only_the_off_topic_class(probe: dict[str, object]) -> None:
+    """Balanced weights (n / (classes × count)) with out_of_scope's multiplied; 1.0 leaves sklearn's own."""
+    weighted, plain = probe["class_weights"]  # type: ignore[misc]
+    assert weighted == {"faq": 14 / 12, "greet": 14 / 6, "out_of_scope": 14 / 24 * 1.5}
+    assert plain == "balanced"
