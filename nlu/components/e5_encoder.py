@@ -144,5 +144,8 @@ class E5SentenceEncoder(DenseFeaturizer, GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any | None,
     ) -> E5SentenceEncoder:
-        """Nothing is persisted: the weights come from the installed package."""
-        return cls(config, execution_context)
+        """Nothing is persisted: the weights come from the installed package; loaded and run once here, so the
+        first customer after a start does not wait for it (the model is loaded when Rasa starts or switches)."""
+        component = cls(config, execution_context)
+        component.encode(["warm up"])
+        return component

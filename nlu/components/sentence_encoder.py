@@ -194,5 +194,8 @@ class MultilingualSentenceEncoder(DenseFeaturizer, GraphComponent):
         execution_context: ExecutionContext,
         **kwargs: Any | None,
     ) -> MultilingualSentenceEncoder:
-        """Nothing is persisted: the weights come from the installed package."""
-        return cls(config, execution_context)
+        """Nothing is persisted: the weights come from the installed package; loaded and run once here, so the
+        first customer after a start does not wait for it (the model is loaded when Rasa starts or switches)."""
+        component = cls(config, execution_context)
+        component._encode(["warm up"])
+        return component
