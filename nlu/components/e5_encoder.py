@@ -127,7 +127,7 @@ class E5SentenceEncoder(DenseFeaturizer, GraphComponent):
         return self._embed(texts)
 
     def encode_training(self, texts: list[str]) -> np.ndarray:
-        """encode() for the training data: vectors of texts seen before come from the cache, the rest on more threads."""
+        """encode() for training: vectors of texts seen before come from the cache, the others on more threads."""
         from threadpoolctl import threadpool_limits
 
         if self._config["mask_codes"]:

@@ -38,7 +38,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.linear_model import LogisticRegression
 
 from nlu.components.features import SentenceFeatures
-from nlu.components.linear import fit_logistic
+from nlu.components.linear import FastProbabilities, fit_logistic
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +61,7 @@ class LinearResponseSelector(GraphComponent):
         """An untrained selector."""
         self.config = {**self.get_default_config(), **config}
         self.clf: LogisticRegression | None = None
+        self._probabilities: FastProbabilities | None = None
         self.features = SentenceFeatures()
         self.responses: dict[str, list[dict[str, Any]]] = {}
         self._model_storage = model_storage
@@ -147,7 +148,9 @@ class LinearResponseSelector(GraphComponent):
         todo = [m for m in messages if m.get(TEXT)]
         if self.clf is None or not todo:
             return messages
-        for message, row in zip(todo, self.clf.predict_proba(self.features.transform(todo)), strict=True):
+        if self._probabilities is None:
+            self._probabilities = FastProbabilities(self.clf)
+        for message, row in zip(todo, self._probabilities(self.features.transform(todo)), strict=True):
             properties = message.get(RESPONSE_SELECTOR_PROPERTY_NAME, {})
             properties[RESPONSE_SELECTOR_RETRIEVAL_INTENTS] = [self.retrieval_intent]
             properties[self.retrieval_intent] = self._prediction(row)

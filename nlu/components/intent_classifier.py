@@ -32,7 +32,7 @@ from rasa.utils.tensorflow.constants import RANKING_LENGTH
 from sklearn.linear_model import LogisticRegression
 
 from nlu.components.features import SentenceFeatures
-from nlu.components.linear import fit_logistic
+from nlu.components.linear import FastProbabilities, fit_logistic
 
 logger = logging.getLogger(__name__)
 
@@ -71,6 +71,7 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         """An untrained classifier."""
         self.config = {**self.get_default_config(), **config}
         self.clf: LogisticRegression | None = None
+        self._probabilities: FastProbabilities | None = None
         self.features = SentenceFeatures(centre=bool(self.config["centre_dense"]))
         self._model_storage = model_storage
         self._resource = resource
@@ -119,7 +120,9 @@ class SentenceIntentClassifier(IntentClassifier, GraphComponent):
         todo = [m for m in messages if m.get(TEXT)]
         if self.clf is None or not todo:
             return messages
-        probabilities = self.clf.predict_proba(self.features.transform(todo))
+        if self._probabilities is None:
+            self._probabilities = FastProbabilities(self.clf)
+        probabilities = self._probabilities(self.features.transform(todo))
         classes = [str(c) for c in self.clf.classes_]
         limit = int(self.config[RANKING_LENGTH])
         for message, row in zip(todo, probabilities, strict=True):

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import minimize
 from scipy.sparse import csr_matrix
-from scipy.special import logsumexp
+from scipy.special import logsumexp, softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils.class_weight import compute_class_weight
@@ -41,7 +41,9 @@ def fit_logistic(
     n_samples, n_sparse = sparse.shape
     n_dense = dense.shape[1]
     n_features = n_sparse + n_dense
-    weights = compute_class_weight(class_weight, classes=np.arange(n_classes), y=y)[y] if class_weight else np.ones(n_samples)
+    weights = np.ones(n_samples)
+    if class_weight:
+        weights = compute_class_weight(class_weight, classes=np.arange(n_classes), y=y)[y]
     sparse = csr_matrix(sparse, dtype=np.float64)
     sparse_t = sparse.T.tocsr()  # the gradient's product, precomputed once
     # float64 throughout: float32 products made no step faster (L-BFGS-B's own work on 1.7M weights is a third of
@@ -84,3 +86,25 @@ def fit_logistic(
     model.n_iter_ = np.array([result.nit])
     model.n_features_in_ = n_features
     return model
+
+
+class FastProbabilities:
+    """predict_proba of a multinomial LogisticRegression for a few rows, without re-laying out coef_ on every call.
+
+    sklearn computes X @ coef_.T with coef_ (classes × 43,000 features) C-ordered: for one CSR row scipy copies the
+    13 MB transposed array first, 5.6 ms per call, twice per parsed message (intents and FAQ answers). The transpose
+    is made once here; the result is the same softmax of the same scores (0.1 ms).
+    """
+
+    def __init__(self, model: LogisticRegression) -> None:
+        """Keep the model's weights transposed, C-ordered."""
+        self.model = model
+        self.weights = np.ascontiguousarray(model.coef_.T)
+        self.intercept = np.asarray(model.intercept_)
+
+    def __call__(self, rows: csr_matrix) -> np.ndarray:
+        """Class probabilities, one row per input row, in the order of model.classes_."""
+        if self.weights.shape[1] == 1:
+            # A two-class model fitted by sklearn itself (one weight vector): its own binary formula.
+            return np.asarray(self.model.predict_proba(rows))
+        return softmax(np.asarray(rows @ self.weights) + self.intercept, axis=1)

@@ -78,5 +78,6 @@ def cached_encode(
         fresh = encode(list(missing.values()))
         store.update(zip(missing, np.asarray(fresh, dtype=np.float32), strict=True))
         _write(path, store, dimensions)
-    logger.info("%s: %d of %d texts encoded, %d from the cache", identity, len(missing), len(texts), len(texts) - len(missing))
+    reused = len(texts) - len(missing)
+    logger.info("%s: %d of %d texts encoded, %d from the cache", identity, len(missing), len(texts), reused)
     return np.vstack([store[key] for key in keys]).astype(np.float32)
