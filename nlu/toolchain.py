@@ -177,6 +177,9 @@ class Engine:
                 "MPLCONFIGDIR": str(tmp / "matplotlib"),
                 "RASA_TELEMETRY_ENABLED": "false",
                 "RASA_CACHE_DIRECTORY": str(self.settings.cache_dir / "rasa-cache"),
+                # Sentence-encoder vectors by text hash (nlu/components/vector_cache.py): a retraining encodes
+                # only the texts it has not seen. Shared by all worktrees, like the engine.
+                "PARCELDESK_VECTOR_CACHE": str(self.settings.cache_dir / "vectors"),
                 "TF_CPP_MIN_LOG_LEVEL": "2",
                 "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
                 "PYTHONWARNINGS": "ignore",

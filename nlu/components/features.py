@@ -46,24 +46,53 @@ class SentenceFeatures:
         self.means = {origin: np.mean(vectors, axis=0) for origin, vectors in sums.items()} if self.centre else {}
         return self
 
-    def _row(self, message: Message) -> csr_matrix:
-        """One message's feature row."""
-        blocks = []
-        _, sparse = message.get_sparse_features(TEXT)
-        if sparse is not None:
-            blocks.append(normalize(csr_matrix(sparse.features)))
-        for origin, vector in sorted(_dense_blocks(message).items()):
+    def transform_blocks(self, messages: list[Message]) -> tuple[csr_matrix, np.ndarray]:
+        """The rows in two parts: L2(sparse) as CSR and the L2(dense − mean) blocks side by side as one array.
+
+        Kept apart for fitting (nlu/components/linear.py multiplies the dense part as a dense array); the columns
+        are in the order of transform().
+        """
+        sparse_rows: list[list[csr_matrix]] = []
+        dense_rows: dict[str, list[np.ndarray]] = {}
+        for message in messages:
+            # The sparse sentence features in the order they were added, as Message.get_sparse_features combines
+            # them, without its deep copies of the (unused) sequence features: that cost seconds per training.
+            sparse_rows.append(
+                [
+                    f.features
+                    for f in message.features
+                    if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE and f.is_sparse()
+                ]
+            )
+            for origin, vector in _dense_blocks(message).items():
+                dense_rows.setdefault(origin, []).append(vector)
+        widths = {len(row) for row in sparse_rows}
+        if len(widths) > 1:
+            raise ValueError("sparse sentence features from different featurizers on different messages")
+        if not messages or widths == {0}:
+            sparse_block = csr_matrix((len(messages), 0))
+        else:
+            # One block per featurizer, stacked over the messages, then side by side.
+            columns = [vstack([row[j] for row in sparse_rows]) for j in range(widths.pop())]
+            sparse_block = normalize(hstack(columns).tocsr())
+        dense_blocks = []
+        for origin, vectors in sorted(dense_rows.items()):
+            if len(vectors) != len(messages):
+                raise ValueError(f"dense features from {origin!r} on some messages only")
+            block = np.vstack(vectors)
             if self.means:
                 if origin not in self.means:
                     # A featurizer the model was not trained with: its vectors would go in uncentred.
                     raise ValueError(f"dense features from {origin!r}, trained with {sorted(self.means)}")
-                vector = vector - self.means[origin]
-            blocks.append(csr_matrix(normalize(vector[None, :])))
-        return hstack(blocks).tocsr() if blocks else csr_matrix((1, 0))
+                block = block - self.means[origin]
+            dense_blocks.append(normalize(block))
+        dense = np.hstack(dense_blocks) if dense_blocks else np.zeros((len(messages), 0))
+        return sparse_block, dense
 
     def transform(self, messages: list[Message]) -> csr_matrix:
-        """One row per message."""
-        return vstack([self._row(m) for m in messages]).tocsr()
+        """One row per message: [L2(sparse), L2(dense₁ − mean₁), …] as one CSR matrix."""
+        sparse, dense = self.transform_blocks(messages)
+        return hstack([sparse, csr_matrix(dense)]).tocsr()
 
     def save(self, directory: Path) -> None:
         """Store the means (plain arrays, no pickle)."""
