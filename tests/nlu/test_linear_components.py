@@ -150,3 +150,49 @@ def test_out_of_scope_weight_scales_only_the_off_topic_class(probe: dict[str, ob
     weighted, plain = probe["class_weights"]  # type: ignore[misc]
     assert weighted == {"faq": 14 / 12, "greet": 14 / 6, "out_of_scope": 14 / 24 * 1.5}
     assert plain == "balanced"
+
+
+SOLVER_CHECK = r"""
+import json
+import numpy as np
+from scipy.sparse import csr_matrix, hstack, random as sparse_random
+from sklearn.linear_model import LogisticRegression
+from nlu.components.intent_classifier import class_weights
+from nlu.components.linear import fit_logistic
+
+rng = np.random.default_rng(0)
+n = 600
+sparse = sparse_random(n, 300, density=0.05, random_state=1, format="csr")
+dense = rng.normal(size=(n, 20))
+labels = [("a", "b", "out_of_scope")[i] for i in rng.integers(0, 3, n)]
+y = np.array(labels)
+dense[y == "a", 0] += 1.5
+dense[y == "b", 1] += 1.5
+both = hstack([sparse, csr_matrix(dense)]).tocsr()
+report = {}
+for name, weight in (("balanced", "balanced"), ("weighted", class_weights(labels, "balanced", 1.5))):
+    ours = fit_logistic(sparse, dense, labels, C=10.0, max_iter=3000, tol=1e-4, class_weight=weight)
+    reference = LogisticRegression(C=10.0, max_iter=3000, class_weight=weight).fit(both, labels)
+    mine, theirs = ours.predict_proba(both), reference.predict_proba(both)
+    report[name] = {
+        "classes": [list(map(str, ours.classes_)), list(map(str, reference.classes_))],
+        "max_difference": float(abs(mine - theirs).max()),
+        "same_answers": bool((mine.argmax(1) == theirs.argmax(1)).all()),
+    }
+print(json.dumps(report))
+"""
+
+
+def test_dense_block_solver_fits_what_sklearn_fits() -> None:
+    """fit_logistic ([sparse | dense] kept apart) gives sklearn's model: same classes, answers and probabilities."""
+    engine: Engine = ensure_engine(load_settings())
+    result = subprocess.run(
+        [str(engine.python), "-c", SOLVER_CHECK], capture_output=True, text=True, env=engine.env(), cwd=PROJECT_ROOT,
+        timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    for name, found in report.items():
+        assert found["classes"][0] == found["classes"][1] == ["a", "b", "out_of_scope"], name
+        assert found["same_answers"], name
+        assert found["max_difference"] < 1e-3, (name, found["max_difference"])
