@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from telegram.ext import Application
@@ -33,6 +32,7 @@ from sandbox.app import create_app
 from sandbox.client import SandboxClient
 from tests.databases import BACKENDS, TestDatabase, create_database
 from tests.e2e.harness import free_port, silent_server
+from tests.sandbox.sandbox_harness import serving
 
 STAFF = "zh"  # the staff language (settings default)
 
@@ -54,22 +54,9 @@ def desk_db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     yield from create_database(request.param, tmp_path_factory.mktemp(f"review-{request.param}"))
 
 
-@contextlib.asynccontextmanager
-async def serving_sandbox(port: int) -> AsyncIterator[str]:
+def serving_sandbox(port: int) -> contextlib.AbstractAsyncContextManager[str]:
     """The Telegram sandbox served in this process on a port; yields its URL."""
-    server = uvicorn.Server(uvicorn.Config(create_app(bot_token=SANDBOX_TOKEN), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False, timeout_graceful_shutdown=1))
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    return serving(create_app(bot_token=SANDBOX_TOKEN), port)
 
 
 @pytest.fixture(scope="module")

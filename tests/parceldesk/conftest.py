@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from typer.testing import CliRunner
 
 from parceldesk import cli, cli_complaints, cli_db, cli_learn, cli_nlu, cli_report, cli_staff
 from parceldesk import console as console_module
+from tests.databases import TestDatabase, create_database
 
 
 @pytest.fixture()
@@ -49,3 +51,15 @@ def wide_consoles(monkeypatch: pytest.MonkeyPatch) -> None:
 def runner(clean_env: Path, wide_consoles: None) -> CliRunner:
     """A CLI runner in a clean environment with wide, plain output (no wrapped table cells, no colour codes)."""
     return CliRunner()
+
+
+@pytest.fixture()
+def cli_database(
+    runner: CliRunner, database_backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[TestDatabase]:
+    """A fresh migrated database per backend, the CLI pointed at it by environment (as in production)."""
+    for database in create_database(database_backend, tmp_path):
+        monkeypatch.setenv("PARCELDESK_DATABASE_URL", database.url)
+        if database.schema:
+            monkeypatch.setenv("PARCELDESK_DATABASE_SCHEMA", database.schema)
+        yield database

@@ -4,7 +4,6 @@ schema: the same rules and audit as the bot's desk, and the report's table, CSV 
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from crm.models import AuditEntry, Complaint, ComplaintCategory, ComplaintStatus
 from crm.staff import register_staff
 from demo.company import generate_demo
 from parceldesk.cli import app
-from tests.databases import create_database
+from tests.databases import TestDatabase
 
 
 def ok(runner: CliRunner, *args: str) -> str:
@@ -32,14 +31,9 @@ def ok(runner: CliRunner, *args: str) -> str:
 
 
 @pytest.fixture()
-def engine(runner: CliRunner, database_backend: str, tmp_path: Path,
-           monkeypatch: pytest.MonkeyPatch) -> Iterator[Engine]:
-    """A fresh migrated database per backend, the CLI pointed at it by environment (as in production)."""
-    for database in create_database(database_backend, tmp_path):
-        monkeypatch.setenv("PARCELDESK_DATABASE_URL", database.url)
-        if database.schema:
-            monkeypatch.setenv("PARCELDESK_DATABASE_SCHEMA", database.schema)
-        yield database.engine
+def engine(cli_database: TestDatabase) -> Engine:
+    """The engine of the fresh database the CLI is pointed at (tests/parceldesk/conftest.py)."""
+    return cli_database.engine
 
 
 def test_list_show_assign_resolve_reject(runner: CliRunner, engine: Engine) -> None:

@@ -4,9 +4,7 @@ printed counts per parcel status and in total, with and without --since."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -20,7 +18,7 @@ from crm.models import Notice, NoticeState, ShipmentStatus
 from crm.notices import StatusChange
 from parceldesk.cli import app
 from tests.crm.factories import make_customer, make_shipment
-from tests.databases import TestDatabase, create_database
+from tests.databases import TestDatabase
 
 QUIET = parse_quiet_hours("22:00-08:00")
 MAX_AGE = timedelta(hours=48)
@@ -35,14 +33,9 @@ COLUMNS = ("sent", "delayed by quiet hours", "waiting (quiet hours)", "pending",
 
 
 @pytest.fixture()
-def desk(runner: CliRunner, database_backend: str, tmp_path: Path,
-         monkeypatch: pytest.MonkeyPatch) -> Iterator[TestDatabase]:
-    """A fresh migrated database per backend, the CLI pointed at it by environment (as in production)."""
-    for database in create_database(database_backend, tmp_path):
-        monkeypatch.setenv("PARCELDESK_DATABASE_URL", database.url)
-        if database.schema:
-            monkeypatch.setenv("PARCELDESK_DATABASE_SCHEMA", database.schema)
-        yield database
+def desk(cli_database: TestDatabase) -> TestDatabase:
+    """The fresh database the CLI is pointed at (tests/parceldesk/conftest.py)."""
+    return cli_database
 
 
 def change(session: Session, number: str, old: ShipmentStatus, new: ShipmentStatus, when: datetime) -> list[int]:

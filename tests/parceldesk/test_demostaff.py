@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -25,6 +24,7 @@ from sandbox.app import create_app
 from sandbox.client import SandboxClient
 from tests.databases import BACKENDS, TestDatabase, create_database
 from tests.e2e.harness import free_port
+from tests.sandbox.sandbox_harness import serving
 
 
 @pytest.fixture(params=BACKENDS)
@@ -58,20 +58,9 @@ def test_the_demo_agent_is_registered_once(staff_db: TestDatabase) -> None:
         assert len(session.scalars(select(AuditEntry)).all()) == audits
 
 
-@contextlib.asynccontextmanager
-async def serving_sandbox(port: int, control_token: str) -> AsyncIterator[str]:
+def serving_sandbox(port: int, control_token: str) -> contextlib.AbstractAsyncContextManager[str]:
     """A sandbox served in this process; yields its URL."""
-    server = uvicorn.Server(uvicorn.Config(create_app(control_token=control_token), host="127.0.0.1", port=port,
-                                           log_level="warning", access_log=False, timeout_graceful_shutdown=1))
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    return serving(create_app(control_token=control_token), port)
 
 
 async def test_the_group_and_the_agents_chat_exist_in_the_sandbox() -> None:

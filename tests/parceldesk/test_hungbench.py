@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from rich.console import Console
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -35,7 +34,7 @@ from parceldesk.hungbench import (
 )
 from parceldesk.stall import StallingProxy
 from tests.databases import create_database
-from tests.e2e.harness import free_port
+from tests.sandbox.sandbox_harness import serving
 
 # ---------------------------------------------------------------------------------------------- the stalling proxy
 
@@ -53,17 +52,8 @@ async def action_server(received: list[dict[str, Any]]) -> AsyncIterator[str]:
         return PlainTextResponse("ok")
 
     app = Starlette(routes=[Route("/webhook", webhook, methods=["POST"]), Route("/health", health)])
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False))
-    task = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(10):
-            while not server.started:
-                await asyncio.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
+    async with serving(app) as url:
+        yield url
 
 
 def call(sender: str) -> dict[str, Any]:

@@ -27,9 +27,9 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Starlette) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn in a background task; yield its base URL."""
-    port = free_port()
+async def serving(app: Starlette, port: int | None = None) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn in a background task (on `port`, else a free one); yield its base URL."""
+    port = port or free_port()
     config = uvicorn.Config(
         app,
         host="127.0.0.1",
