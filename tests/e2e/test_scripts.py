@@ -147,10 +147,10 @@ class Conversation:
     replies: list[dict[str, Any]] = field(default_factory=list)
 
 
-# Parcels (and their owners) handed to a script of this session: scripts run at the same time, and two of them
-# complaining about one parcel would make the second a serious repeat.
-_taken_parcels: set[int] = set()
-_taken_owners: set[int] = set()
+# Parcels (and their owners) handed to a script of this session, per stack (each database has its own demo with the
+# same ids): scripts run at the same time, and two of them complaining about one parcel would make the second a
+# serious repeat.
+_taken: dict[str, tuple[set[int], set[int]]] = {}
 
 
 def fresh_parcel(stack: Stack, status: ShipmentStatus) -> tuple[str, str]:
@@ -172,12 +172,13 @@ def fresh_parcel(stack: Stack, status: ShipmentStatus) -> tuple[str, str]:
             .where(Customer.telegram_user_id.is_(None))
             .order_by(Shipment.id)
         ).all()
+        taken_parcels, taken_owners = _taken.setdefault(stack.sandbox_url, (set(), set()))
         for shipment in candidates:
-            if shipment.id in _taken_parcels or shipment.customer_id in _taken_owners:
+            if shipment.id in taken_parcels or shipment.customer_id in taken_owners:
                 continue  # another script running at the same time has it
             if customer_segment(session, shipment.customer_id).tier != "A":
-                _taken_parcels.add(shipment.id)
-                _taken_owners.add(shipment.customer_id)
+                taken_parcels.add(shipment.id)
+                taken_owners.add(shipment.customer_id)
                 return shipment.tracking_number, shipment.customer.phone
     raise AssertionError(f"the demo has no unused plain {status.value} parcel left")
 
