@@ -71,34 +71,36 @@ async def send(context: BotContext, chat_id: int, outgoing: OutgoingMessage) -> 
     return sent
 
 
+def _parts(context: BotContext, key: str, language: str, values: dict[str, object]) -> list[str]:
+    """One of the bot's texts ({brand} is the company's name from the settings), split to Telegram's length."""
+    return split_text(text(key, language, **{"brand": context.services.settings.brand_name(language), **values}))
+
+
 async def say(context: BotContext, chat_id: int, key: str, language: str, /, **values: object) -> None:
     """Send one of the bot's own texts ({brand} is the company's name from the settings)."""
-    values = {"brand": context.services.settings.brand_name(language), **values}
-    for part in split_text(text(key, language, **values)):
+    for part in _parts(context, key, language, values):
         await send(context, chat_id, OutgoingMessage(part))
 
 
 async def answer(context: BotContext, chat_id: int, key: str, language: str, /, **values: object) -> None:
-    """Say one of the bot's texts as the whole answer to the update: its log entry and the update's "handled" mark
-    are written in one transaction (one fewer than `say` followed by the closing handler)."""
+    """Say one of the bot's texts as the whole answer to the update: the last part's log entry and the update's
+    "handled" mark are written in one transaction (one fewer than `say` followed by the closing handler)."""
+    *first, last = _parts(context, key, language, values)
+    for part in first:
+        await send(context, chat_id, OutgoingMessage(part))
     inbound = context.inbound
-    values = {"brand": context.services.settings.brand_name(language), **values}
-    parts = split_text(text(key, language, **values))
-    for number, part in enumerate(parts, 1):
-        last = number == len(parts)
-        if not last or inbound is None or inbound.closed:
-            await send(context, chat_id, OutgoingMessage(part))
-            continue
-        sent = await deliver(context, chat_id, OutgoingMessage(part), log_kind="text")
-        logged = part if isinstance(sent, Message) else None
+    if inbound is None or inbound.closed:
+        await send(context, chat_id, OutgoingMessage(last))
+        return
+    sent = await deliver(context, chat_id, OutgoingMessage(last), log_kind="text")
 
-        def close(session: Session, logged: str | None = logged) -> None:
-            if logged is not None:
-                chatlog.record_outbound(session, chat_id=chat_id, text=logged)
-            chatlog.mark_handled(session, inbound.message_id)
+    def close(session: Session) -> None:
+        if isinstance(sent, Message):
+            chatlog.record_outbound(session, chat_id=chat_id, text=last)
+        chatlog.mark_handled(session, inbound.message_id)
 
-        await context.services.db(close)
-        inbound.closed = True
+    await context.services.db(close)
+    inbound.closed = True
 
 
 async def refuse_command(update: Update, context: BotContext) -> None:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import traceback
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -147,12 +145,6 @@ class Conversation:
     replies: list[dict[str, Any]] = field(default_factory=list)
 
 
-# Parcels (and their owners) handed to a script of this session, per stack (each database has its own demo with the
-# same ids): scripts run at the same time, and two of them complaining about one parcel would make the second a
-# serious repeat.
-_taken: dict[str, tuple[set[int], set[int]]] = {}
-
-
 def fresh_parcel(stack: Stack, status: ShipmentStatus) -> tuple[str, str]:
     """(number, owner's phone) of a parcel in this status whose complaint would not be serious: low value, owner
     not top tier, never complained about, owner not linked to any chat."""
@@ -172,13 +164,8 @@ def fresh_parcel(stack: Stack, status: ShipmentStatus) -> tuple[str, str]:
             .where(Customer.telegram_user_id.is_(None))
             .order_by(Shipment.id)
         ).all()
-        taken_parcels, taken_owners = _taken.setdefault(stack.sandbox_url, (set(), set()))
         for shipment in candidates:
-            if shipment.id in taken_parcels or shipment.customer_id in taken_owners:
-                continue  # another script running at the same time has it
             if customer_segment(session, shipment.customer_id).tier != "A":
-                taken_parcels.add(shipment.id)
-                taken_owners.add(shipment.customer_id)
                 return shipment.tracking_number, shipment.customer.phone
     raise AssertionError(f"the demo has no unused plain {status.value} parcel left")
 
@@ -307,50 +294,11 @@ def test_the_suite_is_large_and_half_repair() -> None:
     assert len(repair) * 2 >= len(scripts), f"{len(repair)} of {len(scripts)} scripts are about repair"
 
 
-async def run_script(stack: Stack, sandbox: SandboxClient, path: Path) -> None:
+@pytest.mark.parametrize("path", script_files(), ids=lambda p: p.stem)
+async def test_script(path: Path, sandbox: SandboxClient, stack: Stack) -> None:
     """One scripted conversation: every reply as expected, then the database effects."""
     script = load(path)
     conversation = await set_up(stack, sandbox, script)
     for number, step in enumerate(script["steps"], 1):
         await run_step(sandbox, conversation, step, f"{path.name} step {number}")
     check_effects(stack, conversation, script.get("effects") or {}, path.name)
-
-
-# Conversations run this many at a time (each has its own Telegram user and parcel, so they may overlap). One for
-# now: three at once on a 2-core machine under load made Rasa miss the bot's 8 s timeout (holding replies); to be
-# raised after a measurement on an idle machine.
-AT_ONCE = 1
-
-
-async def run_all(stack: Stack) -> dict[str, str | None]:
-    """Run every script against the stack, AT_ONCE at a time; each script's failure report, or None."""
-    token = stack.settings.sandbox_control_token.get_secret_value()
-    outcomes: dict[str, str | None] = {}
-    gate = asyncio.Semaphore(AT_ONCE)
-    async with SandboxClient(stack.sandbox_url, token=token) as sandbox:
-
-        async def one(path: Path) -> None:
-            async with gate:
-                try:
-                    await run_script(stack, sandbox, path)
-                except Exception:  # noqa: BLE001 - reported by the script's own test below
-                    outcomes[path.name] = traceback.format_exc()
-                else:
-                    outcomes[path.name] = None
-
-        await asyncio.gather(*(one(path) for path in script_files()))
-    return outcomes
-
-
-@pytest.fixture(scope="session")
-def script_outcomes(stack: Stack) -> dict[str, str | None]:
-    """Every script's outcome against this stack, run concurrently once (in a thread with its own event loop)."""
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, run_all(stack)).result()
-
-
-@pytest.mark.parametrize("path", script_files(), ids=lambda p: p.stem)
-def test_script(path: Path, script_outcomes: dict[str, str | None]) -> None:
-    """One scripted conversation passed: every reply as expected, then the database effects."""
-    failure = script_outcomes[path.name]
-    assert failure is None, failure
