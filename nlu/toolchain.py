@@ -197,6 +197,13 @@ class Engine:
         """Run a rasa command (from the project root unless told otherwise), streaming its output; raise on failure."""
         _stream([str(self.rasa), *args], env=self.env(), cwd=cwd, progress=progress, log=log)
 
+    def train(
+        self, args: list[str], *, progress: Progress | None = None, log: Path | None = None, cwd: Path = PROJECT_ROOT
+    ) -> None:
+        """Run `rasa train …` through engine/train.py (Rasa's cache keyed without re-hashing every message)."""
+        command = [str(self.python), str(PROJECT_ROOT / "engine" / "train.py"), *args]
+        _stream(command, env=self.env(), cwd=cwd, progress=progress, log=log)
+
 
 @contextmanager
 def _locked(path: Path) -> Iterator[None]:
@@ -311,7 +318,7 @@ def _train_cached(
         out.mkdir(parents=True)
         log = settings.cache_dir / "models" / f"train-{name}.log"
         try:
-            engine.run([*args, "--out", str(out), "--fixed-model-name", name], progress=progress, log=log, cwd=cwd)
+            engine.train([*args, "--out", str(out), "--fixed-model-name", name], progress=progress, log=log, cwd=cwd)
             produced = out / f"{name}.tar.gz"
             if not produced.exists():
                 raise EngineError(f"rasa {' '.join(args[:2])} finished but wrote no model at {produced}")

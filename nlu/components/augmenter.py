@@ -27,6 +27,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.components.noise import noisy_variant
 from nlu.components.paraphrase import paraphrase
+from nlu.components.source import SourceFingerprinted
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 # Registered as a tokenizer-stage component: the recipe runs components in config order, and this one must
 # see the training data before the real tokenizer does.
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class TypoAugmenter(GraphComponent):
+class TypoAugmenter(SourceFingerprinted, GraphComponent):
     """Adds `copies` mistyped and `paraphrases` loosely worded variants (seeded) of every example without entities."""
 
     @staticmethod

@@ -33,6 +33,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from nlu.components.sentence_encoder import mask_codes
+from nlu.components.source import SourceFingerprinted
 from nlu.components.vector_cache import cached_encode
 
 logger = logging.getLogger(__name__)
@@ -57,7 +58,7 @@ def shared_e5() -> Any:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class E5SentenceEncoder(DenseFeaturizer, GraphComponent):
+class E5SentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphComponent):
     """Sentence features from multilingual-e5-small ("query: " prefix); each token repeats the sentence vector."""
 
     @classmethod

@@ -39,12 +39,13 @@ from sklearn.linear_model import LogisticRegression
 
 from nlu.components.features import SentenceFeatures
 from nlu.components.linear import FastProbabilities, fit_logistic
+from nlu.components.source import SourceFingerprinted
 
 logger = logging.getLogger(__name__)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class LinearResponseSelector(GraphComponent):
+class LinearResponseSelector(SourceFingerprinted, GraphComponent):
     """Picks the sub-intent (faq/shipping_fee, …) of one retrieval intent with a logistic regression."""
 
     @classmethod

@@ -33,6 +33,7 @@ from sklearn.linear_model import LogisticRegression
 
 from nlu.components.features import SentenceFeatures
 from nlu.components.linear import FastProbabilities, fit_logistic
+from nlu.components.source import SourceFingerprinted
 
 logger = logging.getLogger(__name__)
 OUT_OF_SCOPE = "out_of_scope"
@@ -51,7 +52,7 @@ def class_weights(labels: list[str], scheme: Any, out_of_scope_weight: float) ->
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
-class SentenceIntentClassifier(IntentClassifier, GraphComponent):
+class SentenceIntentClassifier(SourceFingerprinted, IntentClassifier, GraphComponent):
     """Logistic regression on [L2(sparse sentence features), L2(each encoder's centred sentence vector)]."""
 
     @classmethod

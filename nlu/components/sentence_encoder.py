@@ -30,6 +30,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu.components.source import SourceFingerprinted
 from nlu.components.vector_cache import cached_encode
 
 logger = logging.getLogger(__name__)
@@ -69,7 +70,7 @@ def shared_encoder(threads: int = 1) -> Any:
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
-class MultilingualSentenceEncoder(DenseFeaturizer, GraphComponent):
+class MultilingualSentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphComponent):
     """Sentence features from USE multilingual v3 for the whole text, sequence features for each token."""
 
     @classmethod
