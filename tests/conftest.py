@@ -18,7 +18,9 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 TESTS = Path(__file__).resolve().parent
 E2E = TESTS / "e2e"
 # Modules that build the real engine environment through fixtures of their own (not `engine_model`).
-ENGINE_MODULES = frozenset({TESTS / "nlu" / "test_sentence_encoder.py", TESTS / "nlu" / "test_linear_components.py"})
+ENGINE_MODULES = frozenset(
+    TESTS / "nlu" / name for name in ("test_sentence_encoder.py", "test_linear_components.py", "test_training_cache.py")
+)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -11,9 +11,9 @@ from nlu.toolchain import Engine, EngineError, ensure_model, ensure_nlu_model, m
 
 
 class RecordingEngine(Engine):
-    """Stands in for `rasa train`: records the call and writes the model file Rasa would write."""
+    """Stands in for `rasa train` (engine/train.py): records the call and writes the model file Rasa would write."""
 
-    def run(
+    def train(
         self, args: list[str], *, progress: object = None, log: Path | None = None, cwd: Path | None = None
     ) -> None:
         """Write <out>/<fixed-model-name>.tar.gz unless told to fail silently."""
