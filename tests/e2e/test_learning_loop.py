@@ -116,10 +116,14 @@ def export_to(project: Path, sessions: sessionmaker[Session]) -> Path:
 
 
 def wrong_labels(sessions: sessionmaker[Session], bot_id: int) -> int:
-    """Log 120 new tracking questions and label them all `goodbye`: a candidate trained on them must be rejected."""
+    """Log two prefixed copies of every tracking question in the training data, all labelled `goodbye`.
+
+    A candidate trained on them must be rejected. As many as the real tracking examples (not a fixed 120): with
+    ~300 of them in the data, 120 wrong labels no longer moved goodbye enough for the gate to notice.
+    """
     originals = [e.text for e in load_examples([PROJECT_ROOT / "nlu" / "data" / "nlu"]) if e.intent == "track_shipment"]
     prefixes = ("ok so ", "嗯 ")
-    made = [f"{prefix}{text}" for prefix in prefixes for text in originals][:120]
+    made = [f"{prefix}{text}" for prefix in prefixes for text in originals]
     with transaction(sessions) as session:
         ids = []
         for n, text in enumerate(made):
