@@ -15,7 +15,6 @@ Must come first in the pipeline (config.yml), so the copies are tokenized and fe
 from __future__ import annotations
 
 import logging
-import zlib
 from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -38,13 +37,6 @@ logger = logging.getLogger(__name__)
 TYPO_SOURCE = "parceldesk_typo_of"
 
 
-def chosen(text: str, seed: int, share: float) -> bool:
-    """Whether an example gets copies: a stable hash of seed and text below share (share 1: every example)."""
-    if share >= 1.0:
-        return True
-    return zlib.crc32(f"{seed}:{text}".encode()) / 2**32 < share
-
-
 # Registered as a tokenizer-stage component: the recipe runs components in config order, and this one must
 # see the training data before the real tokenizer does.
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -53,12 +45,8 @@ class TypoAugmenter(SourceFingerprinted, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """Two typo copies and no paraphrase for every example; the seed fixes which changes are made.
-
-        share < 1 gives copies to that share of the examples only, chosen by a hash of the seed and the text (not
-        by position), so adding an example never changes which of the others are copied.
-        """
-        return {"copies": 2, "paraphrases": 0, "seed": 14, "share": 1.0}
+        """Two typo copies and no paraphrase per example; the seed fixes which changes are made."""
+        return {"copies": 2, "paraphrases": 0, "seed": 14}
 
     def __init__(self, config: dict[str, Any]) -> None:
         """Keep the config."""
@@ -80,10 +68,9 @@ class TypoAugmenter(SourceFingerprinted, GraphComponent):
         seen = {m.get(TEXT) for m in training_data.training_examples}
         extra: list[Message] = []
         seed = int(self._config["seed"])
-        share = float(self._config["share"])
         for example in training_data.intent_examples:
             text = example.get(TEXT)
-            if not text or example.get(ENTITIES) or not chosen(text, seed, share):
+            if not text or example.get(ENTITIES):
                 continue
             intent = str(example.get(INTENT))
             variants = [(noisy_variant(text, seed + copy), True) for copy in range(int(self._config["copies"]))]
