@@ -86,6 +86,9 @@ class E5SentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphComponent):
             # False: a typo copy made by TypoAugmenter is given the e5 vector of the text it was made from (its
             # n-grams and the USE vector are its own). A third less e5 encoding at training time; see config.yml.
             "encode_typo_copies": True,
+            # False: no per-token (sequence) features. Each would only repeat the sentence vector, which no
+            # component of config.yml reads; on 25,000 training texts they cost about a gigabyte.
+            "sequence_features": True,
         }
 
     def __init__(self, config: dict[str, Any], execution_context: ExecutionContext) -> None:
@@ -148,7 +151,7 @@ class E5SentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphComponent):
         return vectors[[row[text] for text in texts]]
 
     def _featurize(self, messages: list[Message], *, training: bool = False) -> None:
-        """Sentence and (repeated) sequence features for the text of every tokenized message."""
+        """Sentence (and, if configured, repeated sequence) features for the text of every tokenized message."""
         todo = [m for m in messages if m.get(TOKENS_NAMES[TEXT])]
         if not todo:
             return
@@ -160,9 +163,10 @@ class E5SentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphComponent):
             texts = [str(m.get(TEXT)) for m in todo]
         vectors = self.encode_training(texts) if training else self.encode(texts)
         for message, sentence in zip(todo, vectors, strict=True):
-            tokens = message.get(TOKENS_NAMES[TEXT])
-            sequence = np.repeat(sentence[None, :], len(tokens), axis=0)
-            message.add_features(Features(sequence, FEATURE_TYPE_SEQUENCE, TEXT, alias))
+            if self._config["sequence_features"]:
+                tokens = message.get(TOKENS_NAMES[TEXT])
+                sequence = np.repeat(sentence[None, :], len(tokens), axis=0)
+                message.add_features(Features(sequence, FEATURE_TYPE_SEQUENCE, TEXT, alias))
             message.add_features(Features(sentence[None, :], FEATURE_TYPE_SENTENCE, TEXT, alias))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
