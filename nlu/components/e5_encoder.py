@@ -74,11 +74,15 @@ class E5SentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphComponent):
 
     @staticmethod
     def get_default_config() -> dict[str, Any]:
-        """Codes and long numbers masked like the USE featurizer does; batches of 64."""
+        """Codes and long numbers masked like the USE featurizer does; batches of 512."""
         return {
             **DenseFeaturizer.get_default_config(),
             "mask_codes": True,
-            "batch_size": 64,
+            # Texts per engine call. The engine packs a call's texts into chunks of up to 16,384 tokens and computes
+            # each text on its own, so the vectors are the same for any batch size (checked bit for bit); larger
+            # calls only keep its matrix kernels busier: 512 (about 10,000 tokens of our texts) took ~15% less
+            # CPU than 64 when encoding training data.
+            "batch_size": 512,
             # OpenMP threads while encoding the training data. The engine runs a batch's texts in parallel (each
             # text on one thread, the same arithmetic), so the vectors do not depend on it; serving stays at one
             # thread (shared_e5), where a second spinning thread costs more than it gains.
