@@ -19,7 +19,8 @@ TESTS = Path(__file__).resolve().parent
 E2E = TESTS / "e2e"
 # Modules that build the real engine environment through fixtures of their own (not `engine_model`).
 ENGINE_MODULES = frozenset(
-    TESTS / "nlu" / name for name in ("test_sentence_encoder.py", "test_linear_components.py", "test_training_cache.py")
+    TESTS / "nlu" / name
+    for name in ("test_sentence_encoder.py", "test_linear_components.py", "test_training_cache.py", "test_ngrams.py")
 )
 
 

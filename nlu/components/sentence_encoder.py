@@ -98,6 +98,9 @@ class MultilingualSentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphCom
             # Sequence features (one vector per token) for DIET's transformer. When False, each token
             # repeats the sentence vector, which is cheaper at training time.
             "encode_tokens": True,
+            # False: no sequence features at all (encode_tokens is then ignored): for pipelines whose
+            # classifiers read sentence features only, as config.yml's do.
+            "sequence_features": True,
             # Encoding batch size; the encoder runs the whole batch as one matrix product.
             "batch_size": 256,
             # BLAS threads. One message at a time (serving) is fastest on one: a second thread cost 8.7 ms of CPU
@@ -179,18 +182,21 @@ class MultilingualSentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphCom
             sentences = self._encode([str(m.get(attribute) or "") for m in todo], training=training)
             for message, sentence in zip(todo, sentences, strict=True):
                 tokens = [t.text for t in message.get(TOKENS_NAMES[attribute])]
-                if self._config["encode_tokens"]:
+                if not self._config["sequence_features"]:
+                    sequence = None
+                elif self._config["encode_tokens"]:
                     sequence = self._token_vectors(tokens)
                 else:
                     sequence = np.repeat(sentence[None, :], len(tokens), axis=0)
                 self._set(message, attribute, sequence, sentence[None, :])
 
-    def _set(self, message: Message, attribute: str, sequence: np.ndarray, sentence: np.ndarray) -> None:
-        """Attach both feature types under this featurizer's alias."""
+    def _set(self, message: Message, attribute: str, sequence: np.ndarray | None, sentence: np.ndarray) -> None:
+        """Attach the sentence features (and the sequence features, if any) under this featurizer's alias."""
         # The alias when config.yml gives one, else the node name: each featurizer's features stay apart
         # (nlu/components/features.py centres and normalises each encoder on its own).
         alias = self._identifier
-        message.add_features(Features(sequence, FEATURE_TYPE_SEQUENCE, attribute, alias))
+        if sequence is not None:
+            message.add_features(Features(sequence, FEATURE_TYPE_SEQUENCE, attribute, alias))
         message.add_features(Features(sentence, FEATURE_TYPE_SENTENCE, attribute, alias))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
