@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 import textwrap
 
 import pytest
 
-from core.settings import PROJECT_ROOT, load_settings
 from nlu.components.noise import noisy_variant
 from nlu.components.paraphrase import paraphrase
-from nlu.toolchain import Engine, ensure_engine
+from tests.nlu.engine_probe import run_probe
 
 # Runs in the engine's Python 3.10 and prints what the tests check. It builds a small FAQ training set, augments
 # it, featurizes it (Jieba, char n-grams, e5), trains the linear FAQ selector twice in two model storages and
@@ -100,18 +97,8 @@ PROBE = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def probe() -> dict[str, object]:
-    """The probe's findings, from the real engine environment (built once, cached by content hash)."""
-    engine: Engine = ensure_engine(load_settings())
-    result = subprocess.run(
-        [str(engine.python), "-c", PROBE],
-        capture_output=True,
-        text=True,
-        env=engine.env(),
-        cwd=PROJECT_ROOT,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    """The probe's findings, from the real engine environment."""
+    return run_probe(PROBE)
 
 
 def test_augmenter_adds_seeded_copies_and_e5_gives_384_dims(probe: dict[str, object]) -> None:
@@ -185,13 +172,7 @@ print(json.dumps(report))
 
 def test_dense_block_solver_fits_what_sklearn_fits() -> None:
     """fit_logistic ([sparse | dense] kept apart) gives sklearn's model: same classes, answers and probabilities."""
-    engine: Engine = ensure_engine(load_settings())
-    result = subprocess.run(
-        [str(engine.python), "-c", SOLVER_CHECK], capture_output=True, text=True, env=engine.env(), cwd=PROJECT_ROOT,
-        timeout=600, check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_probe(SOLVER_CHECK)
     for name, found in report.items():
         assert found["classes"][0] == found["classes"][1] == ["a", "b", "out_of_scope"], name
         assert found["same_answers"], name

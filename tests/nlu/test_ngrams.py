@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 import textwrap
 
 import pytest
 
-from core.settings import PROJECT_ROOT, load_settings
-from nlu.toolchain import Engine, ensure_engine
+from tests.nlu.engine_probe import run_probe
 
 # Runs in the engine's Python 3.10. Featurizes the same tokenized messages (training data with intents and FAQ
 # responses, then unseen messages, one of them empty) with Rasa's featurizer and ours, for both analyzers and both
@@ -112,18 +109,8 @@ PROBE = textwrap.dedent(
 
 @pytest.fixture(scope="module")
 def probe() -> dict[str, object]:
-    """The probe's findings, from the real engine environment (built once, cached by content hash)."""
-    engine: Engine = ensure_engine(load_settings())
-    result = subprocess.run(
-        [str(engine.python), "-c", PROBE],
-        capture_output=True,
-        text=True,
-        env=engine.env(),
-        cwd=PROJECT_ROOT,
-        timeout=600,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    """The probe's findings, from the real engine environment."""
+    return run_probe(PROBE)
 
 
 @pytest.mark.parametrize("analyzer", ["word", "char_wb"])

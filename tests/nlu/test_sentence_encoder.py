@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
 import textwrap
 
-import pytest
-
-from core.settings import PROJECT_ROOT, load_settings
-from nlu.toolchain import Engine, ensure_engine
+from tests.nlu.engine_probe import run_probe
 
 # Runs in the engine's Python 3.10: featurizes messages through the component's public Rasa API and prints
 # what the test checks (shapes, and cosine similarities between sentence vectors).
@@ -50,24 +45,9 @@ PROBE = textwrap.dedent(
 )
 
 
-@pytest.fixture(scope="module")
-def engine() -> Engine:
-    """The real engine environment (built once, cached by content hash)."""
-    return ensure_engine(load_settings())
-
-
-def test_encoder_features_and_cross_lingual_similarity(engine: Engine) -> None:
+def test_encoder_features_and_cross_lingual_similarity() -> None:
     """One 512-d vector per token and per sentence; a Chinese paraphrase is nearer than an unrelated English text."""
-    result = subprocess.run(
-        [str(engine.python), "-c", PROBE],
-        capture_output=True,
-        text=True,
-        env=engine.env(),
-        cwd=PROJECT_ROOT,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    probe = json.loads(result.stdout.strip().splitlines()[-1])
+    probe = run_probe(PROBE, timeout=300)
     assert probe["tokens"][1] >= 2  # Jieba split the Chinese sentence into words
     assert probe["sequence_shapes"] == [[n, 512] for n in probe["tokens"]]
     assert probe["sentence_shapes"] == [[1, 512]] * 5
