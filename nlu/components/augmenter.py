@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 # On a typo copy: the text it was made from. A sentence encoder may encode that instead of the copy (the copy's own
 # n-grams and the other encoder still carry the typos), which saves a third of the e5 encoding at training time.
 TYPO_SOURCE = "parceldesk_typo_of"
+# On a paraphrase copy: the text it was made from, for the same purpose (the other half of the e5 encoding).
+PARAPHRASE_SOURCE = "parceldesk_paraphrase_of"
 
 
 # Registered as a tokenizer-stage component: the recipe runs components in config order, and this one must
@@ -81,8 +83,7 @@ class TypoAugmenter(SourceFingerprinted, GraphComponent):
                 if variant and variant not in seen:
                     seen.add(variant)
                     data = {TEXT: variant, INTENT: example.get(INTENT)}
-                    if typo:
-                        data[TYPO_SOURCE] = text
+                    data[TYPO_SOURCE if typo else PARAPHRASE_SOURCE] = text
                     if example.get(INTENT_RESPONSE_KEY):
                         data[INTENT_RESPONSE_KEY] = example.get(INTENT_RESPONSE_KEY)
                     extra.append(Message(data=data))

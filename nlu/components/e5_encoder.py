@@ -32,7 +32,7 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from nlu.components.augmenter import TYPO_SOURCE
+from nlu.components.augmenter import PARAPHRASE_SOURCE, TYPO_SOURCE
 from nlu.components.sentence_encoder import mask_codes
 from nlu.components.source import SourceFingerprinted
 from nlu.components.vector_cache import cached_encode
@@ -90,6 +90,9 @@ class E5SentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphComponent):
             # False: a typo copy made by TypoAugmenter is given the e5 vector of the text it was made from (its
             # n-grams and the USE vector are its own). A third less e5 encoding at training time; see config.yml.
             "encode_typo_copies": True,
+            # False: a paraphrase copy is likewise given its original's e5 vector (its n-grams and USE vector stay
+            # its own). With encode_typo_copies false too, e5 encodes only the written examples.
+            "encode_paraphrases": True,
             # False: no per-token (sequence) features. Each would only repeat the sentence vector, which no
             # component of config.yml reads; on 25,000 training texts they cost about a gigabyte.
             "sequence_features": True,
@@ -161,10 +164,7 @@ class E5SentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphComponent):
             return
         # The alias when config.yml gives one, else the node name: each featurizer's features stay apart.
         alias = self._identifier
-        if training and not self._config["encode_typo_copies"]:
-            texts = [str(m.get(TYPO_SOURCE) or m.get(TEXT)) for m in todo]
-        else:
-            texts = [str(m.get(TEXT)) for m in todo]
+        texts = [self._training_text(m) if training else str(m.get(TEXT)) for m in todo]
         vectors = self.encode_training(texts) if training else self.encode(texts)
         for message, sentence in zip(todo, vectors, strict=True):
             if self._config["sequence_features"]:
@@ -172,6 +172,14 @@ class E5SentenceEncoder(SourceFingerprinted, DenseFeaturizer, GraphComponent):
                 sequence = np.repeat(sentence[None, :], len(tokens), axis=0)
                 message.add_features(Features(sequence, FEATURE_TYPE_SEQUENCE, TEXT, alias))
             message.add_features(Features(sentence[None, :], FEATURE_TYPE_SENTENCE, TEXT, alias))
+
+    def _training_text(self, message: Message) -> str:
+        """The text whose vector a training message gets: its own, or that of the example it was copied from."""
+        if not self._config["encode_typo_copies"] and message.get(TYPO_SOURCE):
+            return str(message.get(TYPO_SOURCE))
+        if not self._config["encode_paraphrases"] and message.get(PARAPHRASE_SOURCE):
+            return str(message.get(PARAPHRASE_SOURCE))
+        return str(message.get(TEXT))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
         """Featurize every training example in one batched pass."""

@@ -177,3 +177,96 @@ def test_dense_block_solver_fits_what_sklearn_fits() -> None:
         assert found["classes"][0] == found["classes"][1] == ["a", "b", "out_of_scope"], name
         assert found["same_answers"], name
         assert found["max_difference"] < 1e-3, (name, found["max_difference"])
+
+
+THREADS_CHECK = r"""
+import json
+import numpy as np
+from concurrent.futures import ThreadPoolExecutor
+from scipy.sparse import random as sparse_random
+from nlu.components.linear import RowBlocks, fit_logistic
+
+rng = np.random.default_rng(3)
+n = 500
+sparse = sparse_random(n, 400, density=0.04, random_state=2, format="csr")
+dense = rng.normal(size=(n, 12))
+labels = [("a", "b", "c", "out_of_scope")[i] for i in rng.integers(0, 4, n)]
+other = rng.normal(size=(4, 400)).T  # a transposed (F-ordered) view, as the solver passes it
+with ThreadPoolExecutor(3) as pool:
+    rows = RowBlocks(sparse, pool, 3)
+    rows_equal = bool(np.array_equal(rows @ other, sparse @ other))
+    sizes = [block.shape[0] for block in rows.blocks]
+fits = [fit_logistic(sparse, dense, labels, C=10.0, max_iter=3000, tol=1e-4, threads=t) for t in (1, 2, 3)]
+print(json.dumps({
+    "rows_equal": rows_equal,
+    "sizes": sizes,
+    "coef_equal": [bool(np.array_equal(fits[0].coef_, f.coef_)) for f in fits[1:]],
+    "intercept_equal": [bool(np.array_equal(fits[0].intercept_, f.intercept_)) for f in fits[1:]],
+    "iterations": [int(f.n_iter_[0]) for f in fits],
+}))
+"""
+
+
+def test_parallel_sparse_products_give_the_same_fit_bit_for_bit() -> None:
+    """The solver's sparse products split over threads: the same product and the same fitted weights, exactly."""
+    report = run_probe(THREADS_CHECK)
+    assert report["rows_equal"], report
+    assert len(report["sizes"]) == 3 and sum(report["sizes"]) == 500, report["sizes"]
+    assert report["coef_equal"] == [True, True] and report["intercept_equal"] == [True, True], report
+    assert report["iterations"][0] > 1 and len(set(report["iterations"])) == 1, report["iterations"]
+
+
+SHARED_VECTORS_CHECK = r"""
+import json
+import numpy as np
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.tokenizers.whitespace_tokenizer import WhitespaceTokenizer
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from nlu.components.augmenter import PARAPHRASE_SOURCE, TYPO_SOURCE, TypoAugmenter
+from nlu.components.e5_encoder import E5SentenceEncoder
+
+context = ExecutionContext(GraphSchema({}), "probe")
+texts = {"track_shipment": ["where is my parcel", "我的快递到哪了"], "complain_delay": ["my package is late again"]}
+
+def vectors(config):
+    data = TrainingData(training_examples=[
+        Message(data={"text": t, "intent": i}) for i, ts in texts.items() for t in ts
+    ])
+    data = TypoAugmenter({"copies": 1, "paraphrases": 1, "seed": 14}).process_training_data(data)
+    WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
+    encoder = E5SentenceEncoder.create({**E5SentenceEncoder.get_default_config(), **config}, None, Resource("e5"), context)
+    encoder.process_training_data(data)
+    return {
+        m.get("text"): (m.get(TYPO_SOURCE), m.get(PARAPHRASE_SOURCE), m.get_dense_features("text")[1].features[0])
+        for m in data.training_examples
+    }
+
+report = {}
+for name, config in {
+    "own": {},
+    "typos_shared": {"encode_typo_copies": False},
+    "all_shared": {"encode_typo_copies": False, "encode_paraphrases": False},
+}.items():
+    found = vectors(config)
+    rows = []
+    for text, (typo_of, paraphrase_of, vector) in found.items():
+        source = typo_of or paraphrase_of
+        if source:
+            rows.append({"kind": "typo" if typo_of else "paraphrase",
+                         "same_as_source": bool(np.array_equal(vector, found[source][2]))})
+    report[name] = rows
+print(json.dumps(report))
+"""
+
+
+def test_e5_can_give_copies_their_originals_vector() -> None:
+    """encode_typo_copies / encode_paraphrases false: a copy gets the e5 vector of the example it was made from."""
+    report = run_probe(SHARED_VECTORS_CHECK)
+    kinds = {row["kind"] for row in report["own"]}
+    assert kinds == {"typo", "paraphrase"}, report
+    assert not any(row["same_as_source"] for row in report["own"]), report["own"]
+    for row in report["typos_shared"]:
+        assert row["same_as_source"] == (row["kind"] == "typo"), report["typos_shared"]
+    assert all(row["same_as_source"] for row in report["all_shared"]), report["all_shared"]
