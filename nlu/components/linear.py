@@ -13,6 +13,7 @@ files are unchanged.
 
 from __future__ import annotations
 
+import itertools
 import os
 from concurrent.futures import ThreadPoolExecutor
 
@@ -36,7 +37,7 @@ class RowBlocks:
         """Cut the matrix into `parts` blocks of about the same number of stored values."""
         bounds = np.searchsorted(matrix.indptr, np.linspace(0, matrix.nnz, parts + 1)[1:-1])
         edges = [0, *sorted({int(b) for b in bounds}), matrix.shape[0]]
-        self.blocks = [matrix[start:stop] for start, stop in zip(edges, edges[1:]) if stop > start]
+        self.blocks = [matrix[start:stop] for start, stop in itertools.pairwise(edges) if stop > start]
         self.pool = pool
 
     def __matmul__(self, other: np.ndarray) -> np.ndarray:

@@ -236,7 +236,8 @@ def vectors(config):
     ])
     data = TypoAugmenter({"copies": 1, "paraphrases": 1, "seed": 14}).process_training_data(data)
     WhitespaceTokenizer(WhitespaceTokenizer.get_default_config()).process_training_data(data)
-    encoder = E5SentenceEncoder.create({**E5SentenceEncoder.get_default_config(), **config}, None, Resource("e5"), context)
+    settings = {**E5SentenceEncoder.get_default_config(), **config}
+    encoder = E5SentenceEncoder.create(settings, None, Resource("e5"), context)
     encoder.process_training_data(data)
     return {
         m.get("text"): (m.get(TYPO_SOURCE), m.get(PARAPHRASE_SOURCE), m.get_dense_features("text")[1].features[0])
