@@ -6,9 +6,9 @@ then 896 dense columns. sklearn's LogisticRegression needs them as one CSR matri
 training's CPU time. Here the same objective (sklearn 1.1's multinomial loss: class-weighted log loss plus
 ||W||² / 2C, intercept not penalised) is minimised by the same scipy L-BFGS-B call, but the dense block is
 multiplied as a dense array (BLAS) and the sparse block holds only the n-grams, its products split by rows over the
-cores (RowBlocks: the same numbers, ~12% off a fit on 2 cores). The optimum is the same: the
-result is returned as a fitted sklearn LogisticRegression, so prediction, persistence (skops) and the model
-files are unchanged.
+cores (RowBlocks: the same numbers, ~15% off a fit on 2 cores, nlu/experiments/solver_threads.py). The optimum
+is the same: the result is returned as a fitted sklearn LogisticRegression, so prediction, persistence (skops)
+and the model files are unchanged.
 """
 
 from __future__ import annotations
