@@ -15,14 +15,15 @@ import os
 import sys
 import time
 
-import numpy as np
-from scipy.sparse import random as sparse_random
-
-from nlu.components.linear import fit_logistic
-
 
 def main(iterations: int) -> None:
     """Fit twice (one thread, all cores) and print the times and whether the weights agree."""
+    # The engine environment's packages: imported here so the application's interpreter can import this module.
+    import numpy as np
+    from scipy.sparse import random as sparse_random
+
+    from nlu.components.linear import fit_logistic
+
     rng = np.random.default_rng(0)
     rows, sparse_columns, dense_columns, classes = 25_000, 65_000, 896, 25
     sparse = sparse_random(rows, sparse_columns, density=150 / sparse_columns, format="csr", random_state=0)
